@@ -1,0 +1,21 @@
+# One ETL pipeline stack per lab participant.
+
+provider "aws" {
+  region = var.region
+
+  default_tags {
+    tags = {
+      Project   = "chaoslab"
+      ManagedBy = "terraform"
+    }
+  }
+}
+
+module "stack" {
+  source   = "./modules/pipeline"
+  for_each = toset(var.participants)
+
+  participant  = each.key
+  lambda_zip   = var.lambda_zip
+  architecture = var.architecture
+}

@@ -1,0 +1,60 @@
+variable "participant" {
+  description = "Id of the lab participant who owns this stack. Used in tags only; names use the random suffix."
+  type        = string
+}
+
+variable "lambda_zip" {
+  description = "Path to the ETL function's deployment package (bootstrap.zip built by cargo lambda), relative to the directory terraform runs in."
+  type        = string
+}
+
+variable "architecture" {
+  description = "Instruction set the ETL function runs on. Must match the build: --x86-64 or --arm64."
+  type        = string
+  default     = "x86_64"
+
+  validation {
+    condition     = contains(["x86_64", "arm64"], var.architecture)
+    error_message = "architecture must be \"x86_64\" or \"arm64\"."
+  }
+}
+
+variable "timeout_seconds" {
+  description = "ETL function timeout. The lab teaches 3 seconds: a slow invocation fails with \"Task timed out after 3.00 seconds\"."
+  type        = number
+  default     = 3
+}
+
+variable "memory_mb" {
+  description = "ETL function memory size in MB."
+  type        = number
+  default     = 128
+}
+
+variable "maximum_retry_attempts" {
+  description = "Retries Lambda makes for a failed asynchronous invocation before sending the event to the dead-letter queue (0-2)."
+  type        = number
+  default     = 2
+
+  validation {
+    condition     = var.maximum_retry_attempts >= 0 && var.maximum_retry_attempts <= 2
+    error_message = "maximum_retry_attempts must be between 0 and 2 (the Lambda limit)."
+  }
+}
+
+variable "maximum_event_age_seconds" {
+  description = "Oldest an asynchronous event may get, queued or retrying, before Lambda sends it to the dead-letter queue (60-21600)."
+  type        = number
+  default     = 21600
+
+  validation {
+    condition     = var.maximum_event_age_seconds >= 60 && var.maximum_event_age_seconds <= 21600
+    error_message = "maximum_event_age_seconds must be between 60 and 21600 (the Lambda limits)."
+  }
+}
+
+variable "tags" {
+  description = "Extra tags for every resource of the stack."
+  type        = map(string)
+  default     = {}
+}

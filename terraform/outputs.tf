@@ -1,0 +1,22 @@
+# The contract with the chaoslab server: in AWS mode it reads `terraform output -json` and
+# finds each participant's stack under stacks.value.<participant id>. README.md shows the shape.
+
+output "stacks" {
+  description = "Each participant's pipeline stack, keyed by participant id."
+  value = {
+    for participant, stack in module.stack : participant => {
+      region         = stack.region
+      bucket         = stack.bucket
+      function_name  = stack.function_name
+      dlq_url        = stack.dlq_url
+      dlq_name       = stack.dlq_name
+      csv_queue_url  = stack.csv_queue_url
+      csv_queue_name = stack.csv_queue_name
+      topic_arn      = stack.topic_arn
+      topic_name     = stack.topic_name
+      dashboard_name = stack.dashboard_name
+      parameter_name = stack.parameter_name
+      suffix         = stack.suffix
+    }
+  }
+}

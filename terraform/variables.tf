@@ -1,0 +1,32 @@
+variable "region" {
+  description = "AWS region every participant's stack is created in."
+  type        = string
+  default     = "us-east-1"
+}
+
+variable "participants" {
+  description = "Participant ids, one pipeline stack each. The chaoslab server maps each id to its stack."
+  type        = list(string)
+
+  validation {
+    condition     = length(distinct(var.participants)) == length(var.participants)
+    error_message = "participants must not contain the same id twice."
+  }
+
+  validation {
+    condition     = alltrue([for participant in var.participants : can(regex("^[a-z0-9-]{1,32}$", participant))])
+    error_message = "Each participant id must be 1 to 32 characters of lowercase letters, digits and '-'."
+  }
+}
+
+variable "lambda_zip" {
+  description = "The ETL function's package, built by cargo lambda (see README.md). Relative to this directory."
+  type        = string
+  default     = "../target/lambda/chaos-transformer/bootstrap.zip"
+}
+
+variable "architecture" {
+  description = "Instruction set of the built package: x86_64 (cargo lambda --x86-64) or arm64 (--arm64)."
+  type        = string
+  default     = "x86_64"
+}
