@@ -1,0 +1,656 @@
+//! One participant's pipeline stack: bucket, function settings, async event queue, topic, queues,
+//! metrics and accounting, behind one lock.
+//!
+//! Every change happens in [`Stack::transact`]: under the lock, the change is made in memory and
+//! written to the journal as one transaction, so memory and disk move together and a crash leaves
+//! the last committed change. The S3 → SNS → SQS fan-out of a new object happens inside the same
+//! change as the write that caused it, so a CSV notification can never be lost between them.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::bucket::{Bucket, BucketError, Destination, Notification, StoredObject};
+use super::function::{ConfigError, FaultInjection, FunctionConfig};
+use super::journal::{Journal, JournalError, Op};
+use super::queue::{
+    MAX_RECEIVE_BATCH, MAX_WAIT, MessageAttribute, Queue, QueueError, ReceivedMessage,
+};
+use super::{PipelineClock, topic};
+use crate::backend::StackNames;
+use crate::metrics::names::{lambda, sns, sqs};
+use crate::metrics::query::{QueryError, get_metric_data};
+use crate::metrics::store::MetricStore;
+use crate::metrics::{Dimension, EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric};
+
+/// Where each object a participant published is, right now. At every instant
+/// `published = converted + dead_lettered + in_flight`.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Accounting {
+    /// Objects whose upload queued an invocation of the function.
+    pub published: u64,
+    /// Objects the function converted to CSV.
+    pub converted: u64,
+    /// Objects whose event went to the dead-letter queue.
+    pub dead_lettered: u64,
+    /// Objects whose event is queued, running or waiting for a retry.
+    pub in_flight: u64,
+    /// CSV notifications the subscriber received and deleted.
+    pub consumed: u64,
+}
+
+impl Accounting {
+    /// Whether every published object is in exactly one place.
+    pub fn balances(&self) -> bool {
+        self.published == self.converted + self.dead_lettered + self.in_flight
+    }
+}
+
+/// Which of the stack's queues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum QueueKind {
+    /// The csv queue, subscribed to the topic.
+    Csv,
+    /// The function's dead-letter queue.
+    DeadLetter,
+}
+
+/// Why a stack operation was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum StackError {
+    /// The bucket refused the operation.
+    #[error(transparent)]
+    Bucket(#[from] BucketError),
+    /// The queue refused the operation.
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    /// A function setting is out of range.
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    /// A metric query is invalid.
+    #[error(transparent)]
+    Query(#[from] QueryError),
+    /// The change could not be saved.
+    #[error(transparent)]
+    Journal(#[from] JournalError),
+}
+
+/// An event waiting in the function's asynchronous queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub(super) struct AsyncEvent {
+    /// The invocation's request id; the same for every attempt, as on AWS.
+    pub id: String,
+    /// The S3 event JSON, exactly as the function and the dead-letter queue receive it.
+    pub payload: String,
+    /// When Lambda accepted the event.
+    pub received_at: EpochMillis,
+    /// Attempts made so far.
+    pub attempts: u32,
+    /// When the next attempt may start.
+    pub next_attempt_at: EpochMillis,
+    /// Times the event was throttled.
+    pub throttles: u32,
+    /// Whether an attempt is running now (not saved: after a restart the attempt is lost and the
+    /// event runs again).
+    #[serde(skip)]
+    pub running: bool,
+}
+
+/// The stack's own state row: everything but objects, events, messages and metric sets.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct StackRecord {
+    pub names: StackNames,
+    pub config: FunctionConfig,
+    pub fault_injection: FaultInjection,
+    pub accounting: Accounting,
+    pub csv_queue_activity: Option<EpochMillis>,
+    pub dlq_activity: Option<EpochMillis>,
+}
+
+/// The metric identities a stack records, built once so recording allocates nothing.
+#[derive(Debug)]
+pub(super) struct StackMetrics {
+    pub invocations: Metric,
+    pub errors: Metric,
+    pub duration: Metric,
+    pub throttles: Metric,
+    pub concurrent_executions: Metric,
+    pub async_events_received: Metric,
+    pub async_event_age: Metric,
+    pub published: Metric,
+    pub delivered: Metric,
+    pub csv_queue: QueueMetrics,
+    pub dlq: QueueMetrics,
+}
+
+/// One queue's metric identities.
+#[derive(Debug)]
+pub(super) struct QueueMetrics {
+    pub sent: Metric,
+    pub received: Metric,
+    pub deleted: Metric,
+    pub empty_receives: Metric,
+    pub visible: Metric,
+    pub not_visible: Metric,
+    pub age_of_oldest: Metric,
+}
+
+fn metric(namespace: &str, name: &str, dimension: &str, value: &str) -> Metric {
+    Metric {
+        namespace: namespace.to_owned(),
+        metric_name: name.to_owned(),
+        dimensions: vec![Dimension {
+            name: dimension.to_owned(),
+            value: value.to_owned(),
+        }],
+    }
+}
+
+impl QueueMetrics {
+    fn new(queue: &str) -> Self {
+        let metric = |name| metric(sqs::NAMESPACE, name, sqs::DIMENSION, queue);
+        Self {
+            sent: metric(sqs::MESSAGES_SENT),
+            received: metric(sqs::MESSAGES_RECEIVED),
+            deleted: metric(sqs::MESSAGES_DELETED),
+            empty_receives: metric(sqs::EMPTY_RECEIVES),
+            visible: metric(sqs::MESSAGES_VISIBLE),
+            not_visible: metric(sqs::MESSAGES_NOT_VISIBLE),
+            age_of_oldest: metric(sqs::AGE_OF_OLDEST_MESSAGE),
+        }
+    }
+}
+
+impl StackMetrics {
+    fn new(names: &StackNames) -> Self {
+        let function = |name| {
+            metric(
+                lambda::NAMESPACE,
+                name,
+                lambda::DIMENSION,
+                &names.function_name,
+            )
+        };
+        let topic = |name| metric(sns::NAMESPACE, name, sns::DIMENSION, &names.topic_name);
+        Self {
+            invocations: function(lambda::INVOCATIONS),
+            errors: function(lambda::ERRORS),
+            duration: function(lambda::DURATION),
+            throttles: function(lambda::THROTTLES),
+            concurrent_executions: function(lambda::CONCURRENT_EXECUTIONS),
+            async_events_received: function(lambda::ASYNC_EVENTS_RECEIVED),
+            async_event_age: function(lambda::ASYNC_EVENT_AGE),
+            published: topic(sns::MESSAGES_PUBLISHED),
+            delivered: topic(sns::NOTIFICATIONS_DELIVERED),
+            csv_queue: QueueMetrics::new(&names.csv_queue_name),
+            dlq: QueueMetrics::new(&names.dlq_name),
+        }
+    }
+}
+
+/// Everything a stack holds in memory.
+#[derive(Debug)]
+pub(super) struct StackState {
+    pub config: FunctionConfig,
+    pub fault_injection: FaultInjection,
+    pub bucket: Bucket,
+    pub events: BTreeMap<String, AsyncEvent>,
+    /// Pending events by next attempt time.
+    pub schedule: BTreeSet<(EpochMillis, String)>,
+    pub running: u32,
+    pub csv_queue: Queue,
+    pub dlq: Queue,
+    pub metrics: MetricStore,
+    /// Minutes whose metric sets changed since the last flush.
+    pub dirty_minutes: BTreeSet<EpochMillis>,
+    pub accounting: Accounting,
+}
+
+impl StackState {
+    /// Records one metric sample and remembers its minute for the next flush.
+    pub fn record(&mut self, metric: &Metric, at: EpochMillis, value: f64) {
+        self.metrics.record(metric, at, value);
+        self.dirty_minutes.insert(MetricStore::minute_of(at));
+    }
+
+    pub fn queue(&mut self, kind: QueueKind) -> &mut Queue {
+        match kind {
+            QueueKind::Csv => &mut self.csv_queue,
+            QueueKind::DeadLetter => &mut self.dlq,
+        }
+    }
+
+    /// Queues an event for the function and schedules its first attempt.
+    pub fn enqueue_event(&mut self, event: AsyncEvent, ops: &mut Vec<Op>, stack: &str) {
+        ops.push(save_event(stack, &event));
+        self.schedule
+            .insert((event.next_attempt_at, event.id.clone()));
+        self.events.insert(event.id.clone(), event);
+    }
+}
+
+pub(super) fn save_event(stack: &str, event: &AsyncEvent) -> Op {
+    Op::SaveEvent {
+        stack: stack.to_owned(),
+        id: event.id.clone(),
+        state: serde_json::to_string(event).unwrap_or_default(),
+    }
+}
+
+/// One participant's pipeline.
+#[derive(Debug)]
+pub struct Stack {
+    id: String,
+    names: StackNames,
+    pub(super) clock: PipelineClock,
+    pub(super) journal: Arc<Journal>,
+    pub(super) metric_ids: StackMetrics,
+    pub(super) state: Mutex<StackState>,
+    /// Wakes the invoker when an event is queued or a slot frees up.
+    pub(super) invoker_wake: Notify,
+    csv_arrivals: Notify,
+    dlq_arrivals: Notify,
+}
+
+impl Stack {
+    pub(super) fn new(
+        id: String,
+        record: StackRecord,
+        clock: PipelineClock,
+        journal: Arc<Journal>,
+    ) -> Self {
+        let names = record.names;
+        let mut csv_queue = Queue::new(names.csv_queue_name.clone());
+        csv_queue.restore_activity(record.csv_queue_activity);
+        let mut dlq = Queue::new(names.dlq_name.clone());
+        dlq.restore_activity(record.dlq_activity);
+        let state = StackState {
+            config: record.config,
+            fault_injection: record.fault_injection,
+            bucket: Bucket::new(names.bucket.clone(), names.region.clone()),
+            events: BTreeMap::new(),
+            schedule: BTreeSet::new(),
+            running: 0,
+            csv_queue,
+            dlq,
+            metrics: MetricStore::default(),
+            dirty_minutes: BTreeSet::new(),
+            accounting: record.accounting,
+        };
+        Self {
+            id,
+            metric_ids: StackMetrics::new(&names),
+            names,
+            clock,
+            journal,
+            state: Mutex::new(state),
+            invoker_wake: Notify::new(),
+            csv_arrivals: Notify::new(),
+            dlq_arrivals: Notify::new(),
+        }
+    }
+
+    /// The stack's id (the participant's).
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The names of the stack's resources.
+    pub fn names(&self) -> &StackNames {
+        &self.names
+    }
+
+    /// The current pipeline time.
+    pub fn now(&self) -> EpochMillis {
+        self.clock.now()
+    }
+
+    pub(super) fn lock(&self) -> MutexGuard<'_, StackState> {
+        // A panic while holding the lock leaves consistent-enough state for a lab; keep serving.
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Runs one change under the lock and commits it, with the stack's own row, in one
+    /// transaction. If the change fails, nothing is written (it must not have changed memory).
+    pub(super) fn transact<R>(
+        &self,
+        change: impl FnOnce(&mut StackState, &mut Vec<Op>, EpochMillis) -> Result<R, StackError>,
+    ) -> Result<R, StackError> {
+        let mut state = self.lock();
+        let now = self.clock.now();
+        let mut ops = Vec::new();
+        let result = change(&mut state, &mut ops, now)?;
+        ops.push(self.save_record(&state));
+        if let Err(error) = self.journal.commit(&ops) {
+            tracing::error!(stack = %self.id, %error, "could not save a pipeline change");
+            return Err(error.into());
+        }
+        Ok(result)
+    }
+
+    pub(super) fn save_record(&self, state: &StackState) -> Op {
+        let record = StackRecord {
+            names: self.names.clone(),
+            config: state.config.clone(),
+            fault_injection: state.fault_injection.clone(),
+            accounting: state.accounting,
+            csv_queue_activity: state.csv_queue.last_activity(),
+            dlq_activity: state.dlq.last_activity(),
+        };
+        Op::SaveStack {
+            stack: self.id.clone(),
+            state: serde_json::to_string(&record).unwrap_or_default(),
+        }
+    }
+
+    /// Writes an object, as S3 PutObject does, and delivers the notification it triggers:
+    /// `input/*.json` queues an invocation of the function, `output/*.csv` goes through the topic
+    /// to the csv queue. Returns the object's ETag once the write is saved.
+    pub fn put_object(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<String, StackError> {
+        let request_id = new_id();
+        let etag = self.transact(|state, ops, now| {
+            let etag = self.put_in_bucket(state, ops, key, body, content_type, now, &request_id)?;
+            Ok(etag)
+        })?;
+        self.invoker_wake.notify_one();
+        Ok(etag)
+    }
+
+    /// The put itself, inside a change: stores the object and fans its notification out.
+    #[allow(clippy::too_many_arguments)]
+    pub(super) fn put_in_bucket(
+        &self,
+        state: &mut StackState,
+        ops: &mut Vec<Op>,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+        now: EpochMillis,
+        request_id: &str,
+    ) -> Result<String, StackError> {
+        let (object, notification) = state.bucket.put(key, body, content_type, now, request_id)?;
+        ops.push(Op::PutObject {
+            stack: self.id.clone(),
+            key: key.to_owned(),
+            body: object.body.clone(),
+            content_type: object.content_type.clone(),
+            etag: object.etag.clone(),
+            last_modified: now,
+        });
+        if let Some(notification) = notification {
+            self.deliver(state, ops, notification, now);
+        }
+        Ok(object.etag)
+    }
+
+    fn deliver(
+        &self,
+        state: &mut StackState,
+        ops: &mut Vec<Op>,
+        notification: Notification,
+        now: EpochMillis,
+    ) {
+        let event_json = serde_json::to_string(&notification.event).unwrap_or_default();
+        match notification.destination {
+            Destination::Function => {
+                // S3 invokes the function asynchronously: Lambda queues the event and answers at
+                // once; the attempt happens later.
+                state.accounting.published += 1;
+                state.accounting.in_flight += 1;
+                state.record(&self.metric_ids.async_events_received, now, 1.0);
+                state.enqueue_event(
+                    AsyncEvent {
+                        id: new_id(),
+                        payload: event_json,
+                        received_at: now,
+                        attempts: 0,
+                        next_attempt_at: now,
+                        throttles: 0,
+                        running: false,
+                    },
+                    ops,
+                    &self.id,
+                );
+            }
+            Destination::Topic => {
+                let message_id = new_id();
+                state.record(&self.metric_ids.published, now, 1.0);
+                let body = topic::envelope(
+                    &self.names.topic_arn,
+                    &self.names.region,
+                    &message_id,
+                    &event_json,
+                    now,
+                );
+                // The subscription is the csv queue, with raw message delivery off.
+                if self
+                    .send_message(state, ops, QueueKind::Csv, body, Vec::new(), now)
+                    .is_ok()
+                {
+                    state.record(&self.metric_ids.delivered, now, 1.0);
+                }
+            }
+        }
+    }
+
+    /// Adds a message to a queue inside a change.
+    pub(super) fn send_message(
+        &self,
+        state: &mut StackState,
+        ops: &mut Vec<Op>,
+        kind: QueueKind,
+        body: String,
+        attributes: Vec<MessageAttribute>,
+        now: EpochMillis,
+    ) -> Result<(), StackError> {
+        let queue = state.queue(kind);
+        let queue_name = queue.name().to_owned();
+        let message = queue.send(body, attributes, new_id(), now)?;
+        ops.push(Op::SaveMessage {
+            stack: self.id.clone(),
+            queue: queue_name,
+            seq: message.seq,
+            state: serde_json::to_string(message).unwrap_or_default(),
+        });
+        self.arrivals(kind).notify_waiters();
+        Ok(())
+    }
+
+    fn arrivals(&self, kind: QueueKind) -> &Notify {
+        match kind {
+            QueueKind::Csv => &self.csv_arrivals,
+            QueueKind::DeadLetter => &self.dlq_arrivals,
+        }
+    }
+
+    /// Reads an object, as S3 GetObject does.
+    pub fn get_object(&self, key: &str) -> Result<StoredObject, StackError> {
+        Ok(self.lock().bucket.get(key)?.clone())
+    }
+
+    /// Keys under a prefix with their sizes, in key order, at most `max`.
+    pub fn list_objects(&self, prefix: &str, max: usize) -> Vec<(String, usize)> {
+        self.lock()
+            .bucket
+            .list(prefix, max)
+            .map(|(key, object)| (key.clone(), object.body.len()))
+            .collect()
+    }
+
+    /// Receives up to `max` messages, as SQS ReceiveMessage does: waits up to `wait` for one to
+    /// arrive (long polling) and hides each one it returns for the visibility timeout.
+    pub async fn receive_messages(
+        &self,
+        kind: QueueKind,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<ReceivedMessage>, StackError> {
+        if !(1..=MAX_RECEIVE_BATCH).contains(&max) {
+            return Err(QueueError::InvalidBatchSize(max).into());
+        }
+        if wait > MAX_WAIT {
+            return Err(QueueError::InvalidWaitTime(wait.as_secs()).into());
+        }
+        let deadline = self.clock.now() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        loop {
+            // Register for arrivals before looking, so a message sent in between still wakes us.
+            let arrival = self.arrivals(kind).notified();
+            tokio::pin!(arrival);
+            arrival.as_mut().enable();
+            let (received, next_visible) = self.transact(|state, ops, now| {
+                let queue = state.queue(kind);
+                let received = queue.receive(max, now, new_id);
+                let queue_name = queue.name().to_owned();
+                let next_visible = queue.next_visible_at(now);
+                if received.is_empty() && now >= deadline {
+                    queue.count_empty_receive(now);
+                }
+                for (_, message) in &received {
+                    ops.push(Op::SaveMessage {
+                        stack: self.id.clone(),
+                        queue: queue_name.clone(),
+                        seq: message.seq,
+                        state: serde_json::to_string(message).unwrap_or_default(),
+                    });
+                }
+                Ok((received, next_visible))
+            })?;
+            if !received.is_empty() || self.clock.now() >= deadline {
+                return Ok(received.into_iter().map(|(message, _)| message).collect());
+            }
+            let wake_at = next_visible.map_or(deadline, |visible| visible.min(deadline));
+            tokio::select! {
+                () = &mut arrival => {}
+                () = tokio::time::sleep_until(self.clock.instant_at(wake_at)) => {}
+            }
+        }
+    }
+
+    /// Deletes a received message, as SQS DeleteMessage does.
+    pub fn delete_message(&self, kind: QueueKind, receipt_handle: &str) -> Result<(), StackError> {
+        self.transact(|state, ops, now| {
+            let queue = state.queue(kind);
+            let message = queue.delete(receipt_handle, now)?;
+            ops.push(Op::DeleteMessage {
+                stack: self.id.clone(),
+                queue: queue.name().to_owned(),
+                seq: message.seq,
+            });
+            if kind == QueueKind::Csv {
+                state.accounting.consumed += 1;
+            }
+            Ok(())
+        })
+    }
+
+    /// Messages in a queue right now: (visible, not visible).
+    pub fn queue_depth(&self, kind: QueueKind) -> (u64, u64) {
+        let now = self.clock.now();
+        let gauges = self.lock().queue(kind).gauges(now);
+        (gauges.visible, gauges.not_visible)
+    }
+
+    /// The function's configuration.
+    pub fn function_config(&self) -> FunctionConfig {
+        self.lock().config.clone()
+    }
+
+    /// Changes the function's configuration; applies from the next attempt.
+    pub fn update_function_config(&self, config: FunctionConfig) -> Result<(), StackError> {
+        config.validate()?;
+        // The stack row, which every change saves, carries the new settings.
+        self.transact(|state, _, _| {
+            state.config = config;
+            Ok(())
+        })?;
+        // A higher concurrency limit may let throttled events run now.
+        self.invoker_wake.notify_one();
+        Ok(())
+    }
+
+    /// The fault-injection parameter.
+    pub fn fault_injection(&self) -> FaultInjection {
+        self.lock().fault_injection.clone()
+    }
+
+    /// Replaces the fault-injection parameter; applies from the next attempt.
+    pub fn set_fault_injection(&self, fault_injection: FaultInjection) -> Result<(), StackError> {
+        self.transact(|state, _, _| {
+            state.fault_injection = fault_injection;
+            Ok(())
+        })
+    }
+
+    /// Answers a GetMetricData request from the stack's metrics.
+    pub fn metric_data(
+        &self,
+        request: &GetMetricDataRequest,
+    ) -> Result<GetMetricDataResponse, StackError> {
+        Ok(get_metric_data(&self.lock().metrics, request)?)
+    }
+
+    /// Where every published object is now.
+    pub fn accounting(&self) -> Accounting {
+        self.lock().accounting
+    }
+
+    /// Events in the function's asynchronous queue, running or waiting.
+    pub fn pending_events(&self) -> usize {
+        self.lock().events.len()
+    }
+
+    /// Empties the stack: objects, events, messages and metrics go, settings return to their
+    /// defaults, and the accounting starts from zero.
+    pub fn reset(&self) -> Result<(), StackError> {
+        self.transact(|state, ops, now| {
+            for id in state.events.keys() {
+                ops.push(Op::DeleteEvent {
+                    stack: self.id.clone(),
+                    id: id.clone(),
+                });
+            }
+            for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
+                let queue = state.queue(kind);
+                let name = queue.name().to_owned();
+                for seq in queue.purge(now) {
+                    ops.push(Op::DeleteMessage {
+                        stack: self.id.clone(),
+                        queue: name.clone(),
+                        seq,
+                    });
+                }
+            }
+            ops.push(Op::DeleteObjects {
+                stack: self.id.clone(),
+            });
+            ops.push(Op::DeleteMetricSets {
+                stack: self.id.clone(),
+            });
+            state.bucket.clear();
+            state.events.clear();
+            state.schedule.clear();
+            state.config = FunctionConfig::default();
+            state.fault_injection = FaultInjection::default();
+            // Attempts still running find their event gone and leave no trace.
+            state.accounting = Accounting::default();
+            state.metrics = MetricStore::default();
+            state.dirty_minutes.clear();
+            Ok(())
+        })
+    }
+}
+
+/// A fresh random id in AWS's UUID form.
+pub(super) fn new_id() -> String {
+    uuid::Uuid::new_v4().to_string()
+}

@@ -1,0 +1,152 @@
+//! A metric widget of the dashboard: where it sits, how it is drawn and what it queries.
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use super::DashboardError;
+use super::metric_array::{self, WidgetDefaults};
+use crate::metrics::MetricDataQuery;
+
+/// CloudWatch's default period for a metric widget, in seconds.
+pub const DEFAULT_PERIOD: u32 = 300;
+/// CloudWatch's default statistic for a metric widget.
+pub const DEFAULT_STAT: &str = "Average";
+
+/// How a widget is drawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub enum View {
+    /// A line chart over the time range (CloudWatch's default view).
+    TimeSeries,
+    /// The newest value of each series, as a number.
+    SingleValue,
+}
+
+/// A widget's place on the dashboard's grid, which is 24 columns wide.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Position {
+    /// Column of the left edge, 0 to 23.
+    pub x: u32,
+    /// Row of the top edge.
+    pub y: u32,
+    /// Width in columns.
+    pub width: u32,
+    /// Height in rows.
+    pub height: u32,
+}
+
+/// One metric widget with its metric array expanded into GetMetricData queries.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Widget {
+    /// The widget's title; empty when the template gives none.
+    pub title: String,
+    /// How it is drawn.
+    pub view: View,
+    /// Where it sits.
+    pub position: Position,
+    /// The widget's period in seconds ([`DEFAULT_PERIOD`] unless the template sets one). A
+    /// metric's own `period` option overrides it for that metric.
+    pub period: u32,
+    /// The widget's statistic ([`DEFAULT_STAT`] unless the template sets one). A metric's own
+    /// `stat` option overrides it for that metric.
+    pub stat: String,
+    /// The region the widget queries, as the template states it.
+    pub region: Option<String>,
+    /// The queries, in the order of the widget's `metrics` array, each with its id, statistic
+    /// and period resolved.
+    pub queries: Vec<MetricDataQuery>,
+}
+
+/// The fields of a metric widget that the server reads; others (`stacked`, `yAxis`, …) are
+/// ignored.
+#[derive(Deserialize)]
+struct MetricWidgetJson {
+    x: Option<u32>,
+    y: Option<u32>,
+    width: Option<u32>,
+    height: Option<u32>,
+    properties: PropertiesJson,
+}
+
+#[derive(Deserialize)]
+struct PropertiesJson {
+    title: Option<String>,
+    view: Option<String>,
+    period: Option<u32>,
+    stat: Option<String>,
+    region: Option<String>,
+    metrics: Option<Vec<Value>>,
+}
+
+impl Widget {
+    /// Reads the widget at `index` of the dashboard body's `widgets` array. Returns `None` for a
+    /// widget that is not `"type": "metric"`.
+    pub(super) fn from_json(index: usize, json: &Value) -> Result<Option<Self>, DashboardError> {
+        let title = json
+            .pointer("/properties/title")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
+        let name = if title.is_empty() {
+            format!("#{index}")
+        } else {
+            title.to_owned()
+        };
+        let invalid = |reason: String| DashboardError::InvalidWidget {
+            widget: name.clone(),
+            reason,
+        };
+        match json.get("type").and_then(Value::as_str) {
+            Some("metric") => {}
+            Some(_) => return Ok(None),
+            None => return Err(invalid("has no \"type\"".to_owned())),
+        }
+        let widget =
+            MetricWidgetJson::deserialize(json).map_err(|error| invalid(error.to_string()))?;
+        let properties = widget.properties;
+        let view = match properties.view.as_deref() {
+            None | Some("timeSeries") => View::TimeSeries,
+            Some("singleValue") => View::SingleValue,
+            Some(other) => {
+                return Err(invalid(format!(
+                    "view {other:?} cannot be drawn by the server; use \"timeSeries\" or \"singleValue\""
+                )));
+            }
+        };
+        let metrics = properties.metrics.ok_or_else(|| {
+            invalid(
+                "has no \"metrics\" array (Metrics Insights queries are not supported)".to_owned(),
+            )
+        })?;
+        let period = properties.period.unwrap_or(DEFAULT_PERIOD);
+        let stat = properties.stat.unwrap_or_else(|| DEFAULT_STAT.to_owned());
+        let queries = metric_array::expand(
+            &metrics,
+            &WidgetDefaults {
+                period,
+                stat: &stat,
+            },
+        )
+        .map_err(|(entry, problem)| DashboardError::MetricEntry {
+            widget: name.clone(),
+            entry,
+            problem,
+        })?;
+        Ok(Some(Self {
+            title: properties.title.unwrap_or_default(),
+            view,
+            // CloudWatch's defaults for a widget without a size; a widget without x and y is
+            // placed automatically by the console, here at the top left.
+            position: Position {
+                x: widget.x.unwrap_or(0),
+                y: widget.y.unwrap_or(0),
+                width: widget.width.unwrap_or(6),
+                height: widget.height.unwrap_or(6),
+            },
+            period,
+            stat,
+            region: properties.region,
+            queries,
+        }))
+    }
+}

@@ -1,0 +1,100 @@
+//! The SQLite database in the data directory, with its embedded migrations.
+
+use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
+
+use rusqlite::Connection;
+use rusqlite_migration::{M, Migrations};
+
+/// The database's file name inside the data directory.
+pub const FILE_NAME: &str = "chaoslab.sqlite3";
+
+static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
+    Migrations::new(vec![M::up(include_str!(
+        "../migrations/0001_embedded_pipeline.sql"
+    ))])
+});
+
+/// Why the database could not be opened.
+#[derive(Debug, thiserror::Error)]
+pub enum DatabaseError {
+    /// The data directory could not be created.
+    #[error("cannot create the data directory {path}: {source}")]
+    CreateDirectory {
+        /// The directory.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// SQLite refused to open or configure the file.
+    #[error("cannot open the database {path}: {source}")]
+    Open {
+        /// The database file.
+        path: PathBuf,
+        /// SQLite's error.
+        source: rusqlite::Error,
+    },
+    /// The schema could not be brought up to date.
+    #[error(
+        "cannot migrate the database {path}: {source} (was it written by a newer chaoslab? \
+         use another --data-dir or remove the directory to start afresh)"
+    )]
+    Migrate {
+        /// The database file.
+        path: PathBuf,
+        /// The migration error.
+        source: rusqlite_migration::Error,
+    },
+}
+
+/// Opens (creating if needed) the database in `data_dir` and applies pending migrations.
+///
+/// WAL with `synchronous = NORMAL`: a committed transaction survives the process being killed,
+/// which is the failure the engine must survive; only a power loss can take the last commits.
+pub fn open(data_dir: &Path) -> Result<Connection, DatabaseError> {
+    std::fs::create_dir_all(data_dir).map_err(|source| DatabaseError::CreateDirectory {
+        path: data_dir.to_owned(),
+        source,
+    })?;
+    let path = data_dir.join(FILE_NAME);
+    let open_error = |source| DatabaseError::Open {
+        path: path.clone(),
+        source,
+    };
+    let mut connection = Connection::open(&path).map_err(open_error)?;
+    connection
+        .execute_batch(
+            "PRAGMA journal_mode = WAL;
+             PRAGMA synchronous = NORMAL;
+             PRAGMA foreign_keys = ON;
+             PRAGMA busy_timeout = 5000;",
+        )
+        .map_err(open_error)?;
+    MIGRATIONS
+        .to_latest(&mut connection)
+        .map_err(|source| DatabaseError::Migrate {
+            path: path.clone(),
+            source,
+        })?;
+    Ok(connection)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(MIGRATIONS.validate().is_ok());
+    }
+
+    #[test]
+    fn opening_twice_keeps_the_schema() {
+        let dir = std::env::temp_dir().join(format!("chaoslab-db-{}", uuid::Uuid::new_v4()));
+        let first = open(&dir);
+        assert!(first.is_ok());
+        drop(first);
+        assert!(open(&dir).is_ok());
+        let _ = std::fs::remove_dir_all(&dir);
+    }
+}

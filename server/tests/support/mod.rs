@@ -1,0 +1,120 @@
+//! Shared helpers for the embedded-pipeline tests.
+#![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use chaoslab::backend::embedded::stack::Stack;
+use chaoslab::backend::embedded::{Engine, EngineConfig};
+use chaoslab::metrics::{
+    Dimension, EpochMillis, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat,
+};
+
+/// 2026-11-26T00:00:00Z: pipeline time starts on a minute boundary, so minutes are easy to read.
+pub const START: EpochMillis = 1_795_651_200_000;
+
+/// An engine in a temporary directory, with one stack.
+pub struct TestPipeline {
+    pub dir: tempfile::TempDir,
+    pub engine: Arc<Engine>,
+}
+
+impl TestPipeline {
+    pub fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = open_engine(dir.path(), Some(START));
+        engine.create_stack("alice").unwrap();
+        Self { dir, engine }
+    }
+
+    pub fn stack(&self) -> Arc<Stack> {
+        self.engine.stack("alice").unwrap()
+    }
+
+    /// Sleeps until the pipeline clock reads `at`.
+    pub async fn sleep_until(&self, at: EpochMillis) {
+        tokio::time::sleep_until(self.engine.clock().instant_at(at)).await;
+    }
+
+    pub async fn sleep(&self, duration: Duration) {
+        self.engine.clock().sleep(duration).await;
+    }
+}
+
+pub fn open_engine(dir: &std::path::Path, start: Option<EpochMillis>) -> Arc<Engine> {
+    let mut config = EngineConfig::new(dir);
+    config.start_time = start;
+    Engine::open(config).unwrap()
+}
+
+/// A message shaped like the lab publisher's.
+pub fn lab_message(n: u64) -> Bytes {
+    Bytes::from(format!(
+        r#"{{"symbol":"ABCD","messageId":{n},"value":{}.25,"objectName":"data_object_msg-{n}","submissionDate":"26-Nov-2026 00:00:00","author":"test","version":"1.0"}}"#,
+        100 + n % 50
+    ))
+}
+
+/// The lab's malformed message: a good one with its first double quote removed.
+pub fn malformed(n: u64) -> Bytes {
+    let good = lab_message(n);
+    let text = String::from_utf8(good.to_vec())
+        .unwrap()
+        .replacen('"', "", 1);
+    Bytes::from(text)
+}
+
+/// A metric of the stack by namespace and name, with the stack's own dimension.
+pub fn stack_metric(stack: &Stack, namespace: &str, name: &str) -> Metric {
+    let names = stack.names();
+    let (dimension, value) = match namespace {
+        "AWS/Lambda" => ("FunctionName", names.function_name.clone()),
+        "AWS/SNS" => ("TopicName", names.topic_name.clone()),
+        "AWS/SQS/dlq" => ("QueueName", names.dlq_name.clone()),
+        _ => ("QueueName", names.csv_queue_name.clone()),
+    };
+    Metric {
+        namespace: namespace.trim_end_matches("/dlq").to_owned(),
+        metric_name: name.to_owned(),
+        dimensions: vec![Dimension {
+            name: dimension.to_owned(),
+            value,
+        }],
+    }
+}
+
+/// One statistic of a metric over a day from the minute before `from`, as a single value.
+pub fn statistic(
+    stack: &Stack,
+    from: EpochMillis,
+    namespace: &str,
+    name: &str,
+    stat: &str,
+) -> Option<f64> {
+    let start = from - from.rem_euclid(60_000);
+    let request = GetMetricDataRequest {
+        metric_data_queries: vec![MetricDataQuery {
+            id: "m1".into(),
+            metric_stat: Some(MetricStat {
+                metric: stack_metric(stack, namespace, name),
+                period: 86_400,
+                stat: stat.into(),
+            }),
+            expression: None,
+            label: None,
+            return_data: None,
+            period: None,
+        }],
+        start_time: start,
+        end_time: start + 86_400_000,
+        scan_by: None,
+    };
+    let response = stack.metric_data(&request).unwrap();
+    response.metric_data_results[0].values.first().copied()
+}
+
+/// Lambda `Invocations` since `from`.
+pub fn invocations(stack: &Stack, from: EpochMillis) -> u64 {
+    statistic(stack, from, "AWS/Lambda", "Invocations", "Sum").unwrap_or(0.0) as u64
+}
