@@ -12,3 +12,4 @@ pub mod convert;
 pub mod dashboard;
 pub mod database;
 pub mod metrics;
+pub mod web;

@@ -433,3 +433,51 @@ async fn reset_empties_the_stack_and_restores_the_defaults() {
     assert_eq!(stack.accounting(), Default::default());
     assert_eq!(stack.queue_depth(QueueKind::DeadLetter), (0, 0));
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_restart_resumes_retries_and_keeps_objects_messages_and_metrics() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    let t0 = stack.now();
+    stack
+        .put_object("input/bad.json", malformed(1), "application/json")
+        .unwrap();
+    stack
+        .put_object("input/good.json", lab_message(2), "application/json")
+        .unwrap();
+    stack
+        .update_function_config(FunctionConfig {
+            timeout: Duration::from_secs(7),
+            ..FunctionConfig::default()
+        })
+        .unwrap();
+    pipeline.sleep(Duration::from_secs(30)).await;
+    assert_eq!(invocations(&stack, t0), 2);
+    pipeline.engine.shutdown();
+    drop(stack);
+
+    let engine = support::open_engine(pipeline.dir.path(), Some(t0 + 30_000));
+    let stack = engine.stack("alice").unwrap();
+    assert_eq!(stack.function_config().timeout, Duration::from_secs(7));
+    assert!(stack.get_object("output/good.csv").is_ok());
+    assert_eq!(stack.queue_depth(QueueKind::Csv), (1, 0));
+    assert_eq!(invocations(&stack, t0), 2, "metrics survive the restart");
+    let accounting = stack.accounting();
+    assert_eq!(
+        (
+            accounting.published,
+            accounting.converted,
+            accounting.in_flight
+        ),
+        (2, 1, 1)
+    );
+
+    // The retry schedule carries on in pipeline time: second attempt at t0 + 60 s.
+    tokio::time::sleep_until(engine.clock().instant_at(t0 + 59_000)).await;
+    assert_eq!(invocations(&stack, t0), 2);
+    tokio::time::sleep_until(engine.clock().instant_at(t0 + 61_000)).await;
+    assert_eq!(invocations(&stack, t0), 3);
+    tokio::time::sleep_until(engine.clock().instant_at(t0 + 181_000)).await;
+    assert_eq!(stack.accounting().dead_lettered, 1);
+    engine.shutdown();
+}

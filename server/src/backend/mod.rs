@@ -84,3 +84,144 @@ impl StackNames {
         format!("arn:aws:sqs:{}:{account}:{name}", self.region)
     }
 }
+
+impl From<&StackNames> for crate::dashboard::DashboardNames {
+    /// The names the shared dashboard template's placeholders stand for.
+    fn from(names: &StackNames) -> Self {
+        Self {
+            region: names.region.clone(),
+            function_name: names.function_name.clone(),
+            csv_queue_name: names.csv_queue_name.clone(),
+            dlq_name: names.dlq_name.clone(),
+            topic_name: names.topic_name.clone(),
+        }
+    }
+}
+
+/// Which backend runs the pipelines.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// In this process, with AWS's semantics.
+    Embedded,
+    /// On AWS, in stacks created by the project's Terraform.
+    Aws,
+}
+
+/// The ETL function's configuration as a participant inspects it: Lambda's function
+/// configuration, its asynchronous invocation config and its dead-letter target.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FunctionConfiguration {
+    /// The function's name.
+    pub function_name: String,
+    /// Lambda runtime, e.g. `provided.al2023`.
+    pub runtime: String,
+    /// Handler.
+    pub handler: String,
+    /// Instruction set.
+    pub architecture: String,
+    /// Memory in MB.
+    pub memory_mb: u32,
+    /// Timeout of one attempt, in seconds (may be fractional).
+    pub timeout_seconds: f64,
+    /// Retries after a failed asynchronous attempt.
+    pub maximum_retry_attempts: u32,
+    /// How long an event may wait, in seconds.
+    pub maximum_event_age_seconds: u64,
+    /// Where events go after the last attempt.
+    pub dead_letter_target_arn: String,
+    /// Reserved concurrency, if any.
+    pub reserved_concurrency: Option<u32>,
+}
+
+/// A CSV notification received from a stack's csv queue.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CsvMessage {
+    /// SQS's message id.
+    pub message_id: String,
+    /// Handle to delete it with.
+    pub receipt_handle: String,
+    /// The body: an SNS envelope around the S3 event.
+    pub body: String,
+    /// How many times it has been received.
+    pub receive_count: u32,
+}
+
+/// Why a backend call failed. The API maps these to HTTP statuses.
+#[derive(Debug, thiserror::Error)]
+pub enum BackendError {
+    /// The participant has no stack.
+    #[error("no pipeline stack for participant {0:?}")]
+    UnknownStack(String),
+    /// The request is invalid (a bad query, an out-of-range setting, a bad receipt handle).
+    #[error("{0}")]
+    InvalidRequest(String),
+    /// The backend cannot serve the request now (AWS unreachable, throttled, no credentials).
+    #[error("the pipeline backend is unavailable: {0}")]
+    Unavailable(String),
+}
+
+/// What the control plane needs from a pipeline backend. Both backends implement it, so the
+/// pages, the API and the traffic generators work the same on either.
+#[async_trait::async_trait]
+pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
+    /// Which backend this is.
+    fn kind(&self) -> BackendKind;
+    /// Pipeline time (on AWS, the wall clock).
+    fn clock(&self) -> embedded::PipelineClock;
+    /// Creates (embedded) or assigns (AWS) a stack for a participant.
+    async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError>;
+    /// A participant's stack names, if they have a stack.
+    fn stack_names(&self, participant: &str) -> Option<StackNames>;
+    /// Empties a participant's stack and restores its defaults.
+    async fn reset_stack(&self, participant: &str) -> Result<(), BackendError>;
+    /// Deletes (embedded) or releases (AWS) a participant's stack.
+    async fn remove_stack(&self, participant: &str) -> Result<(), BackendError>;
+    /// Writes an object into the stack's bucket (the publisher's S3 PutObject).
+    async fn put_object(
+        &self,
+        participant: &str,
+        key: &str,
+        body: bytes::Bytes,
+    ) -> Result<(), BackendError>;
+    /// Receives CSV notifications (the subscriber's SQS ReceiveMessage, long polling).
+    async fn receive_csv_messages(
+        &self,
+        participant: &str,
+        max: usize,
+        wait: std::time::Duration,
+    ) -> Result<Vec<CsvMessage>, BackendError>;
+    /// Deletes a received CSV notification.
+    async fn delete_csv_message(
+        &self,
+        participant: &str,
+        receipt_handle: &str,
+    ) -> Result<(), BackendError>;
+    /// The function's configuration.
+    async fn function_configuration(
+        &self,
+        participant: &str,
+    ) -> Result<FunctionConfiguration, BackendError>;
+    /// Runs a GetMetricData request against the stack's metrics.
+    async fn get_metric_data(
+        &self,
+        participant: &str,
+        request: crate::metrics::GetMetricDataRequest,
+    ) -> Result<crate::metrics::GetMetricDataResponse, BackendError>;
+    /// Where each published object is.
+    async fn accounting(
+        &self,
+        participant: &str,
+    ) -> Result<embedded::stack::Accounting, BackendError>;
+    /// The fault-injection parameter.
+    async fn fault_injection(
+        &self,
+        participant: &str,
+    ) -> Result<embedded::function::FaultInjection, BackendError>;
+    /// Replaces the fault-injection parameter.
+    async fn set_fault_injection(
+        &self,
+        participant: &str,
+        fault_injection: embedded::function::FaultInjection,
+    ) -> Result<(), BackendError>;
+}

@@ -18,6 +18,7 @@ pub mod function;
 pub mod invoker;
 pub mod journal;
 pub mod queue;
+pub mod service;
 pub mod stack;
 pub mod topic;
 

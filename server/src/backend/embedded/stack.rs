@@ -654,3 +654,14 @@ impl Stack {
 pub(super) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
+
+impl crate::dashboard::MetricSource for Stack {
+    type Error = StackError;
+
+    async fn get_metric_data(
+        &self,
+        request: GetMetricDataRequest,
+    ) -> Result<GetMetricDataResponse, StackError> {
+        self.metric_data(&request)
+    }
+}

@@ -1,0 +1,179 @@
+//! The [`Backend`] interface over the embedded [`Engine`]: one stack per participant.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use super::function::FaultInjection;
+use super::stack::{Accounting, QueueKind, Stack, StackError};
+use super::{Engine, EngineError, PipelineClock};
+use crate::backend::{
+    Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames,
+};
+use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
+
+/// The embedded engine as a [`Backend`].
+#[derive(Debug, Clone)]
+pub struct EmbeddedBackend {
+    engine: Arc<Engine>,
+}
+
+impl EmbeddedBackend {
+    /// Wraps an open engine.
+    pub fn new(engine: Arc<Engine>) -> Self {
+        Self { engine }
+    }
+
+    /// The engine.
+    pub fn engine(&self) -> &Arc<Engine> {
+        &self.engine
+    }
+
+    fn stack(&self, participant: &str) -> Result<Arc<Stack>, BackendError> {
+        self.engine
+            .stack(participant)
+            .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))
+    }
+}
+
+impl From<StackError> for BackendError {
+    fn from(error: StackError) -> Self {
+        match error {
+            StackError::Journal(error) => Self::Unavailable(error.to_string()),
+            other => Self::InvalidRequest(other.to_string()),
+        }
+    }
+}
+
+impl From<EngineError> for BackendError {
+    fn from(error: EngineError) -> Self {
+        match error {
+            EngineError::StackExists(_) | EngineError::InvalidStackId(_) => {
+                Self::InvalidRequest(error.to_string())
+            }
+            other => Self::Unavailable(other.to_string()),
+        }
+    }
+}
+
+#[async_trait::async_trait]
+impl Backend for EmbeddedBackend {
+    fn kind(&self) -> BackendKind {
+        BackendKind::Embedded
+    }
+
+    fn clock(&self) -> PipelineClock {
+        self.engine.clock()
+    }
+
+    async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError> {
+        Ok(self.engine.create_stack(participant)?.names().clone())
+    }
+
+    fn stack_names(&self, participant: &str) -> Option<StackNames> {
+        self.engine
+            .stack(participant)
+            .map(|stack| stack.names().clone())
+    }
+
+    async fn reset_stack(&self, participant: &str) -> Result<(), BackendError> {
+        Ok(self.stack(participant)?.reset()?)
+    }
+
+    async fn remove_stack(&self, participant: &str) -> Result<(), BackendError> {
+        if self.engine.remove_stack(participant)? {
+            Ok(())
+        } else {
+            Err(BackendError::UnknownStack(participant.to_owned()))
+        }
+    }
+
+    async fn put_object(
+        &self,
+        participant: &str,
+        key: &str,
+        body: Bytes,
+    ) -> Result<(), BackendError> {
+        self.stack(participant)?
+            .put_object(key, body, "application/json")?;
+        Ok(())
+    }
+
+    async fn receive_csv_messages(
+        &self,
+        participant: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<CsvMessage>, BackendError> {
+        let messages = self
+            .stack(participant)?
+            .receive_messages(QueueKind::Csv, max, wait)
+            .await?;
+        Ok(messages
+            .into_iter()
+            .map(|message| CsvMessage {
+                message_id: message.message_id,
+                receipt_handle: message.receipt_handle,
+                body: message.body,
+                receive_count: message.approximate_receive_count,
+            })
+            .collect())
+    }
+
+    async fn delete_csv_message(
+        &self,
+        participant: &str,
+        receipt_handle: &str,
+    ) -> Result<(), BackendError> {
+        Ok(self
+            .stack(participant)?
+            .delete_message(QueueKind::Csv, receipt_handle)?)
+    }
+
+    async fn function_configuration(
+        &self,
+        participant: &str,
+    ) -> Result<FunctionConfiguration, BackendError> {
+        let stack = self.stack(participant)?;
+        let config = stack.function_config();
+        Ok(FunctionConfiguration {
+            function_name: stack.names().function_name.clone(),
+            runtime: config.runtime,
+            handler: config.handler,
+            architecture: config.architecture,
+            memory_mb: config.memory_mb,
+            timeout_seconds: config.timeout.as_secs_f64(),
+            maximum_retry_attempts: config.maximum_retry_attempts,
+            maximum_event_age_seconds: config.maximum_event_age.as_secs(),
+            dead_letter_target_arn: stack.names().dlq_arn(),
+            reserved_concurrency: config.reserved_concurrency,
+        })
+    }
+
+    async fn get_metric_data(
+        &self,
+        participant: &str,
+        request: GetMetricDataRequest,
+    ) -> Result<GetMetricDataResponse, BackendError> {
+        Ok(self.stack(participant)?.metric_data(&request)?)
+    }
+
+    async fn accounting(&self, participant: &str) -> Result<Accounting, BackendError> {
+        Ok(self.stack(participant)?.accounting())
+    }
+
+    async fn fault_injection(&self, participant: &str) -> Result<FaultInjection, BackendError> {
+        Ok(self.stack(participant)?.fault_injection())
+    }
+
+    async fn set_fault_injection(
+        &self,
+        participant: &str,
+        fault_injection: FaultInjection,
+    ) -> Result<(), BackendError> {
+        Ok(self
+            .stack(participant)?
+            .set_fault_injection(fault_injection)?)
+    }
+}

@@ -1,0 +1,3 @@
+//! The web interface.
+
+pub mod assets;

@@ -1,0 +1,186 @@
+/*
+ * chaoslab: draws the dashboard widgets. Pages work without this file; it only enhances them.
+ *
+ * Every element with a `data-chart` attribute holds one widget, either inline in a child
+ * `<script type="application/json">` or at the URL in `data-chart` (fetched as JSON):
+ *   {"title": "...", "view": "timeSeries" | "singleValue",
+ *    "series": [{"id", "label", "timestamps": [epoch ms, ascending], "values": [...], "latest"}]}
+ * Time series become uPlot charts, single values become big numbers. A child marked
+ * `data-chart-fallback` (e.g. a table for no-JS visitors) stays in the page for screen readers.
+ * Charts are redrawn after htmx swaps and follow their container's width.
+ */
+(function () {
+  'use strict';
+
+  var drawn = new Set(); // { element, plot, observer } for every live uPlot chart
+  var numberFormat = new Intl.NumberFormat(undefined, { maximumFractionDigits: 2 });
+
+  function cssVar(name, fallback) {
+    var value = getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+    return value || fallback;
+  }
+
+  function formatNumber(value) {
+    return value === null || value === undefined || !isFinite(value) ? '\u2014' : numberFormat.format(value);
+  }
+
+  /** Reads a widget: inline JSON first, else the URL in `data-chart`. */
+  function loadWidget(element) {
+    var inline = element.querySelector(':scope > script[type="application/json"]');
+    if (inline) {
+      return Promise.resolve().then(function () { return JSON.parse(inline.textContent); });
+    }
+    var url = element.getAttribute('data-chart');
+    if (!url) return Promise.reject(new Error('no widget JSON and no URL'));
+    return fetch(url, { headers: { Accept: 'application/json' }, credentials: 'same-origin' })
+      .then(function (response) {
+        if (!response.ok) throw new Error(url + ' answered ' + response.status);
+        return response.json();
+      });
+  }
+
+  /** Puts every series on one time axis (seconds); a series without a point there gets null. */
+  function alignSeries(series) {
+    var times = new Set();
+    series.forEach(function (s) { s.timestamps.forEach(function (t) { times.add(t); }); });
+    var xs = Array.from(times).sort(function (a, b) { return a - b; });
+    var index = new Map(xs.map(function (t, i) { return [t, i]; }));
+    var data = [xs.map(function (t) { return t / 1000; })];
+    series.forEach(function (s) {
+      var ys = new Array(xs.length).fill(null);
+      s.timestamps.forEach(function (t, i) { ys[index.get(t)] = s.values[i]; });
+      data.push(ys);
+    });
+    return data;
+  }
+
+  /** Removes what an earlier drawing left in `element`, and charts whose element has gone. */
+  function forget(element) {
+    drawn.forEach(function (chart) {
+      if (chart.element === element || !chart.element.isConnected) {
+        chart.observer.disconnect();
+        chart.plot.destroy();
+        drawn.delete(chart);
+      }
+    });
+    var old = element.querySelector(':scope > .chart__plot');
+    if (old) old.remove();
+  }
+
+  function plotContainer(element, widget) {
+    var container = document.createElement('div');
+    container.className = 'chart__plot';
+    container.setAttribute('role', 'img');
+    // The canvas says nothing to a screen reader: the label gives the title and latest values.
+    container.setAttribute('aria-label', (widget.title ? widget.title + ': ' : '') +
+      widget.series.map(function (s) { return s.label + ' ' + formatNumber(s.latest); }).join(', '));
+    element.appendChild(container);
+    element.classList.add('chart--drawn');
+    return container;
+  }
+
+  function drawSingleValues(container, widget) {
+    container.classList.add('tiles');
+    container.removeAttribute('role'); // the tiles are text, readable as they are
+    container.removeAttribute('aria-label');
+    widget.series.forEach(function (s) {
+      var tile = document.createElement('div');
+      tile.className = 'tile';
+      var value = document.createElement('span');
+      value.className = 'tile__value';
+      value.textContent = formatNumber(s.latest);
+      var label = document.createElement('span');
+      label.className = 'tile__label';
+      label.textContent = s.label;
+      tile.append(value, label);
+      container.appendChild(tile);
+    });
+  }
+
+  function drawTimeSeries(element, container, widget) {
+    var height = Number(element.getAttribute('data-chart-height')) || 220;
+    var palette = [1, 2, 3, 4].map(function (n) { return cssVar('--chart-' + n, '#0b5cad'); });
+    var text = cssVar('--fg-muted', '#57606a');
+    var grid = cssVar('--chart-grid', '#d0d7de');
+    var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    var options = {
+      width: Math.max(container.clientWidth, 200),
+      height: height,
+      scales: { x: { time: true } },
+      axes: [axis, Object.assign({}, axis, { size: 60, values: function (u, ticks) { return ticks.map(formatNumber); } })],
+      series: [{}].concat(widget.series.map(function (s, i) {
+        return { label: s.label, stroke: palette[i % palette.length], width: 2, value: function (u, v) { return formatNumber(v); } };
+      })),
+    };
+    var plot = new window.uPlot(options, alignSeries(widget.series), container);
+    var lastWidth = container.clientWidth;
+    var observer = new ResizeObserver(function () {
+      var width = container.clientWidth;
+      if (width > 0 && width !== lastWidth) {
+        lastWidth = width;
+        plot.setSize({ width: width, height: height });
+      }
+    });
+    observer.observe(container);
+    drawn.add({ element: element, plot: plot, observer: observer });
+  }
+
+  /** Draws one widget element, from `widget` if given, else from its JSON. */
+  function drawChart(element, widget) {
+    var load = widget ? Promise.resolve(widget) : loadWidget(element);
+    return load.then(function (w) {
+      var series = (Array.isArray(w.series) ? w.series : []).map(function (s) {
+        return Object.assign({ timestamps: [], values: [], latest: null }, s);
+      });
+      var empty = series.every(function (s) { return s.latest === null && s.timestamps.length === 0; });
+      if (w.view !== 'singleValue' && !empty && typeof window.uPlot !== 'function') {
+        return; // uPlot did not load: the fallback stays
+      }
+      forget(element);
+      w = Object.assign({}, w, { series: series });
+      var container = plotContainer(element, w);
+      if (empty) {
+        container.className = 'chart__plot chart__empty';
+        container.removeAttribute('role');
+        container.removeAttribute('aria-label');
+        container.textContent = 'No data yet.';
+      } else if (w.view === 'singleValue') {
+        drawSingleValues(container, w);
+      } else {
+        drawTimeSeries(element, container, w);
+      }
+    }).catch(function (error) {
+      // The fallback content stays; the console says why the chart is missing.
+      console.warn('chaoslab: cannot draw chart', element, error);
+    });
+  }
+
+  /** Draws every `[data-chart]` element in `root` (and `root` itself). */
+  function drawCharts(root) {
+    root = root || document;
+    var elements = Array.from(root.querySelectorAll('[data-chart]'));
+    if (root.matches && root.matches('[data-chart]')) elements.unshift(root);
+    return Promise.all(elements.map(function (element) { return drawChart(element); }));
+  }
+
+  window.chaoslab = { drawCharts: drawCharts, drawChart: drawChart };
+
+  function start() {
+    drawCharts(document);
+    // htmx swaps in new widget JSON (live updates); draw it once the new content has settled.
+    document.body.addEventListener('htmx:afterSettle', function (event) {
+      var target = event.detail && event.detail.elt;
+      drawCharts(target && target.isConnected ? target : document);
+    });
+    // Colours come from the stylesheet, which changes with the light/dark preference.
+    window.matchMedia('(prefers-color-scheme: dark)').addEventListener('change', function () {
+      drawCharts(document);
+    });
+  }
+
+  if (document.readyState === 'loading') {
+    document.addEventListener('DOMContentLoaded', start);
+  } else {
+    start();
+  }
+})();
