@@ -28,6 +28,8 @@ pub enum Command {
         /// JSON files to convert.
         files: Vec<PathBuf>,
     },
+    /// Serve the lab: the pages, the API and the pipelines, on 127.0.0.1:8080 by default.
+    Serve(crate::serve::ServeArgs),
 }
 
 /// Parses `args` and runs the subcommand, returning the process exit status.
@@ -55,6 +57,26 @@ where
                 ExitCode::SUCCESS
             } else {
                 ExitCode::FAILURE
+            }
+        }
+        Command::Serve(args) => {
+            crate::serve::init_logging(args.log_format);
+            let runtime = match tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(runtime) => runtime,
+                Err(error) => {
+                    eprintln!("chaoslab: cannot start the async runtime: {error}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            match runtime.block_on(crate::serve::serve(args)) {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("chaoslab: {error:#}");
+                    ExitCode::FAILURE
+                }
             }
         }
     }

@@ -10,9 +10,10 @@ use rusqlite_migration::{M, Migrations};
 pub const FILE_NAME: &str = "chaoslab.sqlite3";
 
 static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
-    Migrations::new(vec![M::up(include_str!(
-        "../migrations/0001_embedded_pipeline.sql"
-    ))])
+    Migrations::new(vec![
+        M::up(include_str!("../migrations/0001_embedded_pipeline.sql")),
+        M::up(include_str!("../migrations/0002_participants.sql")),
+    ])
 });
 
 /// Why the database could not be opened.

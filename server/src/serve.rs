@@ -1,0 +1,206 @@
+//! `chaoslab serve`: opens the backend and the participant store, and serves the lab.
+
+use std::io::Write as _;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use anyhow::Context as _;
+use axum_extra::extract::cookie::Key;
+use clap::{Args, ValueEnum};
+
+use crate::backend::embedded::service::EmbeddedBackend;
+use crate::backend::embedded::{Engine, EngineConfig};
+use crate::backend::{Backend, BackendKind};
+use crate::participants::Participants;
+use crate::traffic::{TrafficController, TrafficLimits};
+use crate::web::{App, AppState, app};
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Options of `chaoslab serve`.
+#[derive(Debug, Clone, Args)]
+pub struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "CHAOSLAB_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+    /// Where the database and the session key live.
+    #[arg(long, env = "CHAOSLAB_DATA_DIR", default_value = "./chaoslab-data")]
+    pub data_dir: PathBuf,
+    /// Which backend runs the pipelines.
+    #[arg(long, env = "CHAOSLAB_BACKEND", value_enum, default_value = "embedded")]
+    pub backend: BackendKind,
+    /// Log format.
+    #[arg(long, env = "CHAOSLAB_LOG_FORMAT", value_enum, default_value = "text")]
+    pub log_format: LogFormat,
+    /// Run pipeline time this many times faster than the wall clock (embedded backend only).
+    #[arg(long, env = "CHAOSLAB_TIME_SCALE", default_value_t = 1.0)]
+    pub time_scale: f64,
+    /// Highest publisher or subscriber rate a participant may set, per second.
+    #[arg(long, env = "CHAOSLAB_MAX_RATE", default_value_t = 20.0)]
+    pub max_rate: f64,
+}
+
+/// Sets up logging to stderr.
+pub fn init_logging(format: LogFormat) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match format {
+        LogFormat::Text => builder.try_init(),
+        LogFormat::Json => builder.json().try_init(),
+    };
+}
+
+/// Loads the session-signing key from the data directory, creating it on first start.
+pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Key> {
+    let path = data_dir.join("session.key");
+    if let Ok(bytes) = std::fs::read(&path)
+        && bytes.len() >= 64
+    {
+        return Key::try_from(&bytes[..]).context("the session key file is damaged");
+    }
+    let key = Key::generate();
+    std::fs::create_dir_all(data_dir)
+        .with_context(|| format!("cannot create {}", data_dir.display()))?;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options
+        .open(&path)
+        .and_then(|mut file| file.write_all(key.master()))
+        .with_context(|| format!("cannot write the session key {}", path.display()))?;
+    Ok(key)
+}
+
+/// Builds the application for a data directory: backend, participants, traffic.
+pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
+    if args.backend == BackendKind::Aws {
+        anyhow::bail!(
+            "the AWS backend is not available yet: run with --backend embedded (the default)"
+        );
+    }
+    if !(args.max_rate.is_finite() && args.max_rate > 0.0) {
+        anyhow::bail!(
+            "--max-rate must be a positive number, got {}",
+            args.max_rate
+        );
+    }
+    if !(args.time_scale.is_finite() && args.time_scale > 0.0) {
+        anyhow::bail!(
+            "--time-scale must be a positive number, got {}",
+            args.time_scale
+        );
+    }
+    let mut config = EngineConfig::new(&args.data_dir);
+    config.time_scale = args.time_scale;
+    let engine = Engine::open(config).context("cannot open the embedded pipeline")?;
+    let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+    let participants =
+        Participants::open(&args.data_dir).context("cannot open the participant store")?;
+    let limits = TrafficLimits {
+        max_rate: args.max_rate,
+        ..TrafficLimits::default()
+    };
+    let traffic = TrafficController::new(Arc::clone(&backend), limits);
+    let state = AppState(Arc::new(App {
+        backend,
+        participants,
+        traffic,
+        cookie_key: load_or_create_key(&args.data_dir)?,
+        ready: AtomicBool::new(false),
+    }));
+    Ok((state, engine))
+}
+
+/// Restarts the traffic that was running when the server last stopped.
+pub fn resume_traffic(state: &AppState) {
+    let Ok(participants) = state.participants.list() else {
+        return;
+    };
+    for participant in participants {
+        if let Some(settings) = participant.traffic.filter(|_| participant.traffic_running)
+            && let Err(error) = state.traffic.start(&participant.id, settings)
+        {
+            tracing::warn!(participant = %participant.id, %error, "could not resume traffic");
+        }
+    }
+}
+
+/// Runs the server until Ctrl-C or SIGTERM.
+pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
+    let (state, engine) = build_state(&args)?;
+    // Highlighting the function's source takes a moment the first time: do it off the request path.
+    tokio::task::spawn_blocking(|| {
+        let _ = crate::inspector::source_files();
+    });
+    resume_traffic(&state);
+    let listener = tokio::net::TcpListener::bind(args.listen)
+        .await
+        .with_context(|| {
+            format!(
+                "cannot listen on {} (is another chaoslab running? try --listen 127.0.0.1:8081)",
+                args.listen
+            )
+        })?;
+    let address = listener.local_addr().context("no local address")?;
+    state.ready.store(true, Ordering::Release);
+    tracing::info!(
+        backend = ?args.backend,
+        data_dir = %args.data_dir.display(),
+        time_scale = args.time_scale,
+        "chaoslab is ready: open http://{address}/ in your browser"
+    );
+    let router = app(state.clone());
+    axum::serve(listener, router)
+        .with_graceful_shutdown(shutdown_signal())
+        .await
+        .context("the web server failed")?;
+    tracing::info!("shutting down: stopping traffic and saving the pipeline");
+    state.ready.store(false, Ordering::Release);
+    let running = state.traffic.running_participants();
+    state.traffic.stop_all().await;
+    // Remember whose traffic was running, to resume it at the next start.
+    for participant in state.participants.list().unwrap_or_default() {
+        let was_running = running.contains(&participant.id);
+        if participant.traffic_running != was_running {
+            let _ = state.participants.update(&participant.id, |participant| {
+                participant.traffic_running = was_running
+            });
+        }
+    }
+    engine.shutdown();
+    Ok(())
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut signal) => {
+                signal.recv().await;
+            }
+            Err(_) => std::future::pending().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {}
+        () = terminate => {}
+    }
+}

@@ -1,0 +1,258 @@
+//! The publisher: writes the lab's messages into a participant's bucket at a steady pace in
+//! pipeline time, a share of them malformed, until it is stopped or its time is up.
+
+use std::sync::{Arc, Mutex};
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::message::lab_message;
+use super::pacing::{Backoff, GeneratorTask, is_current, lock, millis, sleep_until_or_woken};
+use super::settings::PublisherSettings;
+use crate::backend::Backend;
+use crate::metrics::EpochMillis;
+
+/// What a participant's publisher is doing and has done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct PublisherStatus {
+    /// The settings it runs (or last ran) with.
+    pub settings: PublisherSettings,
+    /// Whether it is publishing now.
+    pub running: bool,
+    /// When the current (or last) run started, epoch ms of pipeline time.
+    pub started_at: EpochMillis,
+    /// When it stops by itself, epoch ms of pipeline time.
+    pub stops_at: EpochMillis,
+    /// When it stopped, if it has: stopped by request or by itself.
+    pub stopped_at: Option<EpochMillis>,
+    /// Objects written, malformed ones included, since the controller started.
+    pub published: u64,
+    /// Of those, how many were malformed.
+    pub malformed: u64,
+    /// Failed writes.
+    pub failures: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+}
+
+impl PublisherStatus {
+    /// How long the current (or last) run has lasted at pipeline time `now`, in milliseconds.
+    pub fn running_for_ms(&self, now: EpochMillis) -> EpochMillis {
+        let end = if self.running {
+            now
+        } else {
+            self.stopped_at.unwrap_or(self.started_at)
+        };
+        (end - self.started_at).max(0)
+    }
+}
+
+/// A publisher's state, shared by its task and the controller. The counters carry on across runs.
+#[derive(Debug)]
+struct PublisherState {
+    settings: PublisherSettings,
+    running: bool,
+    /// Which run is current: a task whose run is not this one ends.
+    generation: u64,
+    started_at: EpochMillis,
+    stops_at: EpochMillis,
+    stopped_at: Option<EpochMillis>,
+    next_message_id: u64,
+    published: u64,
+    malformed: u64,
+    failures: u64,
+    last_error: Option<String>,
+}
+
+/// One participant's publisher: its state and, while it runs, its task.
+#[derive(Debug)]
+pub(super) struct Publisher {
+    state: Arc<Mutex<PublisherState>>,
+    task: Option<GeneratorTask>,
+}
+
+impl Publisher {
+    /// Starts publishing for `participant`.
+    pub(super) fn start(
+        backend: &Arc<dyn Backend>,
+        participant: &str,
+        settings: PublisherSettings,
+    ) -> Self {
+        let now = backend.clock().now();
+        let state = PublisherState {
+            settings,
+            running: false,
+            generation: 0,
+            started_at: now,
+            stops_at: now,
+            stopped_at: None,
+            next_message_id: 1,
+            published: 0,
+            malformed: 0,
+            failures: 0,
+            last_error: None,
+        };
+        let mut publisher = Self {
+            state: Arc::new(Mutex::new(state)),
+            task: None,
+        };
+        publisher.apply(backend, participant, settings);
+        publisher
+    }
+
+    /// Applies new settings. A running publisher takes the new rate and error rate at once and
+    /// keeps its start time; its automatic stop counts again from now. A stopped one starts a new
+    /// run, with its counters and message ids carrying on.
+    pub(super) fn apply(
+        &mut self,
+        backend: &Arc<dyn Backend>,
+        participant: &str,
+        settings: PublisherSettings,
+    ) {
+        let now = backend.clock().now();
+        let mut state = lock(&self.state);
+        state.settings = settings;
+        state.stops_at = now.saturating_add(stop_after_ms(&settings));
+        // The task decides to end under this lock, so a task seen running here sees the change.
+        let alive = self.task.as_ref().is_some_and(GeneratorTask::is_alive);
+        if state.running && alive {
+            drop(state);
+            if let Some(task) = &self.task {
+                task.wake();
+            }
+            return;
+        }
+        state.generation += 1;
+        state.running = true;
+        state.started_at = now;
+        state.stopped_at = None;
+        let run = state.generation;
+        drop(state);
+        let wake = Arc::new(Notify::new());
+        let publishing = publish(
+            Arc::clone(backend),
+            participant.to_owned(),
+            Arc::clone(&self.state),
+            Arc::clone(&wake),
+            run,
+        );
+        // A task from an earlier run has ended, or ends at its next look at the state.
+        self.task = Some(GeneratorTask::spawn(wake, publishing));
+    }
+
+    /// Tells the task to stop and hands it over to be waited for. The counters freeze once it
+    /// has ended.
+    pub(super) fn stop(&mut self, now: EpochMillis) -> Option<GeneratorTask> {
+        let mut state = lock(&self.state);
+        if state.running {
+            state.running = false;
+            state.stopped_at = Some(now);
+        }
+        drop(state);
+        self.task.take()
+    }
+
+    /// Aborts the task at once (when the controller is dropped).
+    pub(super) fn abort(&self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+
+    /// Whether it is publishing now.
+    pub(super) fn is_running(&self) -> bool {
+        lock(&self.state).running && self.task.as_ref().is_some_and(GeneratorTask::is_alive)
+    }
+
+    /// A snapshot of its state.
+    pub(super) fn status(&self) -> PublisherStatus {
+        let running = self.is_running();
+        let state = lock(&self.state);
+        PublisherStatus {
+            settings: state.settings,
+            running,
+            started_at: state.started_at,
+            stops_at: state.stops_at,
+            stopped_at: state.stopped_at,
+            published: state.published,
+            malformed: state.malformed,
+            failures: state.failures,
+            last_error: state.last_error.clone(),
+        }
+    }
+}
+
+fn stop_after_ms(settings: &PublisherSettings) -> EpochMillis {
+    EpochMillis::try_from(settings.stop_after_s.saturating_mul(1_000)).unwrap_or(EpochMillis::MAX)
+}
+
+/// The publisher's task: one object every 1/rate seconds of pipeline time, from the start, until
+/// the run is stopped, replaced or out of time.
+async fn publish(
+    backend: Arc<dyn Backend>,
+    participant: String,
+    state: Arc<Mutex<PublisherState>>,
+    wake: Arc<Notify>,
+    run: u64,
+) {
+    let clock = backend.clock();
+    let mut rng = fastrand::Rng::new();
+    let mut backoff = Backoff::default();
+    // When the last object was due: the schedule is kept in pipeline time, so it does not drift.
+    let mut last_due: Option<f64> = None;
+    // After a failure, when to try again.
+    let mut retry_at: Option<f64> = None;
+    // A message that failed to go out, retried with the same id.
+    let mut pending: Option<(u64, bool)> = None;
+    loop {
+        let now = clock.now();
+        let (settings, stops_at) = {
+            let mut state = lock(&state);
+            if !is_current(state.running, state.generation, run) {
+                return;
+            }
+            if now >= state.stops_at {
+                state.running = false;
+                state.stopped_at = Some(now);
+                return;
+            }
+            (state.settings, state.stops_at)
+        };
+        let period = millis(settings.period());
+        let due = retry_at
+            .or(last_due.map(|due| due + period))
+            .unwrap_or(now as f64);
+        if (now as f64) < due {
+            sleep_until_or_woken(&clock, due.min(stops_at as f64), &wake).await;
+            continue;
+        }
+
+        let (message_id, malformed) = *pending.get_or_insert_with(|| {
+            let mut state = lock(&state);
+            let id = state.next_message_id;
+            state.next_message_id += 1;
+            (id, rng.f64() < settings.error_rate)
+        });
+        let (key, body) = lab_message(message_id, now, malformed, &mut rng);
+        let result = backend.put_object(&participant, &key, body).await;
+        let after = clock.now() as f64;
+        let mut state = lock(&state);
+        match result {
+            Ok(()) => {
+                state.published += 1;
+                state.malformed += u64::from(malformed);
+                pending = None;
+                retry_at = None;
+                backoff.succeeded();
+                // Far behind (a slow backend), skip the missed objects rather than burst.
+                last_due = Some(due.max(after - period));
+            }
+            Err(error) => {
+                state.failures += 1;
+                state.last_error = Some(error.to_string());
+                retry_at = Some(after + millis(backoff.failed()));
+            }
+        }
+    }
+}

@@ -1,0 +1,255 @@
+//! The subscriber: consumes a participant's csv queue, receiving with long polls and deleting
+//! each message, at no more than its rate on average.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+use tokio::sync::Notify;
+
+use super::pacing::{Backoff, GeneratorTask, is_current, lock, millis, sleep_until_or_woken};
+use super::settings::SubscriberSettings;
+use crate::backend::Backend;
+use crate::metrics::EpochMillis;
+
+/// How long one receive waits for a message (SQS long polling), in pipeline time.
+pub const RECEIVE_WAIT: Duration = Duration::from_secs(1);
+
+/// What a participant's subscriber is doing and has done.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct SubscriberStatus {
+    /// The settings it runs (or last ran) with.
+    pub settings: SubscriberSettings,
+    /// Whether it is consuming now.
+    pub running: bool,
+    /// When the current (or last) run started, epoch ms of pipeline time.
+    pub started_at: EpochMillis,
+    /// When it stopped, if it has.
+    pub stopped_at: Option<EpochMillis>,
+    /// Messages received since the controller started (a message received twice counts twice).
+    pub received: u64,
+    /// Messages deleted.
+    pub deleted: u64,
+    /// Failed receives and deletes.
+    pub failures: u64,
+    /// The last failure's message.
+    pub last_error: Option<String>,
+}
+
+impl SubscriberStatus {
+    /// How long the current (or last) run has lasted at pipeline time `now`, in milliseconds.
+    pub fn running_for_ms(&self, now: EpochMillis) -> EpochMillis {
+        let end = if self.running {
+            now
+        } else {
+            self.stopped_at.unwrap_or(self.started_at)
+        };
+        (end - self.started_at).max(0)
+    }
+}
+
+/// A subscriber's state, shared by its task and the controller. The counters carry on across
+/// runs.
+#[derive(Debug)]
+struct SubscriberState {
+    settings: SubscriberSettings,
+    running: bool,
+    /// Which run is current: a task whose run is not this one ends.
+    generation: u64,
+    started_at: EpochMillis,
+    stopped_at: Option<EpochMillis>,
+    received: u64,
+    deleted: u64,
+    failures: u64,
+    last_error: Option<String>,
+}
+
+/// One participant's subscriber: its state and, while it runs, its task.
+#[derive(Debug)]
+pub(super) struct Subscriber {
+    state: Arc<Mutex<SubscriberState>>,
+    task: Option<GeneratorTask>,
+}
+
+impl Subscriber {
+    /// Starts consuming for `participant`.
+    pub(super) fn start(
+        backend: &Arc<dyn Backend>,
+        participant: &str,
+        settings: SubscriberSettings,
+    ) -> Self {
+        let now = backend.clock().now();
+        let state = SubscriberState {
+            settings,
+            running: false,
+            generation: 0,
+            started_at: now,
+            stopped_at: None,
+            received: 0,
+            deleted: 0,
+            failures: 0,
+            last_error: None,
+        };
+        let mut subscriber = Self {
+            state: Arc::new(Mutex::new(state)),
+            task: None,
+        };
+        subscriber.apply(backend, participant, settings);
+        subscriber
+    }
+
+    /// Applies new settings: a running subscriber takes the new rate at once; a stopped one
+    /// starts a new run, with its counters carrying on.
+    pub(super) fn apply(
+        &mut self,
+        backend: &Arc<dyn Backend>,
+        participant: &str,
+        settings: SubscriberSettings,
+    ) {
+        let mut state = lock(&self.state);
+        state.settings = settings;
+        let alive = self.task.as_ref().is_some_and(GeneratorTask::is_alive);
+        if state.running && alive {
+            drop(state);
+            if let Some(task) = &self.task {
+                task.wake();
+            }
+            return;
+        }
+        state.generation += 1;
+        state.running = true;
+        state.started_at = backend.clock().now();
+        state.stopped_at = None;
+        let run = state.generation;
+        drop(state);
+        let wake = Arc::new(Notify::new());
+        let consuming = consume(
+            Arc::clone(backend),
+            participant.to_owned(),
+            Arc::clone(&self.state),
+            Arc::clone(&wake),
+            run,
+        );
+        self.task = Some(GeneratorTask::spawn(wake, consuming));
+    }
+
+    /// Tells the task to stop and hands it over to be waited for. The counters freeze once it
+    /// has ended.
+    pub(super) fn stop(&mut self, now: EpochMillis) -> Option<GeneratorTask> {
+        let mut state = lock(&self.state);
+        if state.running {
+            state.running = false;
+            state.stopped_at = Some(now);
+        }
+        drop(state);
+        self.task.take()
+    }
+
+    /// Aborts the task at once (when the controller is dropped).
+    pub(super) fn abort(&self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+
+    /// Whether it is consuming now.
+    pub(super) fn is_running(&self) -> bool {
+        lock(&self.state).running && self.task.as_ref().is_some_and(GeneratorTask::is_alive)
+    }
+
+    /// A snapshot of its state.
+    pub(super) fn status(&self) -> SubscriberStatus {
+        let running = self.is_running();
+        let state = lock(&self.state);
+        SubscriberStatus {
+            settings: state.settings,
+            running,
+            started_at: state.started_at,
+            stopped_at: state.stopped_at,
+            received: state.received,
+            deleted: state.deleted,
+            failures: state.failures,
+            last_error: state.last_error.clone(),
+        }
+    }
+}
+
+/// The subscriber's task: receive a batch, delete each message, and wait so that a batch of n
+/// (or an empty poll) takes at least n/rate (1/rate) seconds of pipeline time.
+async fn consume(
+    backend: Arc<dyn Backend>,
+    participant: String,
+    state: Arc<Mutex<SubscriberState>>,
+    wake: Arc<Notify>,
+    run: u64,
+) {
+    let clock = backend.clock();
+    let mut backoff = Backoff::default();
+    // When the last receive started and how many messages it brought.
+    let mut last_poll: Option<(f64, usize)> = None;
+    // After a failure, when to try again.
+    let mut retry_at: Option<f64> = None;
+    loop {
+        let now = clock.now() as f64;
+        let settings = {
+            let state = lock(&state);
+            if !is_current(state.running, state.generation, run) {
+                return;
+            }
+            state.settings
+        };
+        let period = millis(settings.period());
+        let due = retry_at
+            .or(last_poll.map(|(at, count)| at + count.max(1) as f64 * period))
+            .unwrap_or(now);
+        if now < due {
+            sleep_until_or_woken(&clock, due, &wake).await;
+            continue;
+        }
+
+        let receive =
+            backend.receive_csv_messages(&participant, settings.batch_size(), RECEIVE_WAIT);
+        // A stop or a new rate cuts the long poll short; a receive is safe to abandon (an SQS
+        // message it had taken would only come back after its visibility timeout).
+        let received = tokio::select! {
+            received = receive => received,
+            () = wake.notified() => continue,
+        };
+        let messages = match received {
+            Ok(messages) => messages,
+            Err(error) => {
+                record_failure(&state, &error);
+                retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
+                continue;
+            }
+        };
+        lock(&state).received += messages.len() as u64;
+        let mut failed = false;
+        for message in &messages {
+            match backend
+                .delete_csv_message(&participant, &message.receipt_handle)
+                .await
+            {
+                Ok(()) => lock(&state).deleted += 1,
+                Err(error) => {
+                    record_failure(&state, &error);
+                    failed = true;
+                }
+            }
+        }
+        last_poll = Some((now, messages.len()));
+        if failed {
+            retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
+        } else {
+            retry_at = None;
+            backoff.succeeded();
+        }
+    }
+}
+
+fn record_failure(state: &Mutex<SubscriberState>, error: &impl ToString) {
+    let mut state = lock(state);
+    state.failures += 1;
+    state.last_error = Some(error.to_string());
+}

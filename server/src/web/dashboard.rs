@@ -1,0 +1,246 @@
+//! The dashboard page: every widget of the shared dashboard definition, drawn from the same
+//! GetMetricData queries the API answers.
+
+use askama::Template;
+use askama_web::WebTemplate;
+use axum::extract::{Query, State};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+
+use super::AppState;
+use super::error::WebError;
+use super::lab::Chrome;
+use super::session::Session;
+use crate::backend::{Backend, BackendError};
+use crate::dashboard::{
+    Dashboard, DashboardData, DashboardNames, MetricSource, TimeRange, View, WidgetData,
+};
+use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse, rfc3339};
+use crate::participants::Viewed;
+
+/// The time ranges offered, as (query value, label, minutes).
+pub const RANGES: [(&str, &str, i64); 5] = [
+    ("1h", "Last hour", 60),
+    ("3h", "Last 3 hours", 180),
+    ("6h", "Last 6 hours", 360),
+    ("12h", "Last 12 hours", 720),
+    ("24h", "Last 24 hours", 1440),
+];
+
+/// One participant's metrics through the backend, as the dashboard's [`MetricSource`].
+#[derive(Debug)]
+pub struct ParticipantMetrics<'a> {
+    /// The backend.
+    pub backend: &'a dyn Backend,
+    /// The participant.
+    pub participant: &'a str,
+}
+
+impl MetricSource for ParticipantMetrics<'_> {
+    type Error = BackendError;
+
+    async fn get_metric_data(
+        &self,
+        request: GetMetricDataRequest,
+    ) -> Result<GetMetricDataResponse, BackendError> {
+        self.backend
+            .get_metric_data(self.participant, request)
+            .await
+    }
+}
+
+/// Runs every widget's queries for a participant over the last `minutes` of pipeline time.
+pub async fn dashboard_data(
+    backend: &dyn Backend,
+    participant: &str,
+    minutes: i64,
+) -> Result<DashboardData, WebError> {
+    let names = backend
+        .stack_names(participant)
+        .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
+    let dashboard = Dashboard::for_stack(&DashboardNames::from(&names)).map_err(|error| {
+        BackendError::Unavailable(format!("the dashboard definition is invalid: {error}"))
+    })?;
+    let now = backend.clock().now();
+    // Whole minutes: the minute in progress is still being counted.
+    let end = now - now.rem_euclid(60_000) + 60_000;
+    let range = TimeRange {
+        start: end - minutes * 60_000,
+        end,
+        period: None,
+    };
+    let source = ParticipantMetrics {
+        backend,
+        participant,
+    };
+    dashboard
+        .query(&source, range)
+        .await
+        .map_err(|error| match error {
+            crate::dashboard::QueryError::Source { source, .. } => WebError::Backend(source),
+            other => WebError::Backend(BackendError::InvalidRequest(other.to_string())),
+        })
+}
+
+/// A widget ready for the page: its data, the JSON the script draws, and rows for the table
+/// shown without JavaScript.
+#[derive(Debug)]
+pub struct WidgetView {
+    /// The widget's data.
+    pub widget: WidgetData,
+    /// The widget as JSON, safe inside a `<script>` element.
+    pub json: String,
+    /// Whether it is a single-value widget.
+    pub single: bool,
+}
+
+impl WidgetView {
+    fn new(widget: WidgetData) -> Self {
+        let json = serde_json::to_string(&widget)
+            .unwrap_or_default()
+            // Inside <script>, "</" would end the element early.
+            .replace("</", "<\\/");
+        Self {
+            single: widget.view == View::SingleValue,
+            widget,
+            json,
+        }
+    }
+
+    /// The newest value of each series, formatted, for the table.
+    pub fn latest(&self) -> Vec<(String, String)> {
+        self.widget
+            .series
+            .iter()
+            .map(|series| {
+                let value = series
+                    .values
+                    .last()
+                    .map_or_else(|| "no data".to_owned(), |value| format!("{value:.2}"));
+                (series.label.clone(), value)
+            })
+            .collect()
+    }
+
+    /// Sum of each series over the range, formatted, for the table.
+    pub fn totals(&self) -> Vec<(String, String, usize)> {
+        self.widget
+            .series
+            .iter()
+            .map(|series| {
+                (
+                    series.label.clone(),
+                    format!("{:.2}", series.values.iter().sum::<f64>()),
+                    series.values.len(),
+                )
+            })
+            .collect()
+    }
+}
+
+/// Query parameters of the dashboard page.
+#[derive(Debug, Deserialize)]
+pub struct DashboardQuery {
+    range: Option<String>,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/dashboard.html")]
+struct DashboardPage {
+    chrome: Option<Chrome>,
+    range: &'static str,
+    ranges: Vec<(&'static str, &'static str, bool)>,
+    widgets: Vec<WidgetView>,
+    updated: String,
+    empty: bool,
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "partials/widgets.html")]
+struct WidgetsPartial {
+    range: &'static str,
+    widgets: Vec<WidgetView>,
+    updated: String,
+    empty: bool,
+}
+
+fn pick_range(query: &DashboardQuery) -> Result<(&'static str, i64), WebError> {
+    match query.range.as_deref() {
+        None => Ok(("1h", 60)),
+        Some(value) => RANGES
+            .iter()
+            .find(|(key, _, _)| *key == value)
+            .map(|(key, _, minutes)| (*key, *minutes))
+            .ok_or_else(|| {
+                WebError::BadRequest(format!(
+                    "Unknown time range {value:?}: choose one of 1h, 3h, 6h, 12h or 24h."
+                ))
+            }),
+    }
+}
+
+async fn load(
+    state: &AppState,
+    participant: &str,
+    minutes: i64,
+) -> Result<(Vec<WidgetView>, String, bool), WebError> {
+    let data = dashboard_data(state.backend.as_ref(), participant, minutes).await?;
+    let empty = data
+        .widgets
+        .iter()
+        .all(|widget| widget.series.iter().all(|series| series.values.is_empty()));
+    let updated = rfc3339::format(state.backend.clock().now() / 1000 * 1000);
+    Ok((
+        data.widgets.into_iter().map(WidgetView::new).collect(),
+        updated,
+        empty,
+    ))
+}
+
+/// `GET /dashboard`: the dashboard page.
+pub async fn show_dashboard(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Response, WebError> {
+    let (range, minutes) = pick_range(&query)?;
+    let participant = state
+        .participants
+        .update(&session.participant.id, |participant| {
+            participant.progress.viewed.insert(Viewed::Dashboard);
+        })?;
+    let session = Session {
+        participant,
+        csrf: session.csrf,
+    };
+    let (widgets, updated, empty) = load(&state, &session.participant.id, minutes).await?;
+    Ok(DashboardPage {
+        chrome: Some(Chrome::new(&session, None)),
+        range,
+        ranges: RANGES
+            .iter()
+            .map(|(key, label, _)| (*key, *label, *key == range))
+            .collect(),
+        widgets,
+        updated,
+        empty,
+    }
+    .into_response())
+}
+
+/// `GET /dashboard/live`: the widgets alone, for htmx polling.
+pub async fn dashboard_partial(
+    State(state): State<AppState>,
+    session: Session,
+    Query(query): Query<DashboardQuery>,
+) -> Result<Response, WebError> {
+    let (range, minutes) = pick_range(&query)?;
+    let (widgets, updated, empty) = load(&state, &session.participant.id, minutes).await?;
+    Ok(WidgetsPartial {
+        range,
+        widgets,
+        updated,
+        empty,
+    }
+    .into_response())
+}

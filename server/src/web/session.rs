@@ -1,0 +1,213 @@
+//! Sessions: a signed, HttpOnly, SameSite cookie naming the participant, with a CSRF token that
+//! every form posts back; and refusal of state-changing requests sent from other sites.
+
+use axum::extract::{FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Redirect, Response};
+use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
+
+use super::AppState;
+use super::error::WebError;
+use crate::participants::{Participant, ParticipantError};
+
+/// The session cookie's name.
+pub const COOKIE: &str = "chaoslab_session";
+/// How long a session lasts, in seconds: a workshop, with margin.
+pub const SESSION_SECONDS: i64 = 30 * 24 * 60 * 60;
+
+/// A signed-in participant, with the CSRF token their forms must carry.
+#[derive(Debug, Clone)]
+pub struct Session {
+    /// The participant.
+    pub participant: Participant,
+    /// The token every form of this session posts back.
+    pub csrf: String,
+}
+
+impl Session {
+    /// Checks a posted CSRF token against the session's.
+    pub fn check_csrf(&self, posted: &str) -> Result<(), WebError> {
+        // Both are ASCII hex of the same length when genuine.
+        if posted.len() == self.csrf.len()
+            && posted
+                .bytes()
+                .zip(self.csrf.bytes())
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+        {
+            Ok(())
+        } else {
+            Err(WebError::Forbidden(
+                "This form is out of date or came from another site. Reload the page and try again.".into(),
+            ))
+        }
+    }
+}
+
+/// The cookie's value: `<participant id>.<csrf token>.<issued at, unix seconds>`.
+fn cookie_value(participant: &str, csrf: &str, issued: i64) -> String {
+    format!("{participant}.{csrf}.{issued}")
+}
+
+/// A new session cookie for a participant.
+pub fn new_cookie(participant: &str) -> Cookie<'static> {
+    let csrf = uuid::Uuid::new_v4().simple().to_string();
+    let issued = chrono::Utc::now().timestamp();
+    Cookie::build((COOKIE, cookie_value(participant, &csrf, issued)))
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(time_seconds(SESSION_SECONDS))
+        .build()
+}
+
+fn time_seconds(seconds: i64) -> cookie::time::Duration {
+    cookie::time::Duration::seconds(seconds)
+}
+
+/// What was wrong with the session cookie.
+#[derive(Debug, PartialEq, Eq)]
+pub enum SessionProblem {
+    /// There is none (or its signature does not verify, which is the same to us).
+    Missing,
+    /// It is older than [`SESSION_SECONDS`].
+    Expired,
+    /// It names a participant who no longer exists.
+    Unknown,
+}
+
+/// Reads and checks the session cookie.
+pub fn read_session(state: &AppState, jar: &SignedCookieJar) -> Result<Session, SessionProblem> {
+    let cookie = jar.get(COOKIE).ok_or(SessionProblem::Missing)?;
+    let mut parts = cookie.value().splitn(3, '.');
+    let (Some(id), Some(csrf), Some(issued)) = (parts.next(), parts.next(), parts.next()) else {
+        return Err(SessionProblem::Missing);
+    };
+    let issued: i64 = issued.parse().map_err(|_| SessionProblem::Missing)?;
+    if chrono::Utc::now().timestamp() - issued > SESSION_SECONDS {
+        return Err(SessionProblem::Expired);
+    }
+    match state.participants.get(id) {
+        Ok(participant) => Ok(Session {
+            participant,
+            csrf: csrf.to_owned(),
+        }),
+        Err(ParticipantError::NotFound(_)) => Err(SessionProblem::Unknown),
+        Err(_) => Err(SessionProblem::Unknown),
+    }
+}
+
+/// Rejection for pages that need a session: back to the join page, saying why.
+#[derive(Debug)]
+pub struct NoSession(SessionProblem);
+
+impl IntoResponse for NoSession {
+    fn into_response(self) -> Response {
+        let reason = match self.0 {
+            SessionProblem::Missing => "join",
+            SessionProblem::Expired => "expired",
+            SessionProblem::Unknown => "unknown",
+        };
+        Redirect::to(&format!("/?reason={reason}")).into_response()
+    }
+}
+
+impl FromRequestParts<AppState> for Session {
+    type Rejection = NoSession;
+
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        let jar = SignedCookieJar::<axum_extra::extract::cookie::Key>::from_headers(
+            &parts.headers,
+            state.cookie_key.clone(),
+        );
+        read_session(state, &jar).map_err(NoSession)
+    }
+}
+
+/// Refuses state-changing requests that a browser says come from another site, or whose
+/// `Origin` is not this host: with SameSite cookies and per-session CSRF tokens, a third layer
+/// against cross-site request forgery, which also covers the join form (no session yet).
+pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+    let safe = matches!(
+        *request.method(),
+        Method::GET | Method::HEAD | Method::OPTIONS
+    );
+    if !safe && is_cross_site(request.headers()) {
+        return (
+            StatusCode::FORBIDDEN,
+            "Cross-site request refused: submit the form from the chaoslab page itself.",
+        )
+            .into_response();
+    }
+    next.run(request).await
+}
+
+fn is_cross_site(headers: &HeaderMap) -> bool {
+    if headers
+        .get("sec-fetch-site")
+        .is_some_and(|site| site == "cross-site")
+    {
+        return true;
+    }
+    // An API call with a bearer token is not driven by cookies, so the Origin check is for browsers.
+    let Some(origin) = headers
+        .get(header::ORIGIN)
+        .and_then(|origin| origin.to_str().ok())
+    else {
+        return false;
+    };
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .unwrap_or_default();
+    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
+    origin == "null" || origin_host != host
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
+        let mut map = HeaderMap::new();
+        for (name, value) in pairs {
+            map.insert(*name, axum::http::HeaderValue::from_static(value));
+        }
+        map
+    }
+
+    #[test]
+    fn cross_site_requests_are_recognised() {
+        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "http://evil.example"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(is_cross_site(&headers(&[
+            ("origin", "null"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(!is_cross_site(&headers(&[
+            ("origin", "http://127.0.0.1:8080"),
+            ("host", "127.0.0.1:8080")
+        ])));
+        assert!(!is_cross_site(&headers(&[(
+            "sec-fetch-site",
+            "same-origin"
+        )])));
+        assert!(!is_cross_site(&HeaderMap::new()));
+    }
+
+    #[test]
+    fn the_cookie_is_http_only_and_same_site() {
+        let cookie = new_cookie("p-1");
+        assert_eq!(cookie.http_only(), Some(true));
+        assert_eq!(cookie.same_site(), Some(SameSite::Lax));
+        assert!(cookie.value().starts_with("p-1."));
+    }
+}

@@ -1,0 +1,582 @@
+//! The traffic generators against the embedded pipeline: the publisher's pace, error rate and
+//! automatic stop, the subscriber's consumption, updates, stops, validation and failures. Runs on
+//! paused tokio time: minutes of traffic take milliseconds.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chaoslab::backend::Backend;
+use chaoslab::backend::embedded::service::EmbeddedBackend;
+use chaoslab::backend::embedded::{Engine, EngineConfig};
+use chaoslab::traffic::{
+    PublisherSettings, SubscriberSettings, TrafficController, TrafficLimits, TrafficMessage,
+    TrafficSettings, TrafficSettingsError, lab_message,
+};
+use support::START;
+
+/// An engine with a stack for "alice", and a controller over it with the default limits.
+struct Lab {
+    _dir: tempfile::TempDir,
+    engine: Arc<Engine>,
+    traffic: TrafficController,
+}
+
+impl Lab {
+    fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let engine = support::open_engine(dir.path(), Some(START));
+        engine.create_stack("alice").unwrap();
+        let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+        let traffic = TrafficController::new(backend, TrafficLimits::default());
+        Self {
+            _dir: dir,
+            engine,
+            traffic,
+        }
+    }
+
+    async fn sleep(&self, seconds: u64) {
+        self.engine
+            .clock()
+            .sleep(Duration::from_secs(seconds))
+            .await;
+    }
+
+    fn now(&self) -> i64 {
+        self.engine.clock().now()
+    }
+}
+
+fn publisher(rate: f64, error_rate: f64, stop_after_s: u64) -> TrafficSettings {
+    TrafficSettings {
+        publisher: Some(PublisherSettings {
+            rate,
+            error_rate,
+            stop_after_s,
+        }),
+        subscriber: None,
+    }
+}
+
+fn subscriber(rate: f64) -> TrafficSettings {
+    TrafficSettings {
+        publisher: None,
+        subscriber: Some(SubscriberSettings { rate }),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn default_traffic_publishes_two_objects_a_second_and_the_subscriber_consumes_them() {
+    let lab = Lab::open();
+    let stack = lab.engine.stack("alice").unwrap();
+    lab.traffic
+        .start("alice", TrafficSettings::standard())
+        .unwrap();
+    lab.sleep(60).await;
+
+    let status = lab.traffic.status("alice");
+    let published = status.publisher.as_ref().unwrap().published;
+    assert!((118..=122).contains(&published), "published {published}");
+    assert_eq!(stack.accounting().published, published);
+    assert!(status.publisher.as_ref().unwrap().running);
+    assert_eq!(status.publishing_for_ms(lab.now()), 60_000);
+
+    // Once the publisher stops, the subscriber catches up with every converted object.
+    let status = lab.traffic.stop_publisher("alice").await;
+    let malformed = status.publisher.as_ref().unwrap().malformed;
+    lab.sleep(10).await;
+    let accounting = stack.accounting();
+    assert_eq!(accounting.converted, published - malformed);
+    let subscriber = lab.traffic.status("alice").subscriber.unwrap();
+    assert!(subscriber.running);
+    assert_eq!(subscriber.deleted, accounting.converted);
+    assert_eq!(subscriber.received, subscriber.deleted);
+    assert_eq!(accounting.consumed, subscriber.deleted);
+    assert_eq!(subscriber.failures, 0);
+}
+
+#[tokio::test(start_paused = true)]
+async fn half_the_objects_malformed_end_in_the_dead_letter_queue() {
+    let lab = Lab::open();
+    let stack = lab.engine.stack("alice").unwrap();
+    lab.traffic
+        .start("alice", publisher(10.0, 0.5, 20))
+        .unwrap();
+    // 20 s of publishing, then the three attempts of the last malformed object (at +0, +60 and
+    // +180 s).
+    lab.sleep(20 + 190).await;
+
+    let status = lab.traffic.status("alice").publisher.unwrap();
+    assert_eq!(status.published, 200);
+    assert!(
+        (60..=140).contains(&status.malformed),
+        "malformed {}",
+        status.malformed
+    );
+    let accounting = stack.accounting();
+    assert_eq!(accounting.dead_lettered, status.malformed);
+    assert_eq!(accounting.converted, status.published - status.malformed);
+    assert!(accounting.balances());
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_publisher_stops_by_itself_when_its_time_is_up() {
+    let lab = Lab::open();
+    lab.traffic.start("alice", publisher(2.0, 0.0, 30)).unwrap();
+    lab.sleep(60).await;
+
+    let status = lab.traffic.status("alice");
+    let publisher = status.publisher.as_ref().unwrap();
+    assert_eq!(publisher.published, 60);
+    assert!(!publisher.running);
+    assert_eq!(publisher.started_at, START);
+    assert_eq!(publisher.stops_at, START + 30_000);
+    assert_eq!(publisher.stopped_at, Some(START + 30_000));
+    assert_eq!(publisher.running_for_ms(lab.now()), 30_000);
+    assert_eq!(status.publishing_for_ms(lab.now()), 0);
+    assert!(lab.traffic.running_participants().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn starting_again_changes_the_rate_and_keeps_the_counters_and_the_other_part() {
+    let lab = Lab::open();
+    let first = lab
+        .traffic
+        .start("alice", TrafficSettings::standard())
+        .unwrap();
+    lab.sleep(10).await;
+    let before = lab.traffic.status("alice").publisher.unwrap().published;
+    assert!((20..=21).contains(&before), "published {before}");
+
+    let updated = lab
+        .traffic
+        .start("alice", publisher(5.0, 0.0, 600))
+        .unwrap();
+    let publisher = updated.publisher.unwrap();
+    assert_eq!(publisher.settings.rate, 5.0);
+    assert_eq!(
+        publisher.started_at, START,
+        "an update keeps the start time"
+    );
+    assert_eq!(publisher.stops_at, START + 10_000 + 600_000);
+    lab.sleep(10).await;
+
+    let status = lab.traffic.status("alice");
+    let after = status.publisher.as_ref().unwrap().published;
+    assert!(
+        (before + 49..=before + 51).contains(&after),
+        "{before} then {after}"
+    );
+    // The subscriber was left out of the update: it runs on, unchanged.
+    let subscriber = status.subscriber.unwrap();
+    assert!(subscriber.running);
+    assert_eq!(subscriber.started_at, first.subscriber.unwrap().started_at);
+    assert_eq!(subscriber.settings, SubscriberSettings::default());
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_freezes_the_counters_and_a_restart_continues_the_message_ids() {
+    let lab = Lab::open();
+    let stack = lab.engine.stack("alice").unwrap();
+    lab.traffic
+        .start("alice", TrafficSettings::standard())
+        .unwrap();
+    lab.sleep(10).await;
+    let stopped = lab.traffic.stop("alice").await;
+    assert!(!stopped.is_running());
+    assert_eq!(
+        stopped.publisher.as_ref().unwrap().stopped_at,
+        Some(START + 10_000)
+    );
+    assert!(lab.traffic.running_participants().is_empty());
+    lab.sleep(30).await;
+    assert_eq!(lab.traffic.status("alice"), stopped);
+
+    let published = stopped.publisher.unwrap().published;
+    let restarted = lab.traffic.start("alice", publisher(2.0, 0.0, 60)).unwrap();
+    assert_eq!(
+        restarted.publisher.as_ref().unwrap().started_at,
+        START + 40_000
+    );
+    lab.sleep(1).await;
+    assert!(
+        stack
+            .get_object(&format!("input/data_object_msg-{}.json", published + 1))
+            .is_ok()
+    );
+    assert!(
+        lab.traffic.status("alice").publisher.unwrap().published > published,
+        "the counters carry on"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn stopping_a_participant_without_traffic_is_fine() {
+    let lab = Lab::open();
+    let status = lab.traffic.stop("nobody").await;
+    assert_eq!(status, Default::default());
+    assert_eq!(lab.traffic.status("nobody"), Default::default());
+    lab.traffic.stop_all().await;
+}
+
+#[tokio::test(start_paused = true)]
+async fn stop_all_stops_every_participant_and_traffic_can_start_again() {
+    let lab = Lab::open();
+    lab.engine.create_stack("bob").unwrap();
+    for participant in ["alice", "bob"] {
+        lab.traffic
+            .start(participant, TrafficSettings::standard())
+            .unwrap();
+    }
+    lab.sleep(5).await;
+    assert_eq!(lab.traffic.running_participants(), ["alice", "bob"]);
+    lab.traffic.stop_all().await;
+    assert!(lab.traffic.running_participants().is_empty());
+    lab.traffic.start("bob", subscriber(1.0)).unwrap();
+    assert_eq!(lab.traffic.running_participants(), ["bob"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_subscriber_consumes_no_faster_than_its_rate() {
+    let lab = Lab::open();
+    // A backlog of 20 CSV notifications.
+    lab.traffic.start("alice", publisher(20.0, 0.0, 1)).unwrap();
+    lab.sleep(5).await;
+    assert_eq!(
+        lab.engine.stack("alice").unwrap().accounting().converted,
+        20
+    );
+
+    lab.traffic.start("alice", subscriber(1.0)).unwrap();
+    lab.sleep(10).await;
+    let subscriber = lab.traffic.status("alice").subscriber.unwrap();
+    assert!(
+        (9..=11).contains(&subscriber.deleted),
+        "deleted {}",
+        subscriber.deleted
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn settings_out_of_range_are_refused_naming_the_field() {
+    let lab = Lab::open();
+    let cases = [
+        (publisher(0.0, 0.01, 60), "publisher.rate"),
+        (publisher(20.5, 0.01, 60), "publisher.rate"),
+        (publisher(f64::NAN, 0.01, 60), "publisher.rate"),
+        (publisher(f64::INFINITY, 0.01, 60), "publisher.rate"),
+        (publisher(2.0, 1.5, 60), "publisher.error_rate"),
+        (publisher(2.0, -0.1, 60), "publisher.error_rate"),
+        (publisher(2.0, f64::NAN, 60), "publisher.error_rate"),
+        (publisher(2.0, 0.01, 0), "publisher.stop_after_s"),
+        (
+            publisher(2.0, 0.01, 4 * 3_600 + 1),
+            "publisher.stop_after_s",
+        ),
+        (subscriber(-1.0), "subscriber.rate"),
+        (subscriber(f64::NAN), "subscriber.rate"),
+        (subscriber(21.0), "subscriber.rate"),
+    ];
+    for (settings, field) in cases {
+        let error = lab.traffic.start("alice", settings).unwrap_err();
+        assert_eq!(error.field(), field, "{settings:?}");
+        let message = error.to_string();
+        assert!(message.starts_with(field), "{message}");
+    }
+    let error = lab
+        .traffic
+        .start("alice", publisher(50.0, 0.01, 60))
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "publisher.rate must be more than 0 and at most 20 per second (this server's cap), got 50"
+    );
+    assert_eq!(
+        TrafficSettingsError::StopAfterOutOfRange {
+            value: 0,
+            max: 14_400
+        }
+        .to_string(),
+        "publisher.stop_after_s must be from 1 to 14400 seconds (this server's cap), got 0"
+    );
+    // Nothing started.
+    assert_eq!(lab.traffic.status("alice"), Default::default());
+    // The edges are allowed.
+    lab.traffic
+        .start("alice", publisher(20.0, 1.0, 4 * 3_600))
+        .unwrap();
+    lab.traffic
+        .start("alice", publisher(0.001, 0.0, 1))
+        .unwrap();
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lower_cap_refuses_what_the_default_allows() {
+    let lab = Lab::open();
+    let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&lab.engine)));
+    let capped = TrafficController::new(
+        backend,
+        TrafficLimits {
+            max_rate: 5.0,
+            max_stop_after_s: 600,
+        },
+    );
+    assert_eq!(
+        capped
+            .start("alice", publisher(6.0, 0.0, 60))
+            .unwrap_err()
+            .field(),
+        "publisher.rate"
+    );
+    assert_eq!(
+        capped
+            .start("alice", publisher(5.0, 0.0, 601))
+            .unwrap_err()
+            .field(),
+        "publisher.stop_after_s"
+    );
+}
+
+#[test]
+fn settings_read_the_public_json_shape_with_defaults_for_what_is_left_out() {
+    let settings: TrafficSettings = serde_json::from_str(
+        r#"{"publisher": {"rate": 5, "error_rate": 0.1, "stop_after_s": 60}, "subscriber": {"rate": 3}}"#,
+    )
+    .unwrap();
+    assert_eq!(
+        settings.publisher,
+        Some(PublisherSettings {
+            rate: 5.0,
+            error_rate: 0.1,
+            stop_after_s: 60
+        })
+    );
+    assert_eq!(settings.subscriber, Some(SubscriberSettings { rate: 3.0 }));
+
+    let empty: TrafficSettings = serde_json::from_str("{}").unwrap();
+    assert_eq!((empty.publisher, empty.subscriber), (None, None));
+    let defaults: TrafficSettings =
+        serde_json::from_str(r#"{"publisher": {}, "subscriber": {}}"#).unwrap();
+    assert_eq!(defaults, TrafficSettings::standard());
+    assert_eq!(
+        PublisherSettings::default(),
+        PublisherSettings {
+            rate: 2.0,
+            error_rate: 0.01,
+            stop_after_s: 3_600
+        }
+    );
+    assert_eq!(
+        TrafficLimits::default(),
+        TrafficLimits {
+            max_rate: 20.0,
+            max_stop_after_s: 14_400
+        }
+    );
+
+    let typo = serde_json::from_str::<TrafficSettings>(r#"{"publisher": {"rates": 5}}"#);
+    assert!(
+        typo.unwrap_err()
+            .to_string()
+            .contains("unknown field `rates`")
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn status_serializes_with_snake_case_fields_and_epoch_milliseconds() {
+    let lab = Lab::open();
+    lab.traffic
+        .start("alice", TrafficSettings::standard())
+        .unwrap();
+    lab.sleep(1).await;
+    let json = serde_json::to_value(lab.traffic.status("alice")).unwrap();
+    let publisher = &json["publisher"];
+    for field in [
+        "settings",
+        "running",
+        "started_at",
+        "stops_at",
+        "stopped_at",
+        "published",
+        "malformed",
+        "failures",
+        "last_error",
+    ] {
+        assert!(
+            publisher.get(field).is_some(),
+            "publisher.{field} in {json}"
+        );
+    }
+    assert_eq!(publisher["started_at"], START);
+    assert_eq!(publisher["settings"]["stop_after_s"], 3_600);
+    for field in [
+        "settings",
+        "running",
+        "started_at",
+        "stopped_at",
+        "received",
+        "deleted",
+        "failures",
+        "last_error",
+    ] {
+        assert!(
+            json["subscriber"].get(field).is_some(),
+            "subscriber.{field} in {json}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_participant_without_a_stack_counts_failures_and_recovers_once_it_has_one() {
+    let lab = Lab::open();
+    lab.traffic
+        .start("bob", TrafficSettings::standard())
+        .unwrap();
+    // Attempts at 0, 1, 3, 7, 15 and 31 s: the backoff doubles from 1 s.
+    lab.sleep(60).await;
+    let status = lab.traffic.status("bob");
+    let publisher = status.publisher.as_ref().unwrap();
+    assert_eq!((publisher.published, publisher.failures), (0, 6));
+    assert!(publisher.running);
+    let error = publisher.last_error.as_deref().unwrap();
+    assert!(
+        error.contains("no pipeline stack") && error.contains("bob"),
+        "{error}"
+    );
+    let subscriber = status.subscriber.as_ref().unwrap();
+    assert_eq!(subscriber.failures, 6);
+    assert!(subscriber.last_error.is_some());
+
+    // The backoff is capped at 30 s: the next attempts come at 61 and 91 s.
+    lab.engine.create_stack("bob").unwrap();
+    lab.sleep(40).await;
+    let status = lab.traffic.status("bob");
+    let publisher = status.publisher.unwrap();
+    assert_eq!(publisher.failures, 6);
+    assert!(
+        publisher.published >= 2 * 38,
+        "published {}",
+        publisher.published
+    );
+    assert!(
+        lab.engine
+            .stack("bob")
+            .unwrap()
+            .get_object("input/data_object_msg-1.json")
+            .is_ok()
+    );
+}
+
+#[test]
+fn a_message_has_the_lab_fields_and_its_key_follows_its_object_name() {
+    let mut rng = fastrand::Rng::with_seed(7);
+    let (key, body) = lab_message(
+        42,
+        START + 19 * 3_600_000 + 41 * 60_000 + 2_000,
+        false,
+        &mut rng,
+    );
+    let text = std::str::from_utf8(&body).unwrap();
+    let json: serde_json::Map<String, serde_json::Value> = serde_json::from_str(text).unwrap();
+    assert_eq!(json.len(), 7, "{text}");
+    // The fields come in the lab's order.
+    let order = [
+        "symbol",
+        "messageId",
+        "value",
+        "objectName",
+        "submissionDate",
+        "author",
+        "version",
+    ];
+    let positions: Vec<usize> = order
+        .iter()
+        .map(|field| text.find(&format!(r#""{field}":"#)).unwrap())
+        .collect();
+    assert!(positions.is_sorted(), "{text}");
+    let message: TrafficMessage = serde_json::from_str(text).unwrap();
+    assert_eq!(message.message_id, 42);
+    assert_eq!(message.object_name, "data_object_msg-42");
+    assert_eq!(key, "input/data_object_msg-42.json");
+    assert_eq!(key, message.key());
+    assert_eq!(message.submission_date, "26-Nov-2026 19:41:02");
+    assert_eq!(message.author, "chaoslab-publisher");
+    assert_eq!(message.version, "1.0");
+    assert_eq!(message.symbol.len(), 4);
+    assert!(
+        message.symbol.chars().all(|c| c.is_ascii_uppercase()),
+        "{}",
+        message.symbol
+    );
+    let cents = message.value * 100.0;
+    assert!(
+        (cents - cents.round()).abs() < 1e-6,
+        "value {}",
+        message.value
+    );
+}
+
+#[test]
+fn a_malformed_message_is_the_same_text_without_its_first_double_quote() {
+    let good = lab_message(3, START, false, &mut fastrand::Rng::with_seed(11)).1;
+    let (key, bad) = lab_message(3, START, true, &mut fastrand::Rng::with_seed(11));
+    assert_eq!(key, "input/data_object_msg-3.json");
+    let (good, bad) = (
+        std::str::from_utf8(&good).unwrap(),
+        std::str::from_utf8(&bad).unwrap(),
+    );
+    assert!(good.starts_with(r#"{"symbol":"#), "{good}");
+    assert_eq!(bad, good.replacen('"', "", 1));
+    assert_eq!(bad.len() + 1, good.len());
+    assert!(serde_json::from_str::<serde_json::Value>(bad).is_err());
+}
+
+#[test]
+fn random_symbols_and_values_vary() {
+    let mut rng = fastrand::Rng::with_seed(3);
+    let messages: Vec<TrafficMessage> = (1..=50)
+        .map(|id| TrafficMessage::generate(id, START, &mut rng))
+        .collect();
+    let symbols: std::collections::HashSet<&str> = messages
+        .iter()
+        .map(|message| message.symbol.as_str())
+        .collect();
+    assert!(symbols.len() > 40);
+    assert!(
+        messages
+            .iter()
+            .all(|message| (10.0..=1_000.0).contains(&message.value))
+    );
+}
+
+/// On real time at 60× speed, one wall-clock second is a minute of pipeline time: about 120
+/// objects at the default rate. The upper bound is strict (the pace holds in pipeline time); the
+/// lower one leaves room for a busy machine, whose slow writes hold the publisher back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_faster_time_scale_speeds_the_publisher_up() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::new(dir.path());
+    config.time_scale = 60.0;
+    config.start_time = Some(START);
+    let engine = Engine::open(config).unwrap();
+    engine.create_stack("alice").unwrap();
+    let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+    let traffic = TrafficController::new(backend, TrafficLimits::default());
+    let started = engine.clock().now();
+    traffic.start("alice", publisher(2.0, 0.0, 3_600)).unwrap();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let status = traffic.stop("alice").await;
+    let elapsed_s = (engine.clock().now() - started) as f64 / 1_000.0;
+    let published = status.publisher.unwrap().published as f64;
+    assert!(elapsed_s >= 60.0, "elapsed {elapsed_s} s of pipeline time");
+    assert!(
+        published <= elapsed_s * 2.0 + 2.0,
+        "{published} objects in {elapsed_s} s"
+    );
+    // Real time would give 3; a busy machine's slow writes can hold the pace back from 120.
+    assert!(published >= 20.0, "{published} objects in {elapsed_s} s");
+    engine.shutdown();
+}

@@ -1,0 +1,565 @@
+//! The lab pages, driven through the router with `oneshot`: joining, sessions, every page and
+//! action, the step checks, bad input, and lab 1 end to end on paused time.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::time::Duration;
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Request, StatusCode, header};
+use chaoslab::serve::{LogFormat, ServeArgs, build_state};
+use chaoslab::web::{AppState, app};
+use http_body_util::BodyExt;
+use tower::ServiceExt;
+
+struct Lab {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    router: Router,
+}
+
+fn args(dir: &std::path::Path) -> ServeArgs {
+    ServeArgs {
+        listen: "127.0.0.1:0".parse().unwrap(),
+        data_dir: dir.to_owned(),
+        backend: chaoslab::backend::BackendKind::Embedded,
+        log_format: LogFormat::Text,
+        time_scale: 1.0,
+        max_rate: 20.0,
+    }
+}
+
+impl Lab {
+    fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let (state, _engine) = build_state(&args(dir.path())).unwrap();
+        Self {
+            router: app(state.clone()),
+            state,
+            _dir: dir,
+        }
+    }
+
+    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.send(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    async fn htmx(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let (status, _, body) = self
+            .send(
+                Request::get(path)
+                    .header(header::COOKIE, cookie)
+                    .header("hx-request", "true")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        (status, body)
+    }
+
+    async fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &str,
+    ) -> (StatusCode, axum::http::HeaderMap, String) {
+        self.send(
+            Request::post(path)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Joins and returns the session cookie and the CSRF token.
+    async fn join(&self, name: &str) -> (String, String) {
+        let (status, headers, _) = self.post("/join", "", &format!("name={name}")).await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let set_cookie = headers
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        let cookie = set_cookie.split(';').next().unwrap().to_owned();
+        let (_, _, page) = self.get("/lab/prepare", &cookie).await;
+        let csrf = page
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .unwrap()
+            .split('"')
+            .next()
+            .unwrap()
+            .to_owned();
+        (cookie, csrf)
+    }
+}
+
+fn location(headers: &axum::http::HeaderMap) -> &str {
+    headers
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+#[tokio::test]
+async fn a_new_visitor_gets_the_join_form() {
+    let lab = Lab::open();
+    let (status, _, page) = lab.get("/", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"<form method="post" action="/join">"#));
+    assert!(page.contains(r#"<label for="name">Your name</label>"#));
+}
+
+#[tokio::test]
+async fn joining_sets_a_signed_http_only_same_site_cookie_and_creates_a_stack() {
+    let lab = Lab::open();
+    let (status, headers, _) = lab.post("/join", "", "name=Ada+Lovelace").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/lab/prepare");
+    let cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    assert!(cookie.starts_with("chaoslab_session="));
+    assert!(
+        cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
+        "{cookie}"
+    );
+    let participants = lab.state.participants.list().unwrap();
+    assert_eq!(participants.len(), 1);
+    assert_eq!(participants[0].name, "Ada Lovelace");
+    let names = lab.state.backend.stack_names(&participants[0].id).unwrap();
+    assert!(
+        names.bucket.starts_with("chaos-bucket-")
+            && names.function_name.starts_with("ChaosTransformer-")
+    );
+}
+
+#[tokio::test]
+async fn returning_resumes_at_the_last_step() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    let _ = lab.get("/lab/open-the-dashboard", &cookie).await;
+    let (status, headers, _) = lab.get("/", &cookie).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert_eq!(location(&headers), "/lab/open-the-dashboard");
+}
+
+#[tokio::test]
+async fn bad_names_get_a_clear_message_and_no_participant() {
+    let lab = Lab::open();
+    for name in ["", "+++", &"x".repeat(41)] {
+        let (status, _, page) = lab.post("/join", "", &format!("name={name}")).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{name:?}");
+        assert!(
+            page.contains("Please enter a name of 1 to 40 characters"),
+            "{page}"
+        );
+    }
+    assert!(lab.state.participants.list().unwrap().is_empty());
+}
+
+#[tokio::test]
+async fn forged_expired_and_unknown_cookies_go_back_to_the_join_page() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    let forged = cookie.replace("chaoslab_session=", "chaoslab_session=x");
+    let (status, headers, _) = lab.get("/lab/prepare", &forged).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/?reason=join")
+    );
+
+    // A correctly signed cookie, but issued 31 days ago.
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+    let signed = |value: String| {
+        let jar =
+            axum_extra::extract::cookie::SignedCookieJar::new(lab.state.cookie_key.clone()).add(
+                axum_extra::extract::cookie::Cookie::new("chaoslab_session", value),
+            );
+        let cookie = jar.get("chaoslab_session").unwrap();
+        // The jar stores the signed value; read it back through a response.
+        let response = axum::response::IntoResponse::into_response((jar, ()));
+        let header = response
+            .headers()
+            .get(header::SET_COOKIE)
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .to_owned();
+        assert!(header.contains(&cookie.value().to_string()[..4]));
+        header.split(';').next().unwrap().to_owned()
+    };
+    let old = chrono::Utc::now().timestamp() - 31 * 24 * 3600;
+    let expired = signed(format!("{id}.0123456789abcdef0123456789abcdef.{old}"));
+    let (status, headers, _) = lab.get("/lab/prepare", &expired).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/?reason=expired")
+    );
+
+    let now = chrono::Utc::now().timestamp();
+    let unknown = signed(format!(
+        "p-doesnotexist.0123456789abcdef0123456789abcdef.{now}"
+    ));
+    let (status, headers, _) = lab.get("/lab/prepare", &unknown).await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/?reason=unknown")
+    );
+    let (_, _, page) = lab.get("/?reason=unknown", "").await;
+    assert!(page.contains("could not find your participant record"));
+}
+
+#[tokio::test]
+async fn every_page_renders_in_full_and_as_an_htmx_partial() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    for path in [
+        "/lab/prepare",
+        "/architecture",
+        "/dashboard",
+        "/function",
+        "/traffic",
+        "/slo",
+        "/lab/define-the-slo",
+    ] {
+        let (status, _, page) = lab.get(path, &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(page.starts_with("<!doctype html>"), "{path}");
+        assert!(page.contains("steps done"), "{path} shows progress");
+    }
+    for path in [
+        "/lab/prepare/check",
+        "/architecture/live",
+        "/traffic/live",
+        "/dashboard/live",
+        "/slo/live",
+    ] {
+        let (status, body) = lab.htmx(path, &cookie).await;
+        assert_eq!(status, StatusCode::OK, "{path}");
+        assert!(!body.contains("<html"), "{path} is a fragment");
+        assert!(body.contains("hx-get="), "{path} keeps polling");
+    }
+}
+
+#[tokio::test]
+async fn unknown_steps_and_pages_are_404_pages() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    let (status, _, page) = lab.get("/lab/no-such-step", &cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert!(page.contains("Lab 1 has no step"));
+    let (status, _, _) = lab.get("/no/such/page", &cookie).await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let (status, _, page) = lab.get("/dashboard?range=99y", &cookie).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("Unknown time range"));
+}
+
+#[tokio::test]
+async fn viewing_checks_pass_after_their_page_is_opened() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    let cases = [
+        ("prepare", "/architecture"),
+        ("open-the-dashboard", "/dashboard"),
+        ("review-the-function", "/function"),
+    ];
+    for (step, page) in cases {
+        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+        assert!(
+            body.contains("Not yet") && body.contains("Hint:"),
+            "{step}: {body}"
+        );
+        let _ = lab.get(page, &cookie).await;
+        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+        assert!(body.contains("Done"), "{step}: {body}");
+    }
+    // Step 2 passes on its own, and shows the participant's resources.
+    let (_, _, page) = lab.get("/lab/create-the-pipeline", &cookie).await;
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+    let names = lab.state.backend.stack_names(&id).unwrap();
+    assert!(page.contains(&names.bucket) && page.contains(&names.dlq_name));
+    assert!(page.contains("Done"));
+    let (_, _, page) = lab.get("/lab/create-the-pipeline", &cookie).await;
+    assert!(page.contains("4 of 7 steps done"), "progress");
+}
+
+#[tokio::test]
+async fn forms_need_the_session_csrf_token_and_a_same_site_origin() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    let (status, _, _) = lab.post("/traffic", &cookie, "csrf=0000").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, _, _) = lab.post("/traffic", &cookie, "").await;
+    assert!(status.is_client_error(), "{status}");
+    let request = Request::post("/traffic")
+        .header(header::COOKIE, &cookie)
+        .header(header::ORIGIN, "http://evil.example")
+        .header(header::HOST, "127.0.0.1:8080")
+        .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+        .body(Body::from(format!("csrf={csrf}")))
+        .unwrap();
+    let (status, _, _) = lab.send(request).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+    assert!(!lab.state.traffic.status(&id).is_running());
+    let (status, _, _) = lab.post("/join", "", "name=Eve").await;
+    assert_eq!(
+        status,
+        StatusCode::SEE_OTHER,
+        "a same-site join still works"
+    );
+}
+
+#[tokio::test]
+async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+    let (status, headers, _) = lab
+        .post(
+            "/traffic",
+            &cookie,
+            &format!("csrf={csrf}&return_to=/lab/start-traffic"),
+        )
+        .await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/lab/start-traffic")
+    );
+    let traffic = lab.state.traffic.status(&id);
+    assert_eq!(
+        traffic
+            .publisher
+            .as_ref()
+            .map(|p| (p.running, p.settings.rate)),
+        Some((true, 2.0))
+    );
+    assert_eq!(traffic.subscriber.as_ref().map(|s| s.running), Some(true));
+    let (_, body) = lab.htmx("/lab/start-traffic/check", &cookie).await;
+    assert!(body.contains("Done"), "{body}");
+
+    for (form, field) in [
+        ("publisher_rate=50", "rate"),
+        ("publisher_rate=0", "rate"),
+        ("error_percent=150", "error"),
+        ("stop_after_minutes=0", "automatic stop"),
+        ("subscriber_rate=abc", "subscriber rate"),
+    ] {
+        let (status, _, page) = lab
+            .post("/traffic", &cookie, &format!("csrf={csrf}&{form}"))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
+        assert!(page.to_lowercase().contains(field), "{form}: {page}");
+    }
+    // Refused settings leave the running traffic alone.
+    assert_eq!(
+        lab.state
+            .traffic
+            .status(&id)
+            .publisher
+            .map(|p| p.settings.rate),
+        Some(2.0)
+    );
+
+    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}&publisher_rate=5&error_percent=10&stop_after_minutes=30&subscriber_rate=5")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let publisher = lab.state.traffic.status(&id).publisher.unwrap();
+    assert_eq!(
+        (
+            publisher.settings.rate,
+            publisher.settings.error_rate,
+            publisher.settings.stop_after_s
+        ),
+        (5.0, 0.1, 1800)
+    );
+
+    let (status, _, _) = lab
+        .post("/traffic/stop", &cookie, &format!("csrf={csrf}"))
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(!lab.state.traffic.status(&id).is_running());
+}
+
+#[tokio::test]
+async fn the_slo_form_validates_and_saves_the_objective() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    let (status, _, page) = lab
+        .post(
+            "/slo",
+            &cookie,
+            &format!("csrf={csrf}&max_percent=abc&window_minutes=5"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(page.contains("must be a percentage"));
+    let (status, _, _) = lab
+        .post(
+            "/slo",
+            &cookie,
+            &format!("csrf={csrf}&max_percent=2&window_minutes=500"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    let (status, headers, _) = lab
+        .post(
+            "/slo",
+            &cookie,
+            &format!("csrf={csrf}&max_percent=2&window_minutes=5"),
+        )
+        .await;
+    assert_eq!(
+        (status, location(&headers)),
+        (StatusCode::SEE_OTHER, "/slo")
+    );
+    let participant = lab.state.participants.list().unwrap().remove(0);
+    assert_eq!(
+        participant
+            .slo
+            .map(|slo| (slo.max_percent, slo.window_minutes)),
+        Some((2.0, 5))
+    );
+    let (_, _, page) = lab.get("/slo", &cookie).await;
+    assert!(page.contains("not enough data"), "no traffic yet");
+}
+
+#[tokio::test]
+async fn health_and_readiness_answer() {
+    let lab = Lab::open();
+    let (status, _, body) = lab.get("/healthz", "").await;
+    assert_eq!(
+        (status, body.as_str()),
+        (StatusCode::OK, r#"{"status":"ok"}"#)
+    );
+    let (status, _, _) = lab.get("/readyz", "").await;
+    assert_eq!(
+        status,
+        StatusCode::SERVICE_UNAVAILABLE,
+        "not ready until serve marks it"
+    );
+    lab.state
+        .ready
+        .store(true, std::sync::atomic::Ordering::Release);
+    let (status, _, body) = lab.get("/readyz", "").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(body.contains("embedded"));
+}
+
+#[tokio::test]
+async fn progress_stack_and_traffic_settings_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let (cookie, id, bucket) = {
+        let (state, engine) = build_state(&args(dir.path())).unwrap();
+        let lab = Lab {
+            router: app(state.clone()),
+            state,
+            _dir: tempfile::tempdir().unwrap(),
+        };
+        let (cookie, csrf) = lab.join("Ada").await;
+        let _ = lab.get("/architecture", &cookie).await;
+        let _ = lab.get("/lab/prepare", &cookie).await;
+        let (status, _, _) = lab
+            .post(
+                "/traffic",
+                &cookie,
+                &format!("csrf={csrf}&publisher_rate=3"),
+            )
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let id = lab.state.participants.list().unwrap()[0].id.clone();
+        let bucket = lab.state.backend.stack_names(&id).unwrap().bucket;
+        lab.state.traffic.stop_all().await;
+        engine.shutdown();
+        (cookie, id, bucket)
+    };
+    let (state, _engine) = build_state(&args(dir.path())).unwrap();
+    let lab = Lab {
+        router: app(state.clone()),
+        state,
+        _dir: tempfile::tempdir().unwrap(),
+    };
+    let (status, _, page) = lab.get("/lab/prepare", &cookie).await;
+    assert_eq!(
+        status,
+        StatusCode::OK,
+        "the session cookie is still valid: the key is kept"
+    );
+    assert!(page.contains("1 of 7 steps done"));
+    assert_eq!(lab.state.backend.stack_names(&id).unwrap().bucket, bucket);
+    let saved = lab.state.participants.get(&id).unwrap().traffic.unwrap();
+    assert_eq!(saved.publisher.map(|p| p.rate), Some(3.0));
+    let (_, _, page) = lab.get("/traffic", &cookie).await;
+    assert!(
+        page.contains(r#"value="3""#),
+        "the form shows the saved rate"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn lab_one_end_to_end_on_paused_time() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    for page in [
+        "/architecture",
+        "/lab/create-the-pipeline",
+        "/dashboard",
+        "/function",
+    ] {
+        assert_eq!(lab.get(page, &cookie).await.0, StatusCode::OK);
+    }
+    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, body) = lab
+        .htmx("/lab/observe-the-steady-state/check", &cookie)
+        .await;
+    assert!(body.contains("Not yet"), "{body}");
+    // Ten minutes of pipeline time: the first malformed objects reach the DLQ after ~3 minutes.
+    for _ in 0..20 {
+        tokio::time::sleep(Duration::from_secs(30)).await;
+    }
+    let (_, body) = lab
+        .htmx("/lab/observe-the-steady-state/check", &cookie)
+        .await;
+    assert!(body.contains("Done"), "{body}");
+    let (status, _, _) = lab
+        .post(
+            "/slo",
+            &cookie,
+            &format!("csrf={csrf}&max_percent=5&window_minutes=5"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let (_, body) = lab.htmx("/lab/define-the-slo/check", &cookie).await;
+    assert!(body.contains("Done"), "{body}");
+    for step in [
+        "prepare",
+        "create-the-pipeline",
+        "open-the-dashboard",
+        "review-the-function",
+        "start-traffic",
+    ] {
+        let _ = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+    }
+    let (_, _, page) = lab.get("/lab/define-the-slo", &cookie).await;
+    assert!(page.contains("7 of 7 steps done"), "every check passed");
+    let (_, _, dashboard) = lab.get("/dashboard", &cookie).await;
+    assert!(!dashboard.contains("No data yet"));
+    lab.state.traffic.stop_all().await;
+}
