@@ -40,8 +40,9 @@ use crate::database::{self, DatabaseError};
 use crate::metrics::store::{MetricStore, StatisticSet};
 use crate::metrics::{EpochMillis, Metric};
 
-/// How often changed metric sets are saved, in wall-clock time.
-const METRIC_FLUSH_INTERVAL: Duration = Duration::from_secs(2);
+/// How often changed metric sets are saved, in wall-clock time: a crash loses at most this much
+/// of the metrics (never any accounting, which is saved with every change).
+const METRIC_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
 /// How long metrics stay in memory, in pipeline time. Older sets stay on disk only.
 const METRIC_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// One minute in milliseconds.

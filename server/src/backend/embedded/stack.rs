@@ -209,6 +209,8 @@ pub(super) struct StackState {
     /// Minutes whose metric sets changed since the last flush.
     pub dirty_minutes: BTreeSet<EpochMillis>,
     pub accounting: Accounting,
+    /// Whether a setting in the stack's own row changed without a row op to carry it.
+    pub settings_changed: bool,
 }
 
 impl StackState {
@@ -281,6 +283,7 @@ impl Stack {
             metrics: MetricStore::default(),
             dirty_minutes: BTreeSet::new(),
             accounting: record.accounting,
+            settings_changed: false,
         };
         Self {
             id,
@@ -325,6 +328,12 @@ impl Stack {
         let now = self.clock.now();
         let mut ops = Vec::new();
         let result = change(&mut state, &mut ops, now)?;
+        // A change that wrote no row and touched no setting (an attempt starting, an empty
+        // receive) has nothing to save.
+        if ops.is_empty() && !state.settings_changed {
+            return Ok(result);
+        }
+        state.settings_changed = false;
         ops.push(self.save_record(&state));
         if let Err(error) = self.journal.commit(&ops) {
             tracing::error!(stack = %self.id, %error, "could not save a pipeline change");
@@ -571,6 +580,7 @@ impl Stack {
         // The stack row, which every change saves, carries the new settings.
         self.transact(|state, _, _| {
             state.config = config;
+            state.settings_changed = true;
             Ok(())
         })?;
         // A higher concurrency limit may let throttled events run now.
@@ -587,6 +597,7 @@ impl Stack {
     pub fn set_fault_injection(&self, fault_injection: FaultInjection) -> Result<(), StackError> {
         self.transact(|state, _, _| {
             state.fault_injection = fault_injection;
+            state.settings_changed = true;
             Ok(())
         })
     }
@@ -645,6 +656,7 @@ impl Stack {
             state.accounting = Accounting::default();
             state.metrics = MetricStore::default();
             state.dirty_minutes.clear();
+            state.settings_changed = true;
             Ok(())
         })
     }
