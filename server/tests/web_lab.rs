@@ -563,3 +563,50 @@ async fn lab_one_end_to_end_on_paused_time() {
     assert!(!dashboard.contains("No data yet"));
     lab.state.traffic.stop_all().await;
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_secs(15 * 60)).await;
+    lab.state.traffic.stop_all().await;
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+
+    let (_, _, page) = lab.get("/dashboard?range=3h", &cookie).await;
+    let embedded: Vec<serde_json::Value> = page
+        .split(r#"<script type="application/json">"#)
+        .skip(1)
+        .map(|chunk| {
+            serde_json::from_str(
+                &chunk
+                    .split("</script>")
+                    .next()
+                    .unwrap()
+                    .replace("<\\/", "</"),
+            )
+            .unwrap()
+        })
+        .collect();
+    let direct = chaoslab::web::dashboard::dashboard_data(lab.state.backend.as_ref(), &id, 180)
+        .await
+        .unwrap();
+    assert_eq!(embedded.len(), direct.widgets.len());
+    for (shown, computed) in embedded.iter().zip(&direct.widgets) {
+        assert_eq!(
+            shown,
+            &serde_json::to_value(computed).unwrap(),
+            "widget {}",
+            computed.title
+        );
+    }
+    let invocations: f64 = direct
+        .widgets
+        .iter()
+        .flat_map(|widget| &widget.series)
+        .filter(|series| series.label == "Invocations")
+        .flat_map(|series| &series.values)
+        .sum();
+    assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
+}
