@@ -13,6 +13,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
     Migrations::new(vec![
         M::up(include_str!("../migrations/0001_embedded_pipeline.sql")),
         M::up(include_str!("../migrations/0002_participants.sql")),
+        M::up(include_str!("../migrations/0003_events.sql")),
     ])
 });
 

@@ -5,17 +5,19 @@
 //! - [`metrics`] records CloudWatch-style metrics and answers GetMetricData queries;
 //! - [`dashboard`] reads the shared dashboard definition and runs its widgets' queries;
 //! - [`lab`] holds the lab's steps; [`participants`] who joined and how far they got;
-//! - [`web`] serves the pages; [`serve`] runs the server (`chaoslab serve`);
+//! - [`web`] serves the pages; [`api`] the REST API with its OpenAPI document; [`serve`] runs the server (`chaoslab serve`);
 //! - [`backend`] runs the pipeline: [`backend::embedded`] in this process, with AWS's semantics.
 //! - [`inspector`] explains the ETL function's settings and shows its source, highlighted.
 //! - [`slo`] judges the participant's service level objective against the metrics.
 //! - [`traffic`] runs each participant's publisher and subscriber as tokio tasks.
 
+pub mod api;
 pub mod backend;
 pub mod cli;
 pub mod convert;
 pub mod dashboard;
 pub mod database;
+pub mod events;
 pub mod inspector;
 pub mod lab;
 pub mod metrics;

@@ -47,6 +47,9 @@ pub struct ServeArgs {
     /// Highest publisher or subscriber rate a participant may set, per second.
     #[arg(long, env = "CHAOSLAB_MAX_RATE", default_value_t = 20.0)]
     pub max_rate: f64,
+    /// The instructor's token; when absent, one is generated and printed once at start-up.
+    #[arg(long, env = "CHAOSLAB_INSTRUCTOR_TOKEN", hide_env_values = true)]
+    pub instructor_token: Option<String>,
 }
 
 /// Sets up logging to stderr.
@@ -114,12 +117,20 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         ..TrafficLimits::default()
     };
     let traffic = TrafficController::new(Arc::clone(&backend), limits);
+    let instructor_token = match &args.instructor_token {
+        Some(token) if token.len() >= 16 => token.clone(),
+        Some(_) => anyhow::bail!("--instructor-token must be at least 16 characters"),
+        None => format!("cli_{}", uuid::Uuid::new_v4().simple()),
+    };
     let state = AppState(Arc::new(App {
         backend,
         participants,
         traffic,
         cookie_key: load_or_create_key(&args.data_dir)?,
         ready: AtomicBool::new(false),
+        instructor_token,
+        events: crate::events::EventLog::open(&args.data_dir)
+            .context("cannot open the event log")?,
     }));
     Ok((state, engine))
 }
@@ -155,6 +166,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             )
         })?;
     let address = listener.local_addr().context("no local address")?;
+    if args.instructor_token.is_none() {
+        // Printed once, to the terminal that started the server, so the instructor can log in.
+        eprintln!(
+            "Instructor token (generated for this run; set --instructor-token to choose one): {}",
+            state.instructor_token
+        );
+    }
     state.ready.store(true, Ordering::Release);
     tracing::info!(
         backend = ?args.backend,

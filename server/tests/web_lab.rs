@@ -26,6 +26,7 @@ fn args(dir: &std::path::Path) -> ServeArgs {
         log_format: LogFormat::Text,
         time_scale: 1.0,
         max_rate: 20.0,
+        instructor_token: None,
     }
 }
 

@@ -12,7 +12,7 @@ pub const EMBEDDED_ACCOUNT_ID: &str = "123456789012";
 /// One participant's pipeline stack: the names of its resources. The fields and their names are
 /// the Terraform module's outputs (see `terraform/README.md`), so an AWS stack and an embedded
 /// one are described the same way.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct StackNames {
     /// AWS region.
     pub region: String,
@@ -99,7 +99,9 @@ impl From<&StackNames> for crate::dashboard::DashboardNames {
 }
 
 /// Which backend runs the pipelines.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum, utoipa::ToSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum BackendKind {
     /// In this process, with AWS's semantics.
@@ -110,7 +112,7 @@ pub enum BackendKind {
 
 /// The ETL function's configuration as a participant inspects it: Lambda's function
 /// configuration, its asynchronous invocation config and its dead-letter target.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct FunctionConfiguration {
     /// The function's name.
     pub function_name: String,

@@ -37,7 +37,7 @@ pub struct TimeRange {
 }
 
 /// Every widget's results, in the dashboard's order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardData {
     /// One entry per widget.
@@ -45,7 +45,7 @@ pub struct DashboardData {
 }
 
 /// One widget's results.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WidgetData {
     /// The widget's title.
@@ -61,7 +61,7 @@ pub struct WidgetData {
 }
 
 /// One query's result.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeriesData {
     /// The query's id, e.g. `m1` or `e1`.

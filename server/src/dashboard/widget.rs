@@ -13,7 +13,7 @@ pub const DEFAULT_PERIOD: u32 = 300;
 pub const DEFAULT_STAT: &str = "Average";
 
 /// How a widget is drawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub enum View {
     /// A line chart over the time range (CloudWatch's default view).
@@ -23,7 +23,7 @@ pub enum View {
 }
 
 /// A widget's place on the dashboard's grid, which is 24 columns wide.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Position {
     /// Column of the left edge, 0 to 23.
     pub x: u32,

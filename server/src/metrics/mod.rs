@@ -19,7 +19,9 @@ use serde::{Deserialize, Serialize};
 pub type EpochMillis = i64;
 
 /// One dimension of a metric, e.g. `QueueName = chaos-csv-queue-…`.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "PascalCase")]
 pub struct Dimension {
     /// The dimension's name, e.g. `FunctionName`.
@@ -29,7 +31,9 @@ pub struct Dimension {
 }
 
 /// A metric's identity: namespace, name and dimensions.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
+)]
 #[serde(rename_all = "PascalCase")]
 pub struct Metric {
     /// e.g. `AWS/Lambda`.
@@ -42,7 +46,7 @@ pub struct Metric {
 }
 
 /// A metric with the period and statistic to aggregate it by.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct MetricStat {
     /// The metric.
@@ -54,7 +58,7 @@ pub struct MetricStat {
 }
 
 /// One query of a GetMetricData request: a metric statistic or a metric-math expression.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct MetricDataQuery {
     /// Identifier used by expressions and in the results: starts with a lower-case letter.
@@ -77,16 +81,18 @@ pub struct MetricDataQuery {
 }
 
 /// A GetMetricData request.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetMetricDataRequest {
     /// The queries, at most 500.
     pub metric_data_queries: Vec<MetricDataQuery>,
     /// Start of the time range, inclusive.
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub start_time: EpochMillis,
     /// End of the time range, exclusive.
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub end_time: EpochMillis,
     /// `TimestampDescending` (the default, newest first) or `TimestampAscending`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -94,7 +100,7 @@ pub struct GetMetricDataRequest {
 }
 
 /// Order of the datapoints in each result.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum ScanBy {
     /// Newest first (the default).
     #[default]
@@ -104,7 +110,7 @@ pub enum ScanBy {
 }
 
 /// One query's result: parallel timestamps and values.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct MetricDataResult {
     /// The query's id.
@@ -113,6 +119,7 @@ pub struct MetricDataResult {
     pub label: String,
     /// Start of each period that has a value, in the requested order.
     #[serde(with = "rfc3339_list")]
+    #[schema(value_type = Vec<String>)]
     pub timestamps: Vec<EpochMillis>,
     /// The value for each timestamp.
     pub values: Vec<f64>,
@@ -121,7 +128,7 @@ pub struct MetricDataResult {
 }
 
 /// Whether a result holds all its datapoints.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub enum StatusCode {
     /// All datapoints are present.
     Complete,
@@ -130,7 +137,7 @@ pub enum StatusCode {
 }
 
 /// A GetMetricData response: one result per query whose `ReturnData` is true, in request order.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "PascalCase")]
 pub struct GetMetricDataResponse {
     /// The results.
@@ -176,6 +183,33 @@ pub mod rfc3339 {
         serializer: S,
     ) -> Result<S::Ok, S::Error> {
         serializer.serialize_str(&format(*millis))
+    }
+
+    /// Serde for an optional timestamp.
+    pub mod option {
+        use serde::{Deserialize, Deserializer, Serializer};
+
+        use super::super::EpochMillis;
+
+        /// Serialises as RFC 3339 or null.
+        pub fn serialize<S: Serializer>(
+            millis: &Option<EpochMillis>,
+            serializer: S,
+        ) -> Result<S::Ok, S::Error> {
+            match millis {
+                Some(millis) => serializer.serialize_str(&super::format(*millis)),
+                None => serializer.serialize_none(),
+            }
+        }
+
+        /// Deserialises RFC 3339 text or null.
+        pub fn deserialize<'de, D: Deserializer<'de>>(
+            deserializer: D,
+        ) -> Result<Option<EpochMillis>, D::Error> {
+            Option::<String>::deserialize(deserializer)?
+                .map(|text| super::parse(&text).map_err(serde::de::Error::custom))
+                .transpose()
+        }
     }
 
     /// Deserialises RFC 3339 text or epoch seconds.

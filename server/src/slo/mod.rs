@@ -36,7 +36,7 @@ pub const MAX_WINDOW_MINUTES: u32 = 180;
 /// What a participant promises: at most `max_percent` of the objects processed in any window of
 /// `window_minutes` end up in the dead-letter queue. The default is the lab's statement, 1% over
 /// 5 minutes. A missing field in JSON takes its default.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", default)]
 pub struct SloObjective {
     /// Largest acceptable share of objects in the DLQ, in percent (1.0 means 1%).
@@ -90,15 +90,17 @@ impl SloObjective {
 }
 
 /// How the pipeline measured up to an objective over one window.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct SloStatus {
     /// The objective judged.
     pub objective: SloObjective,
     /// Start of the window, inclusive (a whole minute).
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub window_start: EpochMillis,
     /// End of the window, exclusive (a whole minute, at or before now).
     #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
     pub window_end: EpochMillis,
     /// Events sent to the dead-letter queue in the window.
     pub dlq_messages: f64,
@@ -114,7 +116,7 @@ pub struct SloStatus {
 }
 
 /// The verdict on an objective, as the pages word it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Verdict {
     /// The SLI is at or below the objective.

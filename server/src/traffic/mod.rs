@@ -34,7 +34,7 @@ use crate::backend::Backend;
 use crate::metrics::EpochMillis;
 
 /// A participant's traffic: each generator's state, or `None` if it never ran.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TrafficStatus {
     /// The publisher, if it has been started since the server started.

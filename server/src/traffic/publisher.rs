@@ -13,7 +13,7 @@ use crate::backend::Backend;
 use crate::metrics::EpochMillis;
 
 /// What a participant's publisher is doing and has done.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct PublisherStatus {
     /// The settings it runs (or last ran) with.

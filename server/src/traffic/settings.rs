@@ -22,7 +22,7 @@ pub const DEFAULT_MAX_STOP_AFTER_S: u64 = 4 * 3_600;
 
 /// What to start or change: the publisher, the subscriber, or both. A part left out is left as it
 /// is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct TrafficSettings {
     /// The publisher's settings, if the publisher is to start or change.
@@ -55,7 +55,7 @@ impl TrafficSettings {
 }
 
 /// How the publisher writes objects into the participant's bucket.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", default, deny_unknown_fields)]
 pub struct PublisherSettings {
     /// Objects per second.
@@ -101,7 +101,7 @@ impl PublisherSettings {
 }
 
 /// How the subscriber consumes the participant's csv queue.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", default, deny_unknown_fields)]
 pub struct SubscriberSettings {
     /// Messages per second, at most, on average.

@@ -16,7 +16,7 @@ use crate::metrics::EpochMillis;
 pub const RECEIVE_WAIT: Duration = Duration::from_secs(1);
 
 /// What a participant's subscriber is doing and has done.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct SubscriberStatus {
     /// The settings it runs (or last ran) with.

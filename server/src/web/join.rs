@@ -102,6 +102,11 @@ pub async fn join(
         return Err(error.into());
     }
     tracing::info!(participant = %participant.id, "participant joined");
+    state.events.record(
+        crate::events::EventKind::Joined,
+        Some(&participant.id),
+        participant.name.clone(),
+    );
     let jar = jar.add(new_cookie(&participant.id));
     Ok((jar, Redirect::to("/lab/prepare")).into_response())
 }

@@ -94,6 +94,11 @@ pub async fn run_check(
             participant.progress.completed.insert(step.id.clone(), now);
         })?;
         tracing::info!(participant = %participant.id, step = %step.id, "step done");
+        state.events.record(
+            crate::events::EventKind::StepDone,
+            Some(&participant.id),
+            step.id.clone(),
+        );
     }
     Ok(CheckOutcome {
         passed: outcome.passed || already,

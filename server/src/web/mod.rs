@@ -48,6 +48,10 @@ pub struct App {
     pub cookie_key: Key,
     /// Set once the backend is ready to serve.
     pub ready: AtomicBool,
+    /// The instructor's token (API bearer token and login secret).
+    pub instructor_token: String,
+    /// The event log.
+    pub events: crate::events::EventLog,
 }
 
 /// The router's state: the shared [`App`].
@@ -93,6 +97,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/highlight.css", get(pipeline::highlight_css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(crate::api::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(

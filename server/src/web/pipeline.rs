@@ -366,6 +366,11 @@ pub async fn start_traffic(
                     participant.traffic = Some(settings);
                 })?;
             tracing::info!(participant = %session.participant.id, "traffic started");
+            state.events.record(
+                crate::events::EventKind::TrafficStarted,
+                Some(&session.participant.id),
+                crate::api::traffic::describe(&settings),
+            );
             if is_htmx(&headers) {
                 return traffic_partial(State(state), session).await;
             }
@@ -393,6 +398,11 @@ pub async fn stop_traffic(
     session.check_csrf(&form.csrf)?;
     state.traffic.stop(&session.participant.id).await;
     tracing::info!(participant = %session.participant.id, "traffic stopped");
+    state.events.record(
+        crate::events::EventKind::TrafficStopped,
+        Some(&session.participant.id),
+        "",
+    );
     if is_htmx(&headers) {
         return traffic_partial(State(state), session).await;
     }

@@ -29,7 +29,7 @@ use crate::metrics::{Dimension, EpochMillis, GetMetricDataRequest, GetMetricData
 
 /// Where each object a participant published is, right now. At every instant
 /// `published = converted + dead_lettered + in_flight`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accounting {
     /// Objects whose upload queued an invocation of the function.
     pub published: u64,

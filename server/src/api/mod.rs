@@ -1,0 +1,104 @@
+//! The REST API, `/api/v1`: everything the pages do, as JSON, for automation and the instructor.
+//!
+//! - [`auth`]: bearer tokens (a participant's or the instructor's) and who may see what;
+//! - [`error`]: the JSON error body, `{"code", "message"}`, and the JSON extractor using it;
+//! - [`participants`], [`traffic`], [`pipeline`], [`slo`], [`steps`], [`events`]: one module per
+//!   resource, handlers named `verb_noun`.
+//!
+//! Routes are registered through `utoipa-axum`, so the OpenAPI document served at
+//! `/api/openapi.json` is built from the same code and cannot drift from it.
+
+// utoipa's derives and `#[utoipa::path]` expand to fully qualified paths.
+#![allow(unused_qualifications)]
+
+pub mod auth;
+pub mod error;
+pub mod events;
+pub mod participants;
+pub mod pipeline;
+pub mod slo;
+pub mod steps;
+pub mod traffic;
+
+use axum::Router;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+use crate::web::AppState;
+
+/// The API's OpenAPI description, completed by the routes.
+#[derive(Debug, OpenApi)]
+#[openapi(
+    info(
+        title = "chaoslab API",
+        description = "Everything the chaoslab lab pages do, as JSON. Authenticate with \
+                       `Authorization: Bearer <token>`: a participant's token reaches only that \
+                       participant's resources; the instructor's token reaches everything.",
+        license(name = "MIT")
+    ),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "participants", description = "Who takes part, and their pipeline stack"),
+        (name = "traffic", description = "A participant's publisher and subscriber"),
+        (name = "pipeline", description = "The function, metrics, dashboard and accounting"),
+        (name = "slo", description = "The participant's service level objective"),
+        (name = "steps", description = "Lab steps and their checks"),
+        (name = "events", description = "The event log")
+    )
+)]
+pub struct ApiDoc;
+
+struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
+        );
+    }
+}
+
+/// The API routes with their OpenAPI document.
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::with_openapi(ApiDoc::openapi())
+        .routes(routes!(
+            participants::create_participant,
+            participants::list_participants
+        ))
+        .routes(routes!(
+            participants::get_participant,
+            participants::delete_participant
+        ))
+        .routes(routes!(
+            traffic::get_traffic,
+            traffic::put_traffic,
+            traffic::delete_traffic
+        ))
+        .routes(routes!(pipeline::get_function))
+        .routes(routes!(pipeline::query_metrics))
+        .routes(routes!(pipeline::get_dashboard))
+        .routes(routes!(pipeline::get_accounting))
+        .routes(routes!(slo::get_slo, slo::put_slo))
+        .routes(routes!(steps::list_steps))
+        .routes(routes!(events::list_events))
+}
+
+/// The API mounted under `/api/v1`, the document at `/api/openapi.json` and its browsable UI at
+/// `/api/docs`.
+pub fn router() -> Router<AppState> {
+    let (api, document) = OpenApiRouter::new()
+        .nest("/api/v1", routes())
+        .split_for_parts();
+    api.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", document))
+}
+
+/// The OpenAPI document, as served.
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    OpenApiRouter::<AppState>::new()
+        .nest("/api/v1", routes())
+        .into_openapi()
+}

@@ -1,0 +1,224 @@
+//! `/participants`: joining through the API, listing (instructor), reading and removing.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
+
+use super::auth::Caller;
+use super::error::{ApiError, Json, Path, Query};
+use crate::backend::StackNames;
+use crate::events::EventKind;
+use crate::metrics::{EpochMillis, rfc3339};
+use crate::participants::Participant;
+use crate::web::AppState;
+
+/// Body of `POST /participants`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewParticipant {
+    /// Display name, 1 to 40 characters.
+    pub name: String,
+}
+
+/// A participant just created: the only response that carries their token.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct CreatedParticipant {
+    /// Id, used in every other path.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// API token for this participant's own resources: `Authorization: Bearer <token>`.
+    pub token: String,
+    /// The participant's pipeline stack.
+    pub stack: StackNames,
+}
+
+/// A participant as the API shows them.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantView {
+    /// Id.
+    pub id: String,
+    /// Display name.
+    pub name: String,
+    /// When they joined.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub created: EpochMillis,
+    /// When they last did something.
+    #[serde(with = "rfc3339")]
+    #[schema(value_type = String, format = DateTime)]
+    pub last_seen: EpochMillis,
+    /// The step they last opened.
+    pub current_step: Option<String>,
+    /// Ids of the steps done.
+    pub steps_done: Vec<String>,
+    /// Their stack, if it exists.
+    pub stack: Option<StackNames>,
+}
+
+impl ParticipantView {
+    pub(super) fn new(participant: &Participant, stack: Option<StackNames>) -> Self {
+        Self {
+            id: participant.id.clone(),
+            name: participant.name.clone(),
+            created: participant.created_ms,
+            last_seen: participant.last_seen_ms,
+            current_step: participant.progress.current_step.clone(),
+            steps_done: participant.progress.completed.keys().cloned().collect(),
+            stack,
+        }
+    }
+}
+
+/// A page of a list.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct ParticipantPage {
+    /// The items.
+    pub items: Vec<ParticipantView>,
+    /// Pass as `after` to get the next page; absent on the last page.
+    pub next: Option<String>,
+}
+
+/// Paging of lists.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct Paging {
+    /// Items per page, 1–500 (default 100).
+    pub limit: Option<usize>,
+    /// The `next` of the previous page.
+    pub after: Option<String>,
+}
+
+/// Creates a participant and their pipeline stack, as the join page does.
+#[utoipa::path(post, path = "/participants", tag = "participants", request_body = NewParticipant,
+    responses(
+        (status = 201, description = "Created", body = CreatedParticipant),
+        (status = 422, description = "Invalid name", body = ApiError),
+        (status = 400, description = "Malformed body", body = ApiError),
+    ))]
+pub async fn create_participant(
+    State(state): State<AppState>,
+    Json(body): Json<NewParticipant>,
+) -> Result<(StatusCode, Json<CreatedParticipant>), ApiError> {
+    let participant = state
+        .participants
+        .create(&body.name, chrono::Utc::now().timestamp_millis())?;
+    let stack = match state.backend.create_stack(&participant.id).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            let _ = state.participants.remove(&participant.id);
+            return Err(error.into());
+        }
+    };
+    state.events.record(
+        EventKind::Joined,
+        Some(&participant.id),
+        format!("{} (API)", participant.name),
+    );
+    Ok((
+        StatusCode::CREATED,
+        Json(CreatedParticipant {
+            id: participant.id,
+            name: participant.name,
+            token: participant.token,
+            stack,
+        }),
+    ))
+}
+
+/// Lists every participant, oldest first (instructor only).
+#[utoipa::path(get, path = "/participants", tag = "participants", params(Paging),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "A page of participants", body = ParticipantPage),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 403, description = "Not the instructor", body = ApiError),
+    ))]
+pub async fn list_participants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Query(paging): Query<Paging>,
+) -> Result<Json<ParticipantPage>, ApiError> {
+    caller.instructor()?;
+    let limit = paging.limit.unwrap_or(100);
+    if !(1..=500).contains(&limit) {
+        return Err(ApiError::invalid(format!(
+            "limit must be between 1 and 500, got {limit}"
+        )));
+    }
+    let all = state.participants.list()?;
+    let start = match &paging.after {
+        Some(after) => all
+            .iter()
+            .position(|participant| &participant.id == after)
+            .map_or(all.len(), |index| index + 1),
+        None => 0,
+    };
+    let items: Vec<ParticipantView> = all
+        .iter()
+        .skip(start)
+        .take(limit)
+        .map(|participant| {
+            ParticipantView::new(participant, state.backend.stack_names(&participant.id))
+        })
+        .collect();
+    let next = (start + items.len() < all.len())
+        .then(|| items.last().map(|item| item.id.clone()))
+        .flatten();
+    Ok(Json(ParticipantPage { items, next }))
+}
+
+/// One participant (themself or the instructor).
+#[utoipa::path(get, path = "/participants/{id}", tag = "participants",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The participant", body = ParticipantView),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
+pub async fn get_participant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<ParticipantView>, ApiError> {
+    caller.may_access(&id)?;
+    let participant = state.participants.get(&id)?;
+    Ok(Json(ParticipantView::new(
+        &participant,
+        state.backend.stack_names(&id),
+    )))
+}
+
+/// Removes a participant, their traffic and their stack (instructor only).
+#[utoipa::path(delete, path = "/participants/{id}", tag = "participants",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Removed"),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 404, description = "No such participant", body = ApiError),
+    ))]
+pub async fn delete_participant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.instructor()?;
+    remove_participant(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Stops a participant's traffic, deletes their stack and forgets them.
+pub async fn remove_participant(state: &AppState, id: &str) -> Result<(), ApiError> {
+    state.participants.get(id)?;
+    state.traffic.stop(id).await;
+    match state.backend.remove_stack(id).await {
+        Ok(()) | Err(crate::backend::BackendError::UnknownStack(_)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    state.participants.remove(id)?;
+    state
+        .events
+        .record(EventKind::ParticipantRemoved, Some(id), "");
+    Ok(())
+}

@@ -1,0 +1,96 @@
+//! `/participants/{id}/function`, `/metrics/query`, `/dashboard` and `/accounting`.
+
+use axum::extract::State;
+use serde::Deserialize;
+use utoipa::IntoParams;
+
+use super::auth::Caller;
+use super::error::{ApiError, Json, Path, Query};
+use crate::backend::FunctionConfiguration;
+use crate::backend::embedded::stack::Accounting;
+use crate::dashboard::DashboardData;
+use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
+use crate::web::AppState;
+use crate::web::dashboard::dashboard_data;
+
+/// The ETL function's configuration: runtime, memory, timeout, asynchronous invocation settings
+/// and dead-letter target.
+#[utoipa::path(get, path = "/participants/{id}/function", tag = "pipeline",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses((status = 200, body = FunctionConfiguration), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get_function(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<FunctionConfiguration>, ApiError> {
+    caller.may_access(&id)?;
+    Ok(Json(state.backend.function_configuration(&id).await?))
+}
+
+/// Runs a GetMetricData request against the participant's metrics: `MetricStat` queries with
+/// `Period` and `Stat`, metric-math `Expression`s, `ReturnData`, newest first by default.
+#[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataRequest,
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, body = GetMetricDataResponse),
+        (status = 400, description = "Malformed body", body = ApiError),
+        (status = 401, body = ApiError),
+        (status = 404, body = ApiError),
+        (status = 422, description = "An invalid query", body = ApiError),
+    ))]
+pub async fn query_metrics(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Json(request): Json<GetMetricDataRequest>,
+) -> Result<Json<GetMetricDataResponse>, ApiError> {
+    caller.may_access(&id)?;
+    Ok(Json(state.backend.get_metric_data(&id, request).await?))
+}
+
+/// The dashboard's time range.
+#[derive(Debug, Deserialize, IntoParams)]
+pub struct DashboardRange {
+    /// Minutes back from now, 5–1440 (default 60).
+    pub minutes: Option<i64>,
+}
+
+/// Every widget of the shared dashboard, with its series over the range: the numbers the
+/// dashboard page draws.
+#[utoipa::path(get, path = "/participants/{id}/dashboard", tag = "pipeline",
+    params(("id" = String, Path, description = "Participant id"), DashboardRange), security(("bearer" = [])),
+    responses((status = 200, body = DashboardData), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get_dashboard(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+    Query(range): Query<DashboardRange>,
+) -> Result<Json<DashboardData>, ApiError> {
+    caller.may_access(&id)?;
+    let minutes = range.minutes.unwrap_or(60);
+    if !(5..=1440).contains(&minutes) {
+        return Err(ApiError::invalid(format!(
+            "minutes must be between 5 and 1440, got {minutes}"
+        )));
+    }
+    dashboard_data(state.backend.as_ref(), &id, minutes)
+        .await
+        .map(Json)
+        .map_err(|error| match error {
+            crate::web::error::WebError::Backend(error) => error.into(),
+            other => ApiError::invalid(other.to_string()),
+        })
+}
+
+/// Where every published object is: `published = converted + dead_lettered + in_flight`.
+#[utoipa::path(get, path = "/participants/{id}/accounting", tag = "pipeline",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses((status = 200, body = Accounting), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+pub async fn get_accounting(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<Json<Accounting>, ApiError> {
+    caller.may_access(&id)?;
+    Ok(Json(state.backend.accounting(&id).await?))
+}

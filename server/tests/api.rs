@@ -1,0 +1,594 @@
+//! The REST API: every operation, its errors, and an authorization matrix built from the OpenAPI
+//! document so a new route cannot be left out.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{Method, Request, StatusCode, header};
+use chaoslab::serve::{LogFormat, ServeArgs, build_state};
+use chaoslab::web::{AppState, app};
+use http_body_util::BodyExt;
+use serde_json::{Value, json};
+use tower::ServiceExt;
+
+const INSTRUCTOR: &str = "instructor-token-for-tests";
+
+struct Api {
+    _dir: tempfile::TempDir,
+    state: AppState,
+    router: Router,
+}
+
+impl Api {
+    fn open() -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let args = ServeArgs {
+            listen: "127.0.0.1:0".parse().unwrap(),
+            data_dir: dir.path().to_owned(),
+            backend: chaoslab::backend::BackendKind::Embedded,
+            log_format: LogFormat::Text,
+            time_scale: 1.0,
+            max_rate: 20.0,
+            instructor_token: Some(INSTRUCTOR.to_owned()),
+        };
+        let (state, _engine) = build_state(&args).unwrap();
+        Self {
+            router: app(state.clone()),
+            state,
+            _dir: dir,
+        }
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        self.raw(request).await
+    }
+
+    async fn raw(&self, request: Request<Body>) -> (StatusCode, Value) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let bytes = response.into_body().collect().await.unwrap().to_bytes();
+        let body = serde_json::from_slice(&bytes)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
+        (status, body)
+    }
+
+    async fn join(&self, name: &str) -> (String, String) {
+        let (status, body) = self
+            .call(
+                Method::POST,
+                "/api/v1/participants",
+                None,
+                Some(json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
+    }
+}
+
+fn assert_error(body: &Value, code: &str) {
+    assert_eq!(body["code"], code, "{body}");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|message| !message.is_empty()),
+        "{body}"
+    );
+}
+
+/// A valid body for each operation that takes one. A new operation with a body must be added here.
+fn body_for(operation: &str) -> Option<Value> {
+    match operation {
+        "create_participant" => Some(json!({ "name": "Someone" })),
+        "put_traffic" => Some(
+            json!({ "publisher": { "rate": 1, "error_rate": 0.01, "stop_after_s": 60 }, "subscriber": { "rate": 1 } }),
+        ),
+        "put_slo" => Some(json!({ "max_percent": 2.0, "window_minutes": 5 })),
+        "query_metrics" => Some(json!({
+            "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                "Dimensions": [{ "Name": "FunctionName", "Value": "f" }] }, "Period": 300, "Stat": "Sum" } }],
+            "StartTime": "2026-11-26T00:00:00Z", "EndTime": "2026-11-26T01:00:00Z" })),
+        _ => None,
+    }
+}
+
+/// Who may call an operation. Anything not listed is a participant's own resource.
+fn access(operation: &str) -> &'static str {
+    match operation {
+        "create_participant" => "open",
+        "list_participants" | "delete_participant" | "list_events" => "instructor",
+        _ => "own",
+    }
+}
+
+#[tokio::test]
+async fn authorization_matrix_over_every_documented_operation() {
+    let api = Api::open();
+    let (_, a_token) = api.join("A").await;
+    let (b_id, b_token) = api.join("B").await;
+    let document = serde_json::to_value(chaoslab::api::openapi()).unwrap();
+    let mut operations = Vec::new();
+    for (path, item) in document["paths"].as_object().unwrap() {
+        for (method, operation) in item.as_object().unwrap() {
+            let id = operation["operationId"].as_str().unwrap().to_owned();
+            operations.push((path.replace("{id}", &b_id), method.to_uppercase(), id));
+        }
+    }
+    assert!(operations.len() >= 15, "{operations:?}");
+    let expected_calls = operations.len() * 4 - 1;
+    // Deleting B goes last.
+    operations.sort_by_key(|(_, method, _)| method == "DELETE");
+    let mut checked = 0;
+    for (path, method, operation) in operations {
+        let method: Method = method.parse().unwrap();
+        let body = || body_for(&operation);
+        if matches!(method, Method::POST | Method::PUT) {
+            assert!(body().is_some(), "add a body for {operation} to body_for()");
+        }
+        let callers = [
+            ("anonymous", None),
+            ("A", Some(a_token.as_str())),
+            ("B", Some(b_token.as_str())),
+            ("instructor", Some(INSTRUCTOR)),
+        ];
+        for (caller, token) in callers {
+            if operation == "delete_participant" && caller == "instructor" {
+                continue; // checked at the very end, as it removes B
+            }
+            let (status, response) = api.call(method.clone(), &path, token, body()).await;
+            let expected_ok = match (access(&operation), caller) {
+                ("open", _) => true,
+                ("instructor", "instructor") => true,
+                ("instructor", _) => false,
+                (_, "B" | "instructor") => true,
+                _ => false,
+            };
+            if expected_ok {
+                assert!(
+                    status.is_success(),
+                    "{caller} {method} {path} ({operation}): {status} {response}"
+                );
+            } else {
+                let expected = match (access(&operation), caller) {
+                    (_, "anonymous") => StatusCode::UNAUTHORIZED,
+                    ("instructor", _) => StatusCode::FORBIDDEN,
+                    _ => StatusCode::NOT_FOUND,
+                };
+                assert_eq!(
+                    status, expected,
+                    "{caller} {method} {path} ({operation}): {response}"
+                );
+                assert!(response["code"].is_string(), "{response}");
+            }
+            checked += 1;
+        }
+    }
+    let (status, _) = api
+        .call(
+            Method::DELETE,
+            &format!("/api/v1/participants/{b_id}"),
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert_eq!(checked, expected_calls);
+    // A participant never sees another's data: B's resources are gone for everyone now.
+    let (status, _) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/participants/{b_id}"),
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn creating_a_participant_returns_their_token_and_stack() {
+    let api = Api::open();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/api/v1/participants",
+            None,
+            Some(json!({ "name": "Ada" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(body["name"], "Ada");
+    assert!(body["token"].as_str().unwrap().starts_with("clp_"));
+    assert!(
+        body["stack"]["bucket"]
+            .as_str()
+            .unwrap()
+            .starts_with("chaos-bucket-")
+    );
+    let id = body["id"].as_str().unwrap();
+    let token = body["token"].as_str().unwrap();
+    let (status, me) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/participants/{id}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(me["stack"], body["stack"]);
+    assert!(
+        me.get("token").is_none(),
+        "the token is shown only at creation"
+    );
+}
+
+#[tokio::test]
+async fn bad_bodies_get_the_documented_errors() {
+    let api = Api::open();
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/api/v1/participants",
+            None,
+            Some(json!({ "name": 5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_body");
+    let (status, body) = api
+        .call(Method::POST, "/api/v1/participants", None, Some(json!({})))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_body");
+    let (status, body) = api
+        .call(
+            Method::POST,
+            "/api/v1/participants",
+            None,
+            Some(json!({ "name": "" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_name");
+    let malformed = Request::post("/api/v1/participants")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from("{\"name\":"))
+        .unwrap();
+    let (status, body) = api.raw(malformed).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_request");
+    let no_type = Request::post("/api/v1/participants")
+        .body(Body::from("{\"name\":\"x\"}"))
+        .unwrap();
+    let (status, body) = api.raw(no_type).await;
+    assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_error(&body, "unsupported_media_type");
+    let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(100 * 1024));
+    let oversize = Request::post("/api/v1/participants")
+        .header(header::CONTENT_TYPE, "application/json")
+        .body(Body::from(huge))
+        .unwrap();
+    let (status, body) = api.raw(oversize).await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_error(&body, "body_too_large");
+    assert!(
+        api.state.participants.list().unwrap().is_empty(),
+        "nothing was created"
+    );
+}
+
+#[tokio::test]
+async fn unknown_ids_and_forged_tokens_are_refused() {
+    let api = Api::open();
+    let (id, token) = api.join("Ada").await;
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/participants/p-nope/accounting",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_error(&body, "not_found");
+    let (status, body) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/participants/{id}"),
+            Some("clp_forged"),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+    assert_error(&body, "unauthorized");
+    let request = Request::get(format!("/api/v1/participants/{id}"))
+        .header(header::AUTHORIZATION, token.clone())
+        .body(Body::empty())
+        .unwrap();
+    let (status, body) = api.raw(request).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED, "a token without 'Bearer'");
+    assert_error(&body, "unauthorized");
+}
+
+#[tokio::test]
+async fn traffic_slo_and_metrics_round_trip_with_validation() {
+    let api = Api::open();
+    let (id, token) = api.join("Ada").await;
+    let t = Some(token.as_str());
+    let base = format!("/api/v1/participants/{id}");
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            &format!("{base}/traffic"),
+            t,
+            Some(json!({ "publisher": { "rate": 50 } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_traffic_settings");
+    assert!(body["message"].as_str().unwrap().contains("publisher.rate"));
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            &format!("{base}/traffic"),
+            t,
+            Some(json!({ "subscriber": { "rate": 3 } })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["subscriber"]["running"], true);
+    assert!(body["publisher"].is_null(), "the publisher was left out");
+    let (_, body) = api
+        .call(Method::GET, &format!("{base}/traffic"), t, None)
+        .await;
+    assert_eq!(body["subscriber"]["settings"]["rate"], 3.0);
+    let (status, body) = api
+        .call(Method::DELETE, &format!("{base}/traffic"), t, None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["subscriber"]["running"], false);
+
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            &format!("{base}/slo"),
+            t,
+            Some(json!({ "max_percent": 0, "window_minutes": 5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_slo");
+    let (status, body) = api
+        .call(
+            Method::PUT,
+            &format!("{base}/slo"),
+            t,
+            Some(json!({ "max_percent": 2.0, "window_minutes": 5 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["stated"], true);
+    assert!(
+        body["status"]["met"].is_null(),
+        "no traffic: not enough data"
+    );
+
+    let (status, body) = api
+        .call(
+            Method::POST,
+            &format!("{base}/metrics/query"),
+            t,
+            body_for("query_metrics"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["MetricDataResults"][0]["Id"], "m1");
+    let mut bad = body_for("query_metrics").unwrap();
+    bad["MetricDataQueries"][0]["MetricStat"]["Period"] = json!(61);
+    let (status, body) = api
+        .call(Method::POST, &format!("{base}/metrics/query"), t, Some(bad))
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body["message"].as_str().unwrap().contains("60"), "{body}");
+
+    let (status, body) = api
+        .call(Method::GET, &format!("{base}/dashboard?minutes=2"), t, None)
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_request");
+    let (_, body) = api
+        .call(Method::GET, &format!("{base}/dashboard"), t, None)
+        .await;
+    assert_eq!(body["widgets"].as_array().unwrap().len(), 7);
+    let (_, body) = api
+        .call(Method::GET, &format!("{base}/function"), t, None)
+        .await;
+    assert_eq!(
+        (
+            body["timeout_seconds"].as_f64(),
+            body["maximum_retry_attempts"].as_u64()
+        ),
+        (Some(3.0), Some(2))
+    );
+    let (_, body) = api
+        .call(Method::GET, &format!("{base}/accounting"), t, None)
+        .await;
+    assert_eq!(
+        body,
+        json!({ "published": 0, "converted": 0, "dead_lettered": 0, "in_flight": 0, "consumed": 0 })
+    );
+    let (_, steps) = api
+        .call(Method::GET, &format!("{base}/steps"), t, None)
+        .await;
+    assert_eq!(steps.as_array().unwrap().len(), 7);
+    assert_eq!(steps[1]["id"], "create-the-pipeline");
+    assert_eq!(steps[1]["done"], true, "the stack exists");
+    assert_eq!(steps[0]["done"], false);
+}
+
+#[tokio::test]
+async fn the_event_log_pages_and_exports_csv() {
+    let api = Api::open();
+    let (id, token) = api.join("Ada").await;
+    api.call(
+        Method::PUT,
+        &format!("/api/v1/participants/{id}/traffic"),
+        Some(&token),
+        Some(json!({ "subscriber": { "rate": 1 } })),
+    )
+    .await;
+    api.join("Bob").await;
+    let (status, page) = api
+        .call(
+            Method::GET,
+            "/api/v1/events?limit=2",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    assert_eq!(page["items"][0]["kind"], "joined");
+    assert_eq!(page["items"][1]["kind"], "traffic_started");
+    let next = page["next"].as_i64().unwrap();
+    let (_, rest) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/events?after={next}"),
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"].as_array().unwrap().len(), 1);
+    assert!(rest["next"].is_null());
+    let (_, mine) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/events?participant={id}"),
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(mine["items"].as_array().unwrap().len(), 2);
+    let (status, csv) = api
+        .call(
+            Method::GET,
+            "/api/v1/events?format=csv",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let csv = csv.as_str().unwrap().to_owned();
+    assert!(csv.starts_with("seq,at,participant,kind,detail\n"));
+    assert_eq!(csv.lines().count(), 4);
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/events?format=xml",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_request");
+}
+
+#[tokio::test]
+async fn the_instructor_lists_participants_in_pages() {
+    let api = Api::open();
+    for name in ["A", "B", "C"] {
+        api.join(name).await;
+    }
+    let (_, page) = api
+        .call(
+            Method::GET,
+            "/api/v1/participants?limit=2",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(page["items"].as_array().unwrap().len(), 2);
+    let next = page["next"].as_str().unwrap().to_owned();
+    let (_, rest) = api
+        .call(
+            Method::GET,
+            &format!("/api/v1/participants?limit=2&after={next}"),
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(rest["items"][0]["name"], "C");
+    assert!(rest["next"].is_null());
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/participants?limit=0",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_request");
+    let (status, body) = api
+        .call(
+            Method::GET,
+            "/api/v1/participants?limit=abc",
+            Some(INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_error(&body, "invalid_request");
+}
+
+#[test]
+fn the_openapi_document_matches_its_snapshot() {
+    let document = serde_json::to_string_pretty(&chaoslab::api::openapi()).unwrap() + "\n";
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/openapi.json");
+    if std::env::var_os("UPDATE_SNAPSHOTS").is_some() {
+        std::fs::write(&path, &document).unwrap();
+    }
+    let pinned = std::fs::read_to_string(&path).unwrap_or_default();
+    assert!(
+        pinned == document,
+        "the OpenAPI document changed; review it and run `UPDATE_SNAPSHOTS=1 cargo test -p chaoslab --test api` to pin it"
+    );
+}
+
+#[tokio::test]
+async fn the_document_and_its_browsable_ui_are_served() {
+    let api = Api::open();
+    let (status, document) = api.call(Method::GET, "/api/openapi.json", None, None).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(document["paths"]["/api/v1/participants/{id}/accounting"].is_object());
+    let (status, page) = api
+        .raw(Request::get("/api/docs/").body(Body::empty()).unwrap())
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.as_str().unwrap().contains("swagger"),
+        "offline Swagger UI"
+    );
+}
