@@ -131,6 +131,8 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         instructor_token,
         events: crate::events::EventLog::open(&args.data_dir)
             .context("cannot open the event log")?,
+        // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.
+        rate_limiter: crate::web::protection::RateLimiter::new(20.0, 60.0),
     }));
     Ok((state, engine))
 }
@@ -181,10 +183,13 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         "chaoslab is ready: open http://{address}/ in your browser"
     );
     let router = app(state.clone());
-    axum::serve(listener, router)
-        .with_graceful_shutdown(shutdown_signal())
-        .await
-        .context("the web server failed")?;
+    axum::serve(
+        listener,
+        router.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("the web server failed")?;
     tracing::info!("shutting down: stopping traffic and saving the pipeline");
     state.ready.store(false, Ordering::Release);
     let running = state.traffic.running_participants();

@@ -592,3 +592,65 @@ async fn the_document_and_its_browsable_ui_are_served() {
         "offline Swagger UI"
     );
 }
+
+#[tokio::test]
+async fn every_response_carries_the_security_headers() {
+    let api = Api::open();
+    for path in ["/", "/api/openapi.json", "/static/chaoslab.css", "/nope"] {
+        let response = api
+            .router
+            .clone()
+            .oneshot(Request::get(path).body(Body::empty()).unwrap())
+            .await
+            .unwrap();
+        let headers = response.headers();
+        let policy = headers
+            .get(header::CONTENT_SECURITY_POLICY)
+            .unwrap()
+            .to_str()
+            .unwrap();
+        assert!(
+            policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
+            "{path}: {policy}"
+        );
+        assert!(policy.contains("frame-ancestors 'none'"), "{path}");
+        assert_eq!(headers.get(header::X_FRAME_OPTIONS).unwrap(), "DENY");
+        assert_eq!(
+            headers.get(header::X_CONTENT_TYPE_OPTIONS).unwrap(),
+            "nosniff"
+        );
+    }
+}
+
+#[tokio::test]
+async fn a_client_that_floods_the_api_is_rate_limited() {
+    let api = Api::open();
+    let (id, token) = api.join("Ada").await;
+    let mut limited = None;
+    for attempt in 0..200 {
+        let (status, body) = api
+            .call(
+                Method::GET,
+                &format!("/api/v1/participants/{id}/accounting"),
+                Some(&token),
+                None,
+            )
+            .await;
+        if status == StatusCode::TOO_MANY_REQUESTS {
+            assert_error(&body, "rate_limited");
+            limited = Some(attempt);
+            break;
+        }
+        assert_eq!(status, StatusCode::OK);
+    }
+    let limited = limited.expect("the limit never applied");
+    assert!(
+        (50..=70).contains(&limited),
+        "limited after {limited} requests"
+    );
+    // Another client is not affected.
+    let (status, _) = api
+        .call(Method::GET, "/api/v1/participants", Some(INSTRUCTOR), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+}

@@ -8,6 +8,7 @@
 //! - [`dashboard`]: the shared dashboard, drawn;
 //! - [`slo`]: the stated objective and its live evaluation;
 //! - [`assets`]: the embedded CSS and JavaScript;
+//! - [`protection`]: security headers and the API's rate limit;
 //! - [`error`]: the error page.
 
 pub mod assets;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod join;
 pub mod lab;
 pub mod pipeline;
+pub mod protection;
 pub mod session;
 pub mod slo;
 
@@ -52,6 +54,8 @@ pub struct App {
     pub instructor_token: String,
     /// The event log.
     pub events: crate::events::EventLog,
+    /// Per-client limit on API requests.
+    pub rate_limiter: protection::RateLimiter,
 }
 
 /// The router's state: the shared [`App`].
@@ -99,7 +103,12 @@ pub fn app(state: AppState) -> Router {
         .route("/readyz", get(readyz))
         .merge(crate::api::router())
         .fallback(error::not_found)
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            protection::rate_limit_api,
+        ))
         .layer(axum::middleware::from_fn(session::refuse_cross_site))
+        .layer(axum::middleware::from_fn(protection::security_headers))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
