@@ -611,3 +611,28 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
         .sum();
     assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
 }
+
+#[tokio::test]
+async fn a_participant_sees_their_own_api_token_which_works_for_them_only() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    let (status, headers, page) = lab.get("/api-access", &cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
+    let me = lab.state.participants.list().unwrap().remove(0);
+    assert!(page.contains(&me.token));
+    let (other_cookie, _) = lab.join("Bob").await;
+    let (_, _, other_page) = lab.get("/api-access", &other_cookie).await;
+    assert!(
+        !other_page.contains(&me.token),
+        "Bob never sees Ada's token"
+    );
+    let request = Request::get(format!("/api/v1/participants/{}/accounting", me.id))
+        .header(header::AUTHORIZATION, format!("Bearer {}", me.token))
+        .body(Body::empty())
+        .unwrap();
+    let (status, _, _) = lab.send(request).await;
+    assert_eq!(status, StatusCode::OK);
+    let (_, _, page) = lab.get("/api-access", "").await;
+    assert!(!page.contains("clp_"), "no token without a session");
+}

@@ -127,3 +127,38 @@ pub async fn leave(
     let jar = jar.remove(Cookie::build(COOKIE).path("/"));
     Ok((jar, Redirect::to("/?reason=left")).into_response())
 }
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/api_access.html")]
+struct ApiAccessPage {
+    chrome: Option<Chrome>,
+    id: String,
+    token: String,
+    origin: String,
+}
+
+/// `GET /api-access`: the participant's API token, with examples. Only ever shown to the
+/// participant it belongs to, and never logged.
+pub async fn show_api_access(session: Session, headers: axum::http::HeaderMap) -> Response {
+    let host = headers
+        .get(axum::http::header::HOST)
+        .and_then(|host| host.to_str().ok())
+        .filter(|host| {
+            host.chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']'))
+        })
+        .unwrap_or("127.0.0.1:8080");
+    let mut response = ApiAccessPage {
+        chrome: Some(Chrome::new(&session, None)),
+        id: session.participant.id.clone(),
+        token: session.participant.token.clone(),
+        origin: format!("http://{host}"),
+    }
+    .into_response();
+    // A page holding a secret is not cached.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
+}

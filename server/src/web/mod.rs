@@ -82,6 +82,7 @@ pub fn app(state: AppState) -> Router {
         .route("/", get(join::landing))
         .route("/join", post(join::join))
         .route("/leave", post(join::leave))
+        .route("/api-access", get(join::show_api_access))
         .route("/lab/{step}", get(lab::show_step))
         .route("/lab/{step}/check", get(lab::check_partial))
         .route("/architecture", get(pipeline::show_architecture))
