@@ -208,3 +208,31 @@ fn killed_mid_traffic_the_engine_loses_and_duplicates_nothing() {
         engine.shutdown();
     });
 }
+
+#[test]
+fn sqs_metrics_are_reported_on_a_multi_thread_runtime() {
+    // The reporter task once started before the engine's Arc existed and quit at once, so no SQS
+    // metric was ever recorded; only a multi-thread runtime showed it.
+    for _ in 0..5 {
+        let dir = tempfile::tempdir().unwrap();
+        let runtime = runtime();
+        runtime.block_on(async {
+            let engine = open(dir.path());
+            let stack = engine.create_stack("alice").unwrap();
+            stack
+                .put_object("input/a.json", lab_message(1), "application/json")
+                .unwrap();
+            // Two minutes of pipeline time at 600×: two SQS reporting ticks.
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            let sent = support::statistic(
+                &stack,
+                stack.now() - 600_000,
+                "AWS/SQS",
+                "NumberOfMessagesSent",
+                "Sum",
+            );
+            assert_eq!(sent, Some(1.0));
+            engine.shutdown();
+        });
+    }
+}

@@ -24,6 +24,14 @@
     return value === null || value === undefined || !isFinite(value) ? '\u2014' : numberFormat.format(value);
   }
 
+  /** The newest non-null value of a series: what its legend shows while the pointer is elsewhere. */
+  function lastValue(values) {
+    for (var i = values.length - 1; i >= 0; i--) {
+      if (values[i] !== null && values[i] !== undefined) return values[i];
+    }
+    return null;
+  }
+
   /** Reads a widget: inline JSON first, else the URL in `data-chart`. */
   function loadWidget(element) {
     var inline = element.querySelector(':scope > script[type="application/json"]');
@@ -73,7 +81,9 @@
     container.setAttribute('role', 'img');
     // The canvas says nothing to a screen reader: the label gives the title and latest values.
     container.setAttribute('aria-label', (widget.title ? widget.title + ': ' : '') +
-      widget.series.map(function (s) { return s.label + ' ' + formatNumber(s.latest); }).join(', '));
+      widget.series.map(function (s) {
+        return s.label + ' ' + formatNumber(s.latest === null ? lastValue(s.values) : s.latest);
+      }).join(', '));
     element.appendChild(container);
     element.classList.add('chart--drawn');
     return container;
@@ -92,27 +102,42 @@
       var label = document.createElement('span');
       label.className = 'tile__label';
       label.textContent = s.label;
-      tile.append(value, label);
+      tile.append(value);
+      // A lone value named like its widget needs no label under it: the title says it.
+      if (widget.series.length > 1 || s.label !== widget.title) tile.append(label);
       container.appendChild(tile);
     });
   }
 
   function drawTimeSeries(element, container, widget) {
     var height = Number(element.getAttribute('data-chart-height')) || 220;
-    var palette = [1, 2, 3, 4].map(function (n) { return cssVar('--chart-' + n, '#0b5cad'); });
+    var palette = [1, 2, 3, 4, 5, 6].map(function (n) { return cssVar('--chart-' + n, '#0b5cad'); });
     var text = cssVar('--fg-muted', '#57606a');
     var grid = cssVar('--chart-grid', '#d0d7de');
+    var surface = cssVar('--surface', '#ffffff');
     var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
+    var data = alignSeries(widget.series);
+    var formatTime = window.uPlot.fmtDate('{MMM} {D} {h}:{mm}{aa}');
     var options = {
       width: Math.max(container.clientWidth, 200),
       height: height,
       scales: { x: { time: true } },
       axes: [axis, Object.assign({}, axis, { size: 60, values: function (u, ticks) { return ticks.map(formatNumber); } })],
-      series: [{}].concat(widget.series.map(function (s, i) {
-        return { label: s.label, stroke: palette[i % palette.length], width: 2, value: function (u, v) { return formatNumber(v); } };
+      // Without a pointer on the chart, the legend shows each series' newest value.
+      series: [{
+        label: 'Time',
+        value: function (u, v, si, idx) { return idx === null || v === null ? 'latest' : formatTime(new Date(v * 1000)); },
+      }].concat(widget.series.map(function (s, i) {
+        return {
+          label: s.label,
+          stroke: palette[i % palette.length],
+          width: 2,
+          points: { fill: surface },
+          value: function (u, v, si, idx) { return formatNumber(idx === null ? lastValue(u.data[si]) : v); },
+        };
       })),
     };
-    var plot = new window.uPlot(options, alignSeries(widget.series), container);
+    var plot = new window.uPlot(options, data, container);
     var lastWidth = container.clientWidth;
     var observer = new ResizeObserver(function () {
       var width = container.clientWidth;

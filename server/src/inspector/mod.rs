@@ -35,7 +35,7 @@ pub fn inspect(config: &FunctionConfiguration) -> Vec<Setting> {
             name: "Runtime",
             value: config.runtime.clone(),
             why: format!(
-                "The function is a compiled Rust program (handler `{}`) rather than a script, so \
+                "The function is a compiled Rust program (handler {}) rather than a script, so \
                  it starts fast and its duration is almost all real work, which makes any latency \
                  injected later stand out plainly on the Duration chart.",
                 config.handler

@@ -159,5 +159,7 @@ fn sum(response: &GetMetricDataResponse, id: &str) -> f64 {
         .iter()
         .filter(|result| result.id == id)
         .flat_map(|result| &result.values)
-        .sum()
+        .sum::<f64>()
+        // A float sum starts from -0.0; an empty window is plain 0.
+        + 0.0
 }

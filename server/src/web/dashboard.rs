@@ -15,7 +15,7 @@ use crate::backend::{Backend, BackendError};
 use crate::dashboard::{
     Dashboard, DashboardData, DashboardNames, MetricSource, TimeRange, View, WidgetData,
 };
-use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse, rfc3339};
+use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 use crate::participants::Viewed;
 
 /// The time ranges offered, as (query value, label, minutes).
@@ -122,17 +122,18 @@ impl WidgetView {
             .collect()
     }
 
-    /// Sum of each series over the range, formatted, for the table.
+    /// The newest value of each series and how many periods have data, for the table shown
+    /// without JavaScript (a sum would mean nothing for gauges and percentages).
     pub fn totals(&self) -> Vec<(String, String, usize)> {
         self.widget
             .series
             .iter()
             .map(|series| {
-                (
-                    series.label.clone(),
-                    format!("{:.2}", series.values.iter().sum::<f64>()),
-                    series.values.len(),
-                )
+                let latest = series.values.last().map_or_else(
+                    || "no data".to_owned(),
+                    |value| format!("{:.2}", value + 0.0),
+                );
+                (series.label.clone(), latest, series.values.len())
             })
             .collect()
     }
@@ -189,7 +190,9 @@ async fn load(
         .widgets
         .iter()
         .all(|widget| widget.series.iter().all(|series| series.values.is_empty()));
-    let updated = rfc3339::format(state.backend.clock().now() / 1000 * 1000);
+    let updated =
+        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(state.backend.clock().now())
+            .map_or_else(String::new, |time| time.format("%H:%M:%S UTC").to_string());
     Ok((
         data.widgets.into_iter().map(WidgetView::new).collect(),
         updated,

@@ -176,6 +176,8 @@ pub struct TrafficPanel {
     pub architecture: ArchitectureView,
     /// The highest rate allowed.
     pub max_rate: f64,
+    /// The longest automatic stop allowed, in minutes.
+    pub max_stop_after_minutes: u64,
     /// Pipeline time now.
     pub now: i64,
 }
@@ -223,6 +225,7 @@ impl TrafficPanel {
             status,
             architecture: ArchitectureView::load(state, id).await?,
             max_rate: state.traffic.limits().max_rate,
+            max_stop_after_minutes: state.traffic.limits().max_stop_after_s / 60,
             now: state.backend.clock().now(),
         })
     }

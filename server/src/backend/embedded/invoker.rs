@@ -299,6 +299,7 @@ fn dead_letter(
     ) {
         // Lambda counts a failed dead-letter delivery as DeadLetterErrors and drops the event.
         tracing::error!(stack = stack.id(), %error, "could not send an event to the dead-letter queue");
+        state.record(&stack.metric_ids.dead_letter_errors, now, 1.0);
     }
     state.events.remove(&event.id);
     ops.push(Op::DeleteEvent {

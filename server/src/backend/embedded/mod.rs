@@ -108,7 +108,7 @@ pub struct Engine {
     clock: PipelineClock,
     journal: Arc<Journal>,
     stacks: Mutex<BTreeMap<String, RunningStack>>,
-    background: Vec<AbortHandle>,
+    background: Mutex<Vec<AbortHandle>>,
 }
 
 #[derive(Debug)]
@@ -135,22 +135,26 @@ impl Engine {
         let clock = PipelineClock::new(start, config.time_scale);
         let stacks = restore_stacks(snapshot, clock, &journal)?;
 
-        let mut engine = Self {
+        let engine = Self {
             config,
             clock,
             journal,
             stacks: Mutex::new(BTreeMap::new()),
-            background: Vec::new(),
+            background: Mutex::new(Vec::new()),
         };
         for stack in stacks {
             engine.start(stack);
         }
-        let engine = Arc::new_cyclic(|weak: &std::sync::Weak<Self>| {
-            let reporter = tokio::spawn(report_queue_metrics(weak.clone()));
-            let flusher = tokio::spawn(flush_metrics(weak.clone()));
-            engine.background = vec![reporter.abort_handle(), flusher.abort_handle()];
-            engine
-        });
+        // The tasks hold a weak reference, taken once the Arc exists: a task that started before
+        // it (inside `Arc::new_cyclic`) could find nothing to upgrade and stop for good.
+        let engine = Arc::new(engine);
+        let reporter = tokio::spawn(report_queue_metrics(Arc::downgrade(&engine)));
+        let flusher = tokio::spawn(flush_metrics(Arc::downgrade(&engine)));
+        *engine
+            .background
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) =
+            vec![reporter.abort_handle(), flusher.abort_handle()];
         Ok(engine)
     }
 
@@ -233,7 +237,12 @@ impl Engine {
     /// Stops every task and saves what is only in memory: metric sets and the clock. The engine
     /// must not be used afterwards.
     pub fn shutdown(&self) {
-        for handle in &self.background {
+        for handle in self
+            .background
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             handle.abort();
         }
         let stacks: Vec<RunningStack> =
@@ -255,7 +264,12 @@ impl Drop for Engine {
     /// Dropping the engine stops its tasks without saving anything more: like a crash, which is
     /// what the crash tests rely on.
     fn drop(&mut self) {
-        for handle in &self.background {
+        for handle in self
+            .background
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .iter()
+        {
             handle.abort();
         }
         for running in self.running().values() {

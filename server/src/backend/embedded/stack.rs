@@ -122,8 +122,10 @@ pub(super) struct StackMetrics {
     pub concurrent_executions: Metric,
     pub async_events_received: Metric,
     pub async_event_age: Metric,
+    pub dead_letter_errors: Metric,
     pub published: Metric,
     pub delivered: Metric,
+    pub delivery_failed: Metric,
     pub csv_queue: QueueMetrics,
     pub dlq: QueueMetrics,
 }
@@ -185,8 +187,10 @@ impl StackMetrics {
             concurrent_executions: function(lambda::CONCURRENT_EXECUTIONS),
             async_events_received: function(lambda::ASYNC_EVENTS_RECEIVED),
             async_event_age: function(lambda::ASYNC_EVENT_AGE),
+            dead_letter_errors: function(lambda::DEAD_LETTER_ERRORS),
             published: topic(sns::MESSAGES_PUBLISHED),
             delivered: topic(sns::NOTIFICATIONS_DELIVERED),
+            delivery_failed: topic(sns::NOTIFICATIONS_FAILED),
             csv_queue: QueueMetrics::new(&names.csv_queue_name),
             dlq: QueueMetrics::new(&names.dlq_name),
         }
@@ -442,11 +446,12 @@ impl Stack {
                     now,
                 );
                 // The subscription is the csv queue, with raw message delivery off.
-                if self
-                    .send_message(state, ops, QueueKind::Csv, body, Vec::new(), now)
-                    .is_ok()
-                {
-                    state.record(&self.metric_ids.delivered, now, 1.0);
+                match self.send_message(state, ops, QueueKind::Csv, body, Vec::new(), now) {
+                    Ok(()) => state.record(&self.metric_ids.delivered, now, 1.0),
+                    Err(error) => {
+                        tracing::warn!(stack = %self.id, %error, "SNS could not deliver to the csv queue");
+                        state.record(&self.metric_ids.delivery_failed, now, 1.0);
+                    }
                 }
             }
         }
