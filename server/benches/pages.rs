@@ -48,6 +48,7 @@ fn main() {
             time_scale: 1.0,
             max_rate: 20.0,
             instructor_token: None,
+            stacks: None,
         };
         let (state, engine) = build_state(&serve).unwrap_or_else(|error| panic!("{error}"));
         let router = app(state.clone());

@@ -14,6 +14,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0001_embedded_pipeline.sql")),
         M::up(include_str!("../migrations/0002_participants.sql")),
         M::up(include_str!("../migrations/0003_events.sql")),
+        M::up(include_str!("../migrations/0004_aws_assignments.sql")),
     ])
 });
 

@@ -10,6 +10,7 @@ use anyhow::Context as _;
 use axum_extra::extract::cookie::Key;
 use clap::{Args, ValueEnum};
 
+use crate::backend::aws::{AWS_MAX_RATE, AwsBackend};
 use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
@@ -50,6 +51,9 @@ pub struct ServeArgs {
     /// The instructor's token; when absent, one is generated and printed once at start-up.
     #[arg(long, env = "CHAOSLAB_INSTRUCTOR_TOKEN", hide_env_values = true)]
     pub instructor_token: Option<String>,
+    /// The stacks for `--backend aws`: a file saved from `terraform output -json`.
+    #[arg(long, env = "CHAOSLAB_STACKS")]
+    pub stacks: Option<PathBuf>,
 }
 
 /// Sets up logging to stderr.
@@ -89,11 +93,6 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Key> {
 
 /// Builds the application for a data directory: backend, participants, traffic.
 pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
-    if args.backend == BackendKind::Aws {
-        anyhow::bail!(
-            "the AWS backend is not available yet: run with --backend embedded (the default)"
-        );
-    }
     if !(args.max_rate.is_finite() && args.max_rate > 0.0) {
         anyhow::bail!(
             "--max-rate must be a positive number, got {}",
@@ -109,11 +108,22 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
     let mut config = EngineConfig::new(&args.data_dir);
     config.time_scale = args.time_scale;
     let engine = Engine::open(config).context("cannot open the embedded pipeline")?;
-    let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+    let backend: Arc<dyn Backend> = match args.backend {
+        BackendKind::Embedded => Arc::new(EmbeddedBackend::new(Arc::clone(&engine))),
+        // The embedded engine stays open but idle, so shutting down works the same.
+        BackendKind::Aws => Arc::new(
+            AwsBackend::start_blocking(args.stacks.as_deref(), &args.data_dir)
+                .context("cannot start the AWS backend")?,
+        ),
+    };
     let participants =
         Participants::open(&args.data_dir).context("cannot open the participant store")?;
     let limits = TrafficLimits {
-        max_rate: args.max_rate,
+        // Traffic on AWS costs money: its own, lower cap.
+        max_rate: match args.backend {
+            BackendKind::Embedded => args.max_rate,
+            BackendKind::Aws => args.max_rate.min(AWS_MAX_RATE),
+        },
         ..TrafficLimits::default()
     };
     let traffic = TrafficController::new(Arc::clone(&backend), limits);

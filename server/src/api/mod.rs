@@ -62,6 +62,58 @@ impl Modify for BearerAuth {
     }
 }
 
+/// Responses any operation can give, documented once: 429 from the rate limit on every
+/// operation, and 413/415 on every operation that takes a JSON body.
+struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        let error = || {
+            ContentBuilder::new()
+                .schema(Some(utoipa::openapi::Ref::from_schema_name("ApiError")))
+                .build()
+        };
+        let response = |description: &str| {
+            RefOr::T(
+                ResponseBuilder::new()
+                    .description(description)
+                    .content("application/json", error())
+                    .build(),
+            )
+        };
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                let has_body = operation.request_body.is_some();
+                let responses = &mut operation.responses.responses;
+                responses.insert(
+                    "429".to_owned(),
+                    response(
+                        "Too many requests from this client; retry after `Retry-After` seconds",
+                    ),
+                );
+                if has_body {
+                    responses.insert("413".to_owned(), response("The body is over 64 KiB"));
+                    responses.insert(
+                        "415".to_owned(),
+                        response("The body is not sent as `application/json`"),
+                    );
+                    responses
+                        .entry("400".to_owned())
+                        .or_insert_with(|| response("The body is not valid JSON"));
+                }
+            }
+        }
+    }
+}
+
 /// The API routes with their OpenAPI document.
 pub fn routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::with_openapi(ApiDoc::openapi())
@@ -90,15 +142,19 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The API mounted under `/api/v1`, the document at `/api/openapi.json` and its browsable UI at
 /// `/api/docs`.
 pub fn router() -> Router<AppState> {
-    let (api, document) = OpenApiRouter::new()
+    let (api, mut document) = OpenApiRouter::new()
         .nest("/api/v1", routes())
         .split_for_parts();
+    // After the routes: they bring the paths the common responses are added to.
+    CommonResponses.modify(&mut document);
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", document))
 }
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    OpenApiRouter::<AppState>::new()
+    let mut document = OpenApiRouter::<AppState>::new()
         .nest("/api/v1", routes())
-        .into_openapi()
+        .into_openapi();
+    CommonResponses.modify(&mut document);
+    document
 }

@@ -131,6 +131,7 @@ pub async fn create_participant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of participants", body = ParticipantPage),
+        (status = 400, description = "Invalid paging", body = ApiError),
         (status = 401, description = "No or invalid token", body = ApiError),
         (status = 403, description = "Not the instructor", body = ApiError),
     ))]

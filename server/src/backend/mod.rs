@@ -1,7 +1,9 @@
 //! The pipeline backends, and the stack names both share.
 //!
 //! - [`embedded`]: the whole pipeline in this process, with AWS's semantics (the default).
+//! - [`aws`]: the real pipeline, in the stacks the project's Terraform created.
 
+pub mod aws;
 pub mod embedded;
 
 use serde::{Deserialize, Serialize};

@@ -14,6 +14,7 @@
 pub mod assets;
 pub mod dashboard;
 pub mod error;
+pub mod instructor;
 pub mod join;
 pub mod lab;
 pub mod pipeline;
@@ -102,6 +103,7 @@ pub fn app(state: AppState) -> Router {
         .route("/static/highlight.css", get(pipeline::highlight_css))
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
+        .merge(instructor::routes())
         .merge(crate::api::router())
         .fallback(error::not_found)
         .layer(axum::middleware::from_fn_with_state(

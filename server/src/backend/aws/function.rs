@@ -1,0 +1,256 @@
+//! The stack's ETL function as the inspector shows it (Lambda's configuration, its
+//! asynchronous-invocation settings, its dead-letter target) and its fault-injection parameter
+//! in SSM.
+
+use aws_sdk_lambda::operation::get_function_configuration::GetFunctionConfigurationOutput;
+use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEventInvokeConfigOutput;
+
+use super::clients::RegionClients;
+use super::errors::{Call, backend_error};
+use crate::backend::embedded::function::FaultInjection;
+use crate::backend::{BackendError, FunctionConfiguration, StackNames};
+
+/// Lambda's retries of a failed asynchronous event when the function has no event-invoke config.
+pub const DEFAULT_MAXIMUM_RETRY_ATTEMPTS: u32 = 2;
+/// Lambda's maximum event age when the function has no event-invoke config: 6 hours.
+pub const DEFAULT_MAXIMUM_EVENT_AGE_SECONDS: u64 = 21_600;
+
+fn non_negative(value: Option<i32>, default: u64) -> u64 {
+    value
+        .and_then(|value| u64::try_from(value).ok())
+        .unwrap_or(default)
+}
+
+/// Reads the function's configuration: `GetFunctionConfiguration`,
+/// `GetFunctionEventInvokeConfig` and `GetFunctionConcurrency`, at once.
+pub async fn function_configuration(
+    clients: &RegionClients,
+    names: &StackNames,
+) -> Result<FunctionConfiguration, BackendError> {
+    let endpoint = clients.endpoint("lambda");
+    let call = |action| Call {
+        action,
+        resource_kind: "function",
+        resource_name: &names.function_name,
+        endpoint: &endpoint,
+    };
+    let (configuration, invoke_config, concurrency) = tokio::join!(
+        clients
+            .lambda
+            .get_function_configuration()
+            .function_name(&names.function_name)
+            .send(),
+        clients
+            .lambda
+            .get_function_event_invoke_config()
+            .function_name(&names.function_name)
+            .send(),
+        clients
+            .lambda
+            .get_function_concurrency()
+            .function_name(&names.function_name)
+            .send(),
+    );
+    let configuration = configuration
+        .map_err(|error| backend_error(&call("lambda:GetFunctionConfiguration"), &error))?;
+    // Without an event-invoke config Lambda applies its defaults (2 retries, 6 hours), so its
+    // absence is not an error.
+    let invoke_config = match invoke_config {
+        Ok(output) => Some(output),
+        Err(error)
+            if error
+                .as_service_error()
+                .is_some_and(|error| error.is_resource_not_found_exception()) =>
+        {
+            None
+        }
+        Err(error) => {
+            return Err(backend_error(
+                &call("lambda:GetFunctionEventInvokeConfig"),
+                &error,
+            ));
+        }
+    };
+    let concurrency = concurrency
+        .map_err(|error| backend_error(&call("lambda:GetFunctionConcurrency"), &error))?;
+    Ok(configuration_from(
+        names,
+        &configuration,
+        invoke_config.as_ref(),
+        concurrency.reserved_concurrent_executions(),
+    ))
+}
+
+/// The inspector's view of Lambda's three answers. Absent settings take Lambda's defaults.
+pub fn configuration_from(
+    names: &StackNames,
+    configuration: &GetFunctionConfigurationOutput,
+    invoke_config: Option<&GetFunctionEventInvokeConfigOutput>,
+    reserved_concurrency: Option<i32>,
+) -> FunctionConfiguration {
+    // The function's own DeadLetterConfig is what the lab's Terraform sets; an on-failure
+    // destination plays the same role when there is no dead-letter queue.
+    let dead_letter_target_arn = configuration
+        .dead_letter_config()
+        .and_then(|config| config.target_arn())
+        .or_else(|| {
+            invoke_config
+                .and_then(|config| config.destination_config())
+                .and_then(|destinations| destinations.on_failure())
+                .and_then(|on_failure| on_failure.destination())
+        })
+        .unwrap_or_default()
+        .to_owned();
+    FunctionConfiguration {
+        function_name: configuration
+            .function_name()
+            .unwrap_or(&names.function_name)
+            .to_owned(),
+        runtime: configuration
+            .runtime()
+            .map(|runtime| runtime.as_str().to_owned())
+            .unwrap_or_default(),
+        handler: configuration.handler().unwrap_or_default().to_owned(),
+        architecture: configuration
+            .architectures()
+            .first()
+            .map_or("x86_64", |architecture| architecture.as_str())
+            .to_owned(),
+        memory_mb: u32::try_from(non_negative(configuration.memory_size(), 128)).unwrap_or(128),
+        timeout_seconds: non_negative(configuration.timeout(), 3) as f64,
+        maximum_retry_attempts: u32::try_from(non_negative(
+            invoke_config.and_then(|config| config.maximum_retry_attempts()),
+            u64::from(DEFAULT_MAXIMUM_RETRY_ATTEMPTS),
+        ))
+        .unwrap_or(DEFAULT_MAXIMUM_RETRY_ATTEMPTS),
+        maximum_event_age_seconds: non_negative(
+            invoke_config.and_then(|config| config.maximum_event_age_in_seconds()),
+            DEFAULT_MAXIMUM_EVENT_AGE_SECONDS,
+        ),
+        dead_letter_target_arn,
+        reserved_concurrency: reserved_concurrency
+            .and_then(|reserved| u32::try_from(reserved).ok()),
+    }
+}
+
+fn parameter_call<'a>(action: &'static str, names: &'a StackNames, endpoint: &'a str) -> Call<'a> {
+    Call {
+        action,
+        resource_kind: "fault-injection parameter",
+        resource_name: &names.parameter_name,
+        endpoint,
+    }
+}
+
+/// Reads the fault-injection parameter's JSON.
+pub async fn fault_injection(
+    clients: &RegionClients,
+    names: &StackNames,
+) -> Result<FaultInjection, BackendError> {
+    let endpoint = clients.endpoint("ssm");
+    let output = clients
+        .ssm
+        .get_parameter()
+        .name(&names.parameter_name)
+        .send()
+        .await
+        .map_err(|error| {
+            backend_error(
+                &parameter_call("ssm:GetParameter", names, &endpoint),
+                &error,
+            )
+        })?;
+    let value = output
+        .parameter()
+        .and_then(|parameter| parameter.value())
+        .unwrap_or_default();
+    serde_json::from_str(value).map_err(|error| {
+        BackendError::Unavailable(format!(
+            "the fault-injection parameter {} does not hold the expected JSON ({error}): put a \
+             valid document back, or reset the stack",
+            names.parameter_name
+        ))
+    })
+}
+
+/// Replaces the fault-injection parameter's JSON (`PutParameter` with overwrite).
+pub async fn set_fault_injection(
+    clients: &RegionClients,
+    names: &StackNames,
+    fault_injection: &FaultInjection,
+) -> Result<(), BackendError> {
+    if !(fault_injection.rate.is_finite() && (0.0..=1.0).contains(&fault_injection.rate)) {
+        return Err(BackendError::InvalidRequest(format!(
+            "rate must be between 0 and 1, got {}",
+            fault_injection.rate
+        )));
+    }
+    let value = serde_json::to_string(fault_injection).map_err(|error| {
+        BackendError::InvalidRequest(format!("cannot write the fault injection as JSON: {error}"))
+    })?;
+    let endpoint = clients.endpoint("ssm");
+    clients
+        .ssm
+        .put_parameter()
+        .name(&names.parameter_name)
+        .value(value)
+        // The Terraform creates it as a plain String parameter; an overwrite keeps that type.
+        .r#type(aws_sdk_ssm::types::ParameterType::String)
+        .overwrite(true)
+        .send()
+        .await
+        .map_err(|error| {
+            backend_error(
+                &parameter_call("ssm:PutParameter", names, &endpoint),
+                &error,
+            )
+        })?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_lambda::types::{DeadLetterConfig, DestinationConfig, OnFailure, Runtime};
+
+    use super::*;
+
+    fn names() -> StackNames {
+        StackNames::with_suffix("0123456789abcdef", "us-east-1", "123456789012")
+    }
+
+    #[test]
+    fn the_dead_letter_config_is_the_target_and_missing_settings_take_lambdas_defaults() {
+        let names = names();
+        let configuration = GetFunctionConfigurationOutput::builder()
+            .function_name(&names.function_name)
+            .runtime(Runtime::Providedal2023)
+            .timeout(3)
+            .memory_size(128)
+            .dead_letter_config(
+                DeadLetterConfig::builder()
+                    .target_arn(names.dlq_arn())
+                    .build(),
+            )
+            .build();
+        let other_destination = GetFunctionEventInvokeConfigOutput::builder()
+            .destination_config(
+                DestinationConfig::builder()
+                    .on_failure(
+                        OnFailure::builder()
+                            .destination("arn:aws:sqs:elsewhere")
+                            .build(),
+                    )
+                    .build(),
+            )
+            .build();
+        let seen = configuration_from(&names, &configuration, Some(&other_destination), Some(5));
+        assert_eq!(seen.dead_letter_target_arn, names.dlq_arn());
+        assert_eq!(seen.maximum_retry_attempts, 2);
+        assert_eq!(seen.maximum_event_age_seconds, 21_600);
+        assert_eq!(seen.reserved_concurrency, Some(5));
+        assert_eq!(seen.architecture, "x86_64");
+        let without = configuration_from(&names, &configuration, None, None);
+        assert_eq!(without.maximum_retry_attempts, 2);
+        assert_eq!(without.reserved_concurrency, None);
+    }
+}
