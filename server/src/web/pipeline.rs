@@ -306,17 +306,31 @@ fn number(field: &str, value: Option<&str>) -> Result<Option<f64>, String> {
     }
 }
 
-impl TrafficForm {
-    fn settings(&self, base: TrafficSettings) -> Result<TrafficSettings, String> {
+/// The traffic form's rate fields, as posted (empty or absent: keep the current value).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct RateFields<'a> {
+    /// Objects per second.
+    pub publisher_rate: Option<&'a str>,
+    /// Percent malformed.
+    pub error_percent: Option<&'a str>,
+    /// Automatic stop, in minutes.
+    pub stop_after_minutes: Option<&'a str>,
+    /// Messages per second.
+    pub subscriber_rate: Option<&'a str>,
+}
+
+impl RateFields<'_> {
+    /// `base` with every field the form filled in; the caps are checked when traffic starts.
+    pub fn apply(&self, base: TrafficSettings) -> Result<TrafficSettings, String> {
         let mut publisher = base.publisher.unwrap_or_default();
         let mut subscriber = base.subscriber.unwrap_or_default();
-        if let Some(rate) = number("The publisher rate", self.publisher_rate.as_deref())? {
+        if let Some(rate) = number("The publisher rate", self.publisher_rate)? {
             publisher.rate = rate;
         }
-        if let Some(percent) = number("The error rate", self.error_percent.as_deref())? {
+        if let Some(percent) = number("The error rate", self.error_percent)? {
             publisher.error_rate = percent / 100.0;
         }
-        if let Some(minutes) = number("The automatic stop", self.stop_after_minutes.as_deref())? {
+        if let Some(minutes) = number("The automatic stop", self.stop_after_minutes)? {
             if minutes <= 0.0 {
                 return Err(format!(
                     "The automatic stop must be at least 1 minute, got {minutes}."
@@ -324,13 +338,25 @@ impl TrafficForm {
             }
             publisher.stop_after_s = (minutes * 60.0).round() as u64;
         }
-        if let Some(rate) = number("The subscriber rate", self.subscriber_rate.as_deref())? {
+        if let Some(rate) = number("The subscriber rate", self.subscriber_rate)? {
             subscriber.rate = rate;
         }
         Ok(TrafficSettings {
             publisher: Some(publisher),
             subscriber: Some(subscriber),
         })
+    }
+}
+
+impl TrafficForm {
+    fn settings(&self, base: TrafficSettings) -> Result<TrafficSettings, String> {
+        RateFields {
+            publisher_rate: self.publisher_rate.as_deref(),
+            error_percent: self.error_percent.as_deref(),
+            stop_after_minutes: self.stop_after_minutes.as_deref(),
+            subscriber_rate: self.subscriber_rate.as_deref(),
+        }
+        .apply(base)
     }
 
     fn return_to(&self) -> &str {

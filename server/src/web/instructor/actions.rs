@@ -140,42 +140,13 @@ impl ActionForm {
     /// A participant's new traffic settings: their saved ones (or the lab's standard), with every
     /// rate the form fills in.
     fn settings(&self, base: TrafficSettings) -> Result<TrafficSettings, String> {
-        let mut publisher = base.publisher.unwrap_or_default();
-        let mut subscriber = base.subscriber.unwrap_or_default();
-        if let Some(rate) = number("The publisher rate", self.publisher_rate.as_deref())? {
-            publisher.rate = rate;
+        crate::web::pipeline::RateFields {
+            publisher_rate: self.publisher_rate.as_deref(),
+            error_percent: self.error_percent.as_deref(),
+            stop_after_minutes: self.stop_after_minutes.as_deref(),
+            subscriber_rate: self.subscriber_rate.as_deref(),
         }
-        if let Some(percent) = number("The error rate", self.error_percent.as_deref())? {
-            publisher.error_rate = percent / 100.0;
-        }
-        if let Some(minutes) = number("The automatic stop", self.stop_after_minutes.as_deref())? {
-            if minutes <= 0.0 {
-                return Err(format!(
-                    "The automatic stop must be at least 1 minute, got {minutes}."
-                ));
-            }
-            publisher.stop_after_s = (minutes * 60.0).round() as u64;
-        }
-        if let Some(rate) = number("The subscriber rate", self.subscriber_rate.as_deref())? {
-            subscriber.rate = rate;
-        }
-        Ok(TrafficSettings {
-            publisher: Some(publisher),
-            subscriber: Some(subscriber),
-        })
-    }
-}
-
-/// A form field as a number; empty means "leave it as it is".
-fn number(field: &str, value: Option<&str>) -> Result<Option<f64>, String> {
-    match value.map(str::trim) {
-        None | Some("") => Ok(None),
-        Some(text) => text
-            .parse::<f64>()
-            .ok()
-            .filter(|number| number.is_finite())
-            .map(Some)
-            .ok_or_else(|| format!("{field} must be a number, got {text:?}.")),
+        .apply(base)
     }
 }
 
