@@ -94,12 +94,18 @@ pub struct WidgetView {
     pub single: bool,
 }
 
+/// A value as JSON that is safe inside a `<script type="application/json">` element: `</` would
+/// end the element early, so it is written `<\/`.
+pub fn script_json<T: serde::Serialize>(value: &T) -> String {
+    serde_json::to_string(value)
+        .unwrap_or_default()
+        .replace("</", "<\\/")
+}
+
 impl WidgetView {
-    fn new(widget: WidgetData) -> Self {
-        let json = serde_json::to_string(&widget)
-            .unwrap_or_default()
-            // Inside <script>, "</" would end the element early.
-            .replace("</", "<\\/");
+    /// A widget's view, with its JSON for the page's script.
+    pub fn new(widget: WidgetData) -> Self {
+        let json = script_json(&widget);
         Self {
             single: widget.view == View::SingleValue,
             widget,
@@ -165,19 +171,23 @@ struct WidgetsPartial {
     empty: bool,
 }
 
-fn pick_range(query: &DashboardQuery) -> Result<(&'static str, i64), WebError> {
-    match query.range.as_deref() {
-        None => Ok(("1h", 60)),
+/// A `?range=` value as (key, minutes); absent or empty is the last hour. The error message names
+/// the choices.
+pub fn parse_range(value: Option<&str>) -> Result<(&'static str, i64), String> {
+    match value {
+        None | Some("") => Ok(("1h", 60)),
         Some(value) => RANGES
             .iter()
             .find(|(key, _, _)| *key == value)
             .map(|(key, _, minutes)| (*key, *minutes))
             .ok_or_else(|| {
-                WebError::BadRequest(format!(
-                    "Unknown time range {value:?}: choose one of 1h, 3h, 6h, 12h or 24h."
-                ))
+                format!("Unknown time range {value:?}: choose one of 1h, 3h, 6h, 12h or 24h.")
             }),
     }
+}
+
+fn pick_range(query: &DashboardQuery) -> Result<(&'static str, i64), WebError> {
+    parse_range(query.range.as_deref()).map_err(WebError::BadRequest)
 }
 
 async fn load(

@@ -75,9 +75,7 @@ impl SloView {
                 },
             ],
         };
-        let chart_json = serde_json::to_string(&chart)
-            .unwrap_or_default()
-            .replace("</", "<\\/");
+        let chart_json = super::dashboard::script_json(&chart);
         Ok(Self {
             stated: session.participant.slo.is_some(),
             advice: advice(&objective),

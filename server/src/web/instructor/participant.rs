@@ -12,7 +12,6 @@ use super::events::{EventRow, event_rows};
 use super::row::ParticipantRow;
 use super::session::InstructorSession;
 use super::view::View;
-use crate::dashboard::View as WidgetKind;
 use crate::lab::LAB1;
 use crate::metrics::rfc3339;
 use crate::participants::ParticipantError;
@@ -80,7 +79,10 @@ pub async fn show_participant(
     let names = state.backend.stack_names(&id);
     let (widgets, dashboard_problem) = if names.is_some() {
         match dashboard_data(state.backend.as_ref(), &id, minutes).await {
-            Ok(data) => (data.widgets.into_iter().map(widget_view).collect(), None),
+            Ok(data) => (
+                data.widgets.into_iter().map(WidgetView::new).collect(),
+                None,
+            ),
             Err(error) => (Vec::new(), Some(error.to_string())),
         }
     } else {
@@ -128,29 +130,5 @@ pub async fn show_participant(
 
 /// The dashboard's time range from `?range=`, as on the participant's dashboard page.
 fn pick_range(value: Option<&str>) -> Result<(&'static str, i64), InstructorError> {
-    match value {
-        None | Some("") => Ok(("1h", 60)),
-        Some(value) => RANGES
-            .iter()
-            .find(|(key, _, _)| *key == value)
-            .map(|(key, _, minutes)| (*key, *minutes))
-            .ok_or_else(|| {
-                InstructorError::Invalid(format!(
-                    "Unknown time range {value:?}: choose one of 1h, 3h, 6h, 12h or 24h."
-                ))
-            }),
-    }
-}
-
-/// A widget ready for `[data-chart]`, as the participant's dashboard page builds it.
-fn widget_view(widget: crate::dashboard::WidgetData) -> WidgetView {
-    let json = serde_json::to_string(&widget)
-        .unwrap_or_default()
-        // Inside <script>, "</" would end the element early.
-        .replace("</", "<\\/");
-    WidgetView {
-        single: widget.view == WidgetKind::SingleValue,
-        widget,
-        json,
-    }
+    crate::web::dashboard::parse_range(value).map_err(InstructorError::Invalid)
 }
