@@ -10,7 +10,9 @@ use anyhow::Context as _;
 use axum_extra::extract::cookie::Key;
 use clap::{Args, ValueEnum};
 
-use crate::backend::aws::{AWS_MAX_RATE, AwsBackend};
+use crate::backend::aws::{
+    AWS_DEFAULT_STOP_AFTER_S, AWS_MAX_RATE, AWS_MAX_STOP_AFTER_S, AwsBackend,
+};
 use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
@@ -118,14 +120,7 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
     };
     let participants =
         Participants::open(&args.data_dir).context("cannot open the participant store")?;
-    let limits = TrafficLimits {
-        // Traffic on AWS costs money: its own, lower cap.
-        max_rate: match args.backend {
-            BackendKind::Embedded => args.max_rate,
-            BackendKind::Aws => args.max_rate.min(AWS_MAX_RATE),
-        },
-        ..TrafficLimits::default()
-    };
+    let limits = traffic_limits(args.backend, args.max_rate);
     let traffic = TrafficController::new(Arc::clone(&backend), limits);
     let instructor_token = match &args.instructor_token {
         Some(token) if token.len() >= 16 => token.clone(),
@@ -145,6 +140,22 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         rate_limiter: crate::web::protection::RateLimiter::new(20.0, 60.0),
     }));
     Ok((state, engine))
+}
+
+/// The traffic caps for a backend: traffic on AWS costs money, so it gets a lower rate cap, an
+/// earlier default stop and a shorter longest stop. `max_rate` is `--max-rate`.
+pub fn traffic_limits(backend: BackendKind, max_rate: f64) -> TrafficLimits {
+    match backend {
+        BackendKind::Embedded => TrafficLimits {
+            max_rate,
+            ..TrafficLimits::default()
+        },
+        BackendKind::Aws => TrafficLimits {
+            max_rate: max_rate.min(AWS_MAX_RATE),
+            max_stop_after_s: AWS_MAX_STOP_AFTER_S,
+            default_stop_after_s: AWS_DEFAULT_STOP_AFTER_S,
+        },
+    }
 }
 
 /// Restarts the traffic that was running when the server last stopped.

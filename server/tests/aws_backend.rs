@@ -9,7 +9,8 @@
 //! - it drops a function's `DeadLetterConfig`, so the dead-letter target comes from the
 //!   event-invoke config's on-failure destination, which the backend reads as a fallback;
 //! - it does not speak the current CloudWatch protocol (see `aws_cloudwatch.rs`);
-//! - it cannot expire credentials or throttle; those messages are unit-tested in the backend.
+//! - it cannot expire credentials or throttle; `aws_faults.rs` serves AWS's own error responses
+//!   for those.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 

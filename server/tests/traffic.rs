@@ -55,7 +55,7 @@ fn publisher(rate: f64, error_rate: f64, stop_after_s: u64) -> TrafficSettings {
         publisher: Some(PublisherSettings {
             rate,
             error_rate,
-            stop_after_s,
+            stop_after_s: Some(stop_after_s),
         }),
         subscriber: None,
     }
@@ -322,6 +322,7 @@ async fn a_lower_cap_refuses_what_the_default_allows() {
         TrafficLimits {
             max_rate: 5.0,
             max_stop_after_s: 600,
+            default_stop_after_s: 300,
         },
     );
     assert_eq!(
@@ -340,6 +341,52 @@ async fn a_lower_cap_refuses_what_the_default_allows() {
     );
 }
 
+#[tokio::test(start_paused = true)]
+async fn a_publisher_started_without_a_stop_gets_the_servers_default_stop() {
+    let lab = Lab::open();
+    let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&lab.engine)));
+    // The AWS backend's limits, as `chaoslab serve --backend aws` sets them.
+    let aws = TrafficController::new(
+        backend,
+        chaoslab::serve::traffic_limits(chaoslab::backend::BackendKind::Aws, 20.0),
+    );
+    assert_eq!(
+        aws.limits(),
+        TrafficLimits {
+            max_rate: 5.0,
+            max_stop_after_s: 7_200,
+            default_stop_after_s: 1_800,
+        }
+    );
+    let status = aws.start("alice", TrafficSettings::standard()).unwrap();
+    let started = status.publisher.unwrap();
+    assert_eq!(started.settings.stop_after_s, Some(1_800));
+    assert_eq!(started.stops_at - started.started_at, 1_800_000);
+
+    // It stops by itself half an hour (of pipeline time) later.
+    lab.sleep(1_799).await;
+    assert!(aws.status("alice").publisher.unwrap().running);
+    lab.sleep(2).await;
+    let stopped = aws.status("alice").publisher.unwrap();
+    assert!(!stopped.running);
+    assert_eq!(stopped.stopped_at, Some(START + 1_800_000));
+
+    // An explicit stop wins, within the AWS cap of two hours.
+    let status = aws.start("alice", publisher(1.0, 0.0, 600)).unwrap();
+    assert_eq!(status.publisher.unwrap().settings.stop_after_s, Some(600));
+    assert_eq!(
+        aws.start("alice", publisher(1.0, 0.0, 7_201))
+            .unwrap_err()
+            .field(),
+        "publisher.stop_after_s"
+    );
+
+    // The embedded default stays an hour.
+    let embedded = chaoslab::serve::traffic_limits(chaoslab::backend::BackendKind::Embedded, 20.0);
+    assert_eq!(embedded, TrafficLimits::default());
+    assert_eq!(embedded.default_stop_after_s, 3_600);
+}
+
 #[test]
 fn settings_read_the_public_json_shape_with_defaults_for_what_is_left_out() {
     let settings: TrafficSettings = serde_json::from_str(
@@ -351,7 +398,7 @@ fn settings_read_the_public_json_shape_with_defaults_for_what_is_left_out() {
         Some(PublisherSettings {
             rate: 5.0,
             error_rate: 0.1,
-            stop_after_s: 60
+            stop_after_s: Some(60)
         })
     );
     assert_eq!(settings.subscriber, Some(SubscriberSettings { rate: 3.0 }));
@@ -366,14 +413,15 @@ fn settings_read_the_public_json_shape_with_defaults_for_what_is_left_out() {
         PublisherSettings {
             rate: 2.0,
             error_rate: 0.01,
-            stop_after_s: 3_600
+            stop_after_s: None
         }
     );
     assert_eq!(
         TrafficLimits::default(),
         TrafficLimits {
             max_rate: 20.0,
-            max_stop_after_s: 14_400
+            max_stop_after_s: 14_400,
+            default_stop_after_s: 3_600
         }
     );
 

@@ -388,10 +388,13 @@ async fn the_overview_lists_every_participant_with_their_step_and_traffic() {
         "no traffic yet, and never -0.0: {ada_row}"
     );
     assert!(bob_row.contains("5. "), "Bob is on step 5: {bob_row}");
+    // The default automatic stop is an hour away, and the overview says so.
     assert!(
-        bob_row.contains("publishing 3/s (1% malformed), subscribing 2/s"),
+        bob_row.contains("publishing 3/s (1% malformed, stops in 59 min ")
+            || bob_row.contains("publishing 3/s (1% malformed, stops in 60 min 00 s)"),
         "{bob_row}"
     );
+    assert!(bob_row.contains(" s), subscribing 2/s"), "{bob_row}");
     assert!(page.contains("<dt>Participants</dt><dd>2</dd>"));
     assert!(page.contains("<dt>Traffic running</dt><dd>1</dd>"));
     assert!(page.contains(&format!(r#"href="/instructor/participants/{}""#, ada.id)));
@@ -602,7 +605,7 @@ async fn start_a_selection_with_the_forms_rates_and_save_them() {
                 publisher.settings.error_rate,
                 publisher.settings.stop_after_s
             ),
-            (5.0, 0.1, 1800)
+            (5.0, 0.1, Some(1800))
         );
         assert_eq!(traffic.subscriber.map(|s| s.settings.rate), Some(4.0));
         let saved = lab
@@ -616,7 +619,8 @@ async fn start_a_selection_with_the_forms_rates_and_save_them() {
     }
     assert!(!lab.running(&cy), "not selected");
     let page = lab.overview("", &instructor).await;
-    assert!(page.contains("publishing 5/s (10% malformed), subscribing 4/s"));
+    assert!(page.contains("publishing 5/s (10% malformed, stops in "));
+    assert!(page.contains(" s), subscribing 4/s"));
     lab.state.traffic.stop_all().await;
 }
 

@@ -389,7 +389,7 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
             publisher.settings.error_rate,
             publisher.settings.stop_after_s
         ),
-        (5.0, 0.1, 1800)
+        (5.0, 0.1, Some(1800))
     );
 
     let (status, _, _) = lab

@@ -5,7 +5,7 @@ use axum::extract::State;
 use super::auth::Caller;
 use super::error::{ApiError, Json, Path};
 use crate::events::EventKind;
-use crate::traffic::{TrafficSettings, TrafficStatus};
+use crate::traffic::{TrafficLimits, TrafficSettings, TrafficStatus};
 use crate::web::AppState;
 
 /// The participant's traffic: each generator's settings, state and counters.
@@ -58,9 +58,11 @@ pub async fn put_traffic(
     state
         .participants
         .update(&id, |participant| participant.traffic = Some(merged))?;
-    state
-        .events
-        .record(EventKind::TrafficStarted, Some(&id), describe(&merged));
+    state.events.record(
+        EventKind::TrafficStarted,
+        Some(&id),
+        describe(&merged, &state.traffic.limits()),
+    );
     Ok(Json(status))
 }
 
@@ -82,14 +84,15 @@ pub async fn delete_traffic(
     Ok(Json(status))
 }
 
-/// `publisher 2/s, 1% malformed, stop after 3600 s; subscriber 2/s`.
-pub fn describe(settings: &TrafficSettings) -> String {
+/// `publisher 2/s, 1% malformed, stop after 3600 s; subscriber 2/s`, with the server's default
+/// stop where the settings leave it out.
+pub fn describe(settings: &TrafficSettings, limits: &TrafficLimits) -> String {
     let publisher = settings.publisher.map(|publisher| {
         format!(
             "publisher {}/s, {}% malformed, stop after {} s",
             publisher.rate,
             publisher.error_rate * 100.0,
-            publisher.stop_after_s
+            publisher.stop_after_s(limits)
         )
     });
     let subscriber = settings

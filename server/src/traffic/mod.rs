@@ -118,6 +118,9 @@ impl TrafficController {
     /// carrying on; a part left out of `settings` is left as it is. Nothing changes if the
     /// settings are refused.
     ///
+    /// A publisher started without an automatic stop gets the server's default
+    /// ([`TrafficLimits::default_stop_after_s`]); its status shows the stop it got.
+    ///
     /// A participant without a stack is not refused here: the generators count the backend's
     /// failures in their status and keep trying, with backoff.
     pub fn start(
@@ -126,6 +129,7 @@ impl TrafficController {
         settings: TrafficSettings,
     ) -> Result<TrafficStatus, TrafficSettingsError> {
         settings.validate(&self.limits)?;
+        let settings = settings.resolved(&self.limits);
         let mut participants = self.participants();
         let traffic = participants.entry(participant.to_owned()).or_default();
         if let Some(settings) = settings.publisher {

@@ -8,7 +8,7 @@ use tokio::sync::Notify;
 
 use super::message::lab_message;
 use super::pacing::{Backoff, GeneratorTask, is_current, lock, millis, sleep_until_or_woken};
-use super::settings::PublisherSettings;
+use super::settings::{DEFAULT_STOP_AFTER_S, PublisherSettings};
 use crate::backend::Backend;
 use crate::metrics::EpochMillis;
 
@@ -183,8 +183,11 @@ impl Publisher {
     }
 }
 
+/// The controller resolves the stop before a publisher starts; the default here only guards a
+/// publisher built some other way.
 fn stop_after_ms(settings: &PublisherSettings) -> EpochMillis {
-    EpochMillis::try_from(settings.stop_after_s.saturating_mul(1_000)).unwrap_or(EpochMillis::MAX)
+    let stop_after_s = settings.stop_after_s.unwrap_or(DEFAULT_STOP_AFTER_S);
+    EpochMillis::try_from(stop_after_s.saturating_mul(1_000)).unwrap_or(EpochMillis::MAX)
 }
 
 /// The publisher's task: one object every 1/rate seconds of pipeline time, from the start, until

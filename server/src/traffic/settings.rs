@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 pub const DEFAULT_RATE: f64 = 2.0;
 /// The default share of malformed objects.
 pub const DEFAULT_ERROR_RATE: f64 = 0.01;
-/// The default time after which the publisher stops by itself, in seconds: one hour.
+/// The default time after which the publisher stops by itself, in seconds: one hour. A server
+/// may set its own default in [`TrafficLimits::default_stop_after_s`] (the AWS backend does).
 pub const DEFAULT_STOP_AFTER_S: u64 = 3_600;
 /// The default cap on any rate, per second.
 pub const DEFAULT_MAX_RATE: f64 = 20.0;
@@ -52,6 +53,17 @@ impl TrafficSettings {
         }
         Ok(())
     }
+
+    /// The settings with the server's defaults filled in where the request left a choice to it
+    /// (today: the publisher's automatic stop).
+    pub fn resolved(mut self, limits: &TrafficLimits) -> Self {
+        if let Some(publisher) = &mut self.publisher {
+            publisher
+                .stop_after_s
+                .get_or_insert(limits.default_stop_after_s);
+        }
+        self
+    }
 }
 
 /// How the publisher writes objects into the participant's bucket.
@@ -62,8 +74,10 @@ pub struct PublisherSettings {
     pub rate: f64,
     /// The share of objects that are malformed, from 0 to 1.
     pub error_rate: f64,
-    /// The publisher stops by itself this many seconds (of pipeline time) after it starts.
-    pub stop_after_s: u64,
+    /// The publisher stops by itself this many seconds (of pipeline time) after it starts. Left
+    /// out, the server's default applies: one hour on the embedded pipeline, 30 minutes on AWS.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub stop_after_s: Option<u64>,
 }
 
 impl Default for PublisherSettings {
@@ -71,12 +85,17 @@ impl Default for PublisherSettings {
         Self {
             rate: DEFAULT_RATE,
             error_rate: DEFAULT_ERROR_RATE,
-            stop_after_s: DEFAULT_STOP_AFTER_S,
+            stop_after_s: None,
         }
     }
 }
 
 impl PublisherSettings {
+    /// The automatic stop, in seconds: the one asked for, else the server's default.
+    pub fn stop_after_s(&self, limits: &TrafficLimits) -> u64 {
+        self.stop_after_s.unwrap_or(limits.default_stop_after_s)
+    }
+
     /// Checks the settings against the server's limits.
     pub fn validate(&self, limits: &TrafficLimits) -> Result<(), TrafficSettingsError> {
         validate_rate("publisher.rate", self.rate, limits)?;
@@ -85,9 +104,11 @@ impl PublisherSettings {
                 value: self.error_rate,
             });
         }
-        if !(1..=limits.max_stop_after_s).contains(&self.stop_after_s) {
+        if let Some(stop_after_s) = self.stop_after_s
+            && !(1..=limits.max_stop_after_s).contains(&stop_after_s)
+        {
             return Err(TrafficSettingsError::StopAfterOutOfRange {
-                value: self.stop_after_s,
+                value: stop_after_s,
                 max: limits.max_stop_after_s,
             });
         }
@@ -133,7 +154,7 @@ impl SubscriberSettings {
 }
 
 /// The server's caps on traffic, so nobody runs up a cloud bill by accident. The AWS backend
-/// passes a lower rate cap than the embedded one.
+/// passes a lower rate cap and an earlier default stop than the embedded one.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case", default, deny_unknown_fields)]
 pub struct TrafficLimits {
@@ -141,6 +162,8 @@ pub struct TrafficLimits {
     pub max_rate: f64,
     /// The latest automatic stop, in seconds after the publisher starts.
     pub max_stop_after_s: u64,
+    /// The automatic stop of a publisher started without one, in seconds.
+    pub default_stop_after_s: u64,
 }
 
 impl Default for TrafficLimits {
@@ -148,6 +171,7 @@ impl Default for TrafficLimits {
         Self {
             max_rate: DEFAULT_MAX_RATE,
             max_stop_after_s: DEFAULT_MAX_STOP_AFTER_S,
+            default_stop_after_s: DEFAULT_STOP_AFTER_S,
         }
     }
 }

@@ -199,6 +199,7 @@ impl TrafficPanel {
     async fn load(state: &AppState, session: &Session) -> Result<Self, WebError> {
         let id = &session.participant.id;
         let status = state.traffic.status(id);
+        let limits = state.traffic.limits();
         let saved = session
             .participant
             .traffic
@@ -219,13 +220,13 @@ impl TrafficPanel {
             settings: FormValues {
                 publisher_rate: publisher.rate,
                 error_percent: publisher.error_rate * 100.0,
-                stop_after_minutes: publisher.stop_after_s as f64 / 60.0,
+                stop_after_minutes: publisher.stop_after_s(&limits) as f64 / 60.0,
                 subscriber_rate: subscriber.rate,
             },
             status,
             architecture: ArchitectureView::load(state, id).await?,
-            max_rate: state.traffic.limits().max_rate,
-            max_stop_after_minutes: state.traffic.limits().max_stop_after_s / 60,
+            max_rate: limits.max_rate,
+            max_stop_after_minutes: limits.max_stop_after_s / 60,
             now: state.backend.clock().now(),
         })
     }
@@ -336,7 +337,7 @@ impl RateFields<'_> {
                     "The automatic stop must be at least 1 minute, got {minutes}."
                 ));
             }
-            publisher.stop_after_s = (minutes * 60.0).round() as u64;
+            publisher.stop_after_s = Some((minutes * 60.0).round() as u64);
         }
         if let Some(rate) = number("The subscriber rate", self.subscriber_rate)? {
             subscriber.rate = rate;
@@ -398,7 +399,7 @@ pub async fn start_traffic(
             state.events.record(
                 crate::events::EventKind::TrafficStarted,
                 Some(&session.participant.id),
-                crate::api::traffic::describe(&settings),
+                crate::api::traffic::describe(&settings, &state.traffic.limits()),
             );
             if is_htmx(&headers) {
                 return traffic_partial(State(state), session).await;

@@ -47,6 +47,8 @@ pub const AWS_MAX_RATE: f64 = 5.0;
 /// The publisher's automatic stop on AWS, in seconds: half an hour, so forgotten traffic does not
 /// run up a bill.
 pub const AWS_DEFAULT_STOP_AFTER_S: u64 = 1800;
+/// The latest automatic stop a participant may ask for on AWS, in seconds: two hours.
+pub const AWS_MAX_STOP_AFTER_S: u64 = 2 * 3_600;
 
 /// Why the AWS backend refused to start.
 #[derive(Debug, thiserror::Error)]

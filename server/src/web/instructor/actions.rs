@@ -329,7 +329,10 @@ fn start(
                 state.events.record(
                     EventKind::TrafficStarted,
                     Some(&participant.id),
-                    format!("{} (by the instructor)", describe(&settings)),
+                    format!(
+                        "{} (by the instructor)",
+                        describe(&settings, &state.traffic.limits())
+                    ),
                 );
                 outcome.done += 1;
             }

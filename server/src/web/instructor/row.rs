@@ -44,6 +44,8 @@ pub struct ParticipantRow {
     pub traffic: TrafficStatus,
     /// Whether the publisher or the subscriber is running.
     pub running: bool,
+    /// Pipeline time left before the running publisher's automatic stop, `29 min 05 s`.
+    pub stops_in: Option<String>,
     /// Objects published per minute over the last [`THROUGHPUT_MINUTES`] of pipeline time.
     pub published_per_minute: Option<f64>,
     /// Objects in the dead-letter queue.
@@ -84,6 +86,14 @@ impl ParticipantRow {
                 .count(),
             steps_total: LAB1.len(),
             running: traffic.is_running(),
+            stops_in: traffic
+                .publisher
+                .as_ref()
+                .filter(|publisher| publisher.running)
+                .map(|publisher| {
+                    let now = state.backend.clock().now();
+                    crate::web::lab::minutes_seconds(publisher.stops_at - now)
+                }),
             traffic,
             published_per_minute: None,
             dead_lettered: 0,
@@ -138,8 +148,12 @@ impl ParticipantRow {
             .as_ref()
             .filter(|publisher| publisher.running)
             .map(|publisher| {
+                let stops = self
+                    .stops_in
+                    .as_ref()
+                    .map_or_else(String::new, |left| format!(", stops in {left}"));
                 format!(
-                    "publishing {}/s ({}% malformed)",
+                    "publishing {}/s ({}% malformed{stops})",
                     publisher.settings.rate,
                     publisher.settings.error_rate * 100.0
                 )
