@@ -95,7 +95,8 @@ fn every_source_file_is_present_and_highlighted() {
     for file in files {
         assert!(!file.title.is_empty(), "{}", file.path);
         assert!(
-            file.html.starts_with(r#"<pre class="hl-code"><code>"#),
+            file.html
+                .starts_with(r#"<pre class="hl-code" tabindex="0"><code>"#),
             "{}",
             file.path
         );

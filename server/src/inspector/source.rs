@@ -31,7 +31,7 @@ pub struct SourceFile {
     pub path: &'static str,
     /// What the file does, in a few words, as a heading for it.
     pub title: &'static str,
-    /// The highlighted code: a `<pre class="hl-code"><code>…</code></pre>` block of `<span>`s with
+    /// The highlighted code: a `<pre class="hl-code" tabindex="0"><code>…</code></pre>` block of `<span>`s with
     /// `hl-` classes; every character of the source is HTML-escaped.
     pub html: String,
 }
@@ -111,7 +111,7 @@ pub fn highlight_css() -> String {
     CSS.clone()
 }
 
-/// Highlights Rust source as a `<pre class="hl-code"><code>…</code></pre>` block with `hl-`
+/// Highlights Rust source as a `<pre class="hl-code" tabindex="0"><code>…</code></pre>` block with `hl-`
 /// classes. Every character of `source` is HTML-escaped; if the grammar cannot parse a line,
 /// the whole text is returned escaped but without highlighting.
 pub fn highlight_rust(source: &str) -> String {
@@ -129,7 +129,8 @@ pub fn highlight_rust(source: &str) -> String {
             escape_html(source)
         }
     };
-    format!(r#"<pre class="{CODE_CLASS}"><code>{body}</code></pre>"#)
+    // Focusable, so a keyboard can scroll a line wider than the panel.
+    format!(r#"<pre class="{CODE_CLASS}" tabindex="0"><code>{body}</code></pre>"#)
 }
 
 /// Escapes text for HTML element content and attribute values.

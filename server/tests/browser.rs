@@ -1,0 +1,850 @@
+//! End-to-end tests in headless Chromium, driven through WebDriver (chromedriver) with fantoccini.
+//!
+//! Each test starts the real `chaoslab serve` binary on 127.0.0.1 with pipeline time 60 times
+//! faster (five minutes of traffic take five seconds), a chromedriver on a free loopback port, and
+//! one fresh browser profile per person. They cover:
+//! - a participant completing lab 1, by mouse and keyboard, with JavaScript: join, every step,
+//!   the inspector, traffic, the dashboard's charts and the architecture's counts moving, the SLO,
+//!   every check;
+//! - the instructor logging in, seeing that participant live and stopping their traffic;
+//! - the same participant path with JavaScript disabled;
+//! - axe-core's accessibility rules on every page (no serious or critical violation).
+//!
+//! Screenshots of every page are saved under `target/tmp/browser-artefacts/` on each run; with
+//! `UPDATE_SCREENSHOTS=1` the README's screenshots in `docs/screenshots/` are replaced too.
+//!
+//! Needs `chromium` and `chromedriver` (Debian: `apt-get install chromium chromium-driver`; or
+//! `CHAOSLAB_CHROMIUM` / `CHAOSLAB_CHROMEDRIVER`) and axe-core (`npm ci` in `tests/browser/`).
+//! Without them the tests say they are skipped and pass, unless `CHAOSLAB_REQUIRE_BROWSER=1`
+//! (set by `scripts/test`, so CI never skips them).
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::io::{BufRead, BufReader, Write as _};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::key::Key;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{Value, json};
+
+const INSTRUCTOR_TOKEN: &str = "browser-test-instructor-token";
+/// Pipeline time runs this many times faster than the wall clock.
+const TIME_SCALE: &str = "60";
+/// How long to wait for anything the pipeline has to do first.
+const PATIENCE: Duration = Duration::from_secs(90);
+
+/// The lab's steps, in order: id and title.
+const STEPS: [(&str, &str); 7] = [
+    ("prepare", "Prepare"),
+    ("create-the-pipeline", "Create the pipeline"),
+    ("open-the-dashboard", "Open the dashboard"),
+    ("review-the-function", "Review the ETL function"),
+    ("start-traffic", "Start traffic"),
+    ("observe-the-steady-state", "Observe the steady state"),
+    ("define-the-slo", "Define the SLO"),
+];
+
+// ---------------------------------------------------------------------------------------------
+// What the tests need, found or skipped
+
+struct Tools {
+    chromium: PathBuf,
+    chromedriver: PathBuf,
+    axe: String,
+}
+
+/// The browser, its driver and axe-core, or `None` (after saying why) when something is missing
+/// and the tests are not required.
+fn tools() -> Option<Tools> {
+    let found = (|| {
+        let chromium = locate("CHAOSLAB_CHROMIUM", &["chromium", "chromium-browser"]).ok_or(
+            "no Chromium: install it (Debian: apt-get install chromium) or set CHAOSLAB_CHROMIUM",
+        )?;
+        let chromedriver = locate("CHAOSLAB_CHROMEDRIVER", &["chromedriver"]).ok_or(
+            "no chromedriver: install it (Debian: apt-get install chromium-driver) or set CHAOSLAB_CHROMEDRIVER",
+        )?;
+        let axe_path = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("tests/browser/node_modules/axe-core/axe.min.js");
+        let axe = std::fs::read_to_string(&axe_path)
+            .map_err(|_| "no axe-core: run `npm ci --prefix server/tests/browser`")?;
+        Ok::<_, &str>(Tools {
+            chromium,
+            chromedriver,
+            axe,
+        })
+    })();
+    match found {
+        Ok(tools) => Some(tools),
+        Err(reason) if std::env::var_os("CHAOSLAB_REQUIRE_BROWSER").is_some() => {
+            panic!("browser tests are required (CHAOSLAB_REQUIRE_BROWSER) but: {reason}")
+        }
+        Err(reason) => {
+            let _ = writeln!(std::io::stderr(), "browser: skipped: {reason}");
+            None
+        }
+    }
+}
+
+/// `$variable`, else the first of `names` on the PATH.
+fn locate(variable: &str, names: &[&str]) -> Option<PathBuf> {
+    if let Some(path) = std::env::var_os(variable) {
+        return Some(PathBuf::from(path)).filter(|path| path.is_file());
+    }
+    let path = std::env::var_os("PATH")?;
+    names.iter().find_map(|name| {
+        std::env::split_paths(&path)
+            .map(|dir| dir.join(name))
+            .find(|candidate| candidate.is_file())
+    })
+}
+
+// ---------------------------------------------------------------------------------------------
+// The server, the driver and the browsers
+
+/// A child process killed when dropped.
+struct Process(Child);
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `chaoslab serve` on a free loopback port, with its own data directory.
+struct Server {
+    base: String,
+    _process: Process,
+    _data: tempfile::TempDir,
+}
+
+impl Server {
+    fn start() -> Self {
+        let data = tempfile::tempdir().unwrap();
+        let mut child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+            .args([
+                "serve",
+                "--listen",
+                "127.0.0.1:0",
+                "--time-scale",
+                TIME_SCALE,
+            ])
+            .arg("--data-dir")
+            .arg(data.path())
+            .args(["--instructor-token", INSTRUCTOR_TOKEN])
+            .env("RUST_LOG", "info")
+            .env("NO_COLOR", "1")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let process = Process(child);
+        // The server logs `open http://127.0.0.1:<port>/` once it is ready.
+        let (sender, receiver) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            let mut sent = false;
+            for line in BufReader::new(stderr).lines() {
+                let Ok(line) = line else { break };
+                if !sent && let Some(at) = line.find("open http://") {
+                    let url = &line[at + "open ".len()..];
+                    let url = url.split_whitespace().next().unwrap_or_default();
+                    let _ = sender.send(url.trim_end_matches('/').to_owned());
+                    sent = true;
+                }
+                // Keep draining, so the server never blocks on a full pipe.
+            }
+        });
+        let base = receiver
+            .recv_timeout(Duration::from_secs(60))
+            .expect("chaoslab serve did not say it was ready within 60 s");
+        Self {
+            base,
+            _process: process,
+            _data: data,
+        }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+}
+
+/// A chromedriver on a free loopback port.
+struct Driver {
+    url: String,
+    chromium: PathBuf,
+    _process: Process,
+}
+
+impl Driver {
+    async fn start(tools: &Tools) -> Self {
+        let port = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let child = Command::new(&tools.chromedriver)
+            .arg(format!("--port={port}"))
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let process = Process(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while tokio::net::TcpStream::connect(("127.0.0.1", port))
+            .await
+            .is_err()
+        {
+            assert!(Instant::now() < deadline, "chromedriver did not listen");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        Self {
+            url: format!("http://127.0.0.1:{port}"),
+            chromium: tools.chromium.clone(),
+            _process: process,
+        }
+    }
+
+    /// A new headless browser with a fresh profile.
+    async fn browser(&self, javascript: bool) -> Browser {
+        let profile = tempfile::tempdir().unwrap();
+        let mut args = vec![
+            "--headless".to_owned(),
+            "--no-sandbox".to_owned(),
+            "--disable-gpu".to_owned(),
+            "--disable-dev-shm-usage".to_owned(),
+            "--disable-background-networking".to_owned(),
+            "--disable-component-update".to_owned(),
+            "--disable-sync".to_owned(),
+            "--no-first-run".to_owned(),
+            "--window-size=1280,900".to_owned(),
+            format!("--user-data-dir={}", profile.path().display()),
+        ];
+        if !javascript {
+            args.push("--blink-settings=scriptEnabled=false".to_owned());
+        }
+        let mut options = json!({
+            "binary": self.chromium.display().to_string(),
+            "args": args,
+        });
+        if !javascript {
+            options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
+        }
+        let mut capabilities = serde_json::Map::new();
+        capabilities.insert("browserName".to_owned(), json!("chrome"));
+        capabilities.insert("goog:chromeOptions".to_owned(), options);
+        let client = ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .unwrap();
+        Browser {
+            client,
+            javascript,
+            _profile: profile,
+        }
+    }
+}
+
+/// One person's browser.
+struct Browser {
+    client: Client,
+    javascript: bool,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    async fn goto(&self, url: &str) {
+        self.client.goto(url).await.unwrap();
+    }
+
+    async fn path(&self) -> String {
+        self.client.current_url().await.unwrap().path().to_owned()
+    }
+
+    /// The rendered text of the first element matching `css`. A page that htmx or a navigation
+    /// replaced between finding and reading is read again.
+    async fn text(&self, css: &str) -> String {
+        let mut attempts = 0;
+        loop {
+            let read = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.text().await,
+                Err(error) => Err(error),
+            };
+            match read {
+                Ok(text) => return text,
+                Err(_) if attempts < 20 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => {
+                    let url = self.client.current_url().await.map(|url| url.to_string());
+                    let source = self.client.source().await.unwrap_or_default();
+                    panic!("{css}: {error}\nat {url:?}:\n{source}")
+                }
+            }
+        }
+    }
+
+    async fn count(&self, css: &str) -> usize {
+        self.client.find_all(Locator::Css(css)).await.unwrap().len()
+    }
+
+    /// Clicks the first element matching `css`, finding it again if htmx replaced it (the
+    /// overview's table is swapped every 2 seconds).
+    async fn click(&self, css: &str) {
+        let mut attempts = 0;
+        loop {
+            let clicked = match self.client.find(Locator::Css(css)).await {
+                Ok(element) => element.click().await,
+                Err(error) => Err(error),
+            };
+            match clicked {
+                Ok(()) => return,
+                Err(_) if attempts < 20 => {
+                    attempts += 1;
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                }
+                Err(error) => panic!("{css}: {error}"),
+            }
+        }
+    }
+
+    async fn click_link(&self, text: &str) {
+        self.client
+            .find(Locator::LinkText(text))
+            .await
+            .unwrap_or_else(|error| panic!("link {text:?}: {error}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
+    async fn fill(&self, css: &str, value: &str) {
+        let field = self.client.find(Locator::Css(css)).await.unwrap();
+        field.clear().await.unwrap();
+        field.send_keys(value).await.unwrap();
+    }
+
+    async fn body(&self) -> String {
+        self.text("body").await
+    }
+
+    /// Polls `check` on the page as it is (htmx keeps it current) until it holds, or fails with
+    /// the page's text.
+    async fn wait_until<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: Future<Output = bool>,
+    {
+        let deadline = Instant::now() + PATIENCE;
+        while !check().await {
+            if Instant::now() > deadline {
+                panic!(
+                    "timed out waiting for {what}; the page says:\n{}",
+                    self.body().await
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(250)).await;
+        }
+    }
+
+    /// Saves a screenshot of the page: as tall as its content when scripts run (they measure
+    /// it), else a fixed 1280×1400.
+    async fn screenshot(&self, name: &str) {
+        let height = if self.javascript {
+            self.client
+                .execute("return document.documentElement.scrollHeight;", vec![])
+                .await
+                .ok()
+                .and_then(|height| height.as_u64())
+                .unwrap_or(900)
+                .clamp(600, 4_000)
+        } else {
+            1_400
+        };
+        // The window's outer size is the page's: headless has no frame.
+        self.client
+            .set_window_size(1280, u32::try_from(height).unwrap_or(900))
+            .await
+            .unwrap();
+        let png = self.client.screenshot().await.unwrap();
+        assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot of {name}");
+        let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artefacts");
+        std::fs::create_dir_all(&artefacts).unwrap();
+        std::fs::write(artefacts.join(format!("{name}.png")), &png).unwrap();
+        if std::env::var_os("UPDATE_SCREENSHOTS").is_some() {
+            let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
+            std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
+        }
+        self.client.set_window_size(1280, 900).await.unwrap();
+    }
+
+    /// Runs axe-core on the page and fails on any serious or critical violation, naming the rule
+    /// and the elements.
+    async fn assert_accessible(&self, axe: &str, page: &str) {
+        self.client.execute(axe, vec![]).await.unwrap();
+        let result = self
+            .client
+            .execute_async(
+                r#"
+                const done = arguments[arguments.length - 1];
+                axe.run(document, {
+                  runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'best-practice'] },
+                  resultTypes: ['violations'],
+                }).then(
+                  (results) => done(results.violations.map((v) => ({
+                    id: v.id, impact: v.impact, help: v.help,
+                    nodes: v.nodes.map((n) => n.target.join(' ')),
+                  }))),
+                  (error) => done({ error: String(error) }),
+                );
+                "#,
+                vec![],
+            )
+            .await
+            .unwrap();
+        let Value::Array(violations) = result else {
+            panic!("axe failed on {page}: {result}");
+        };
+        let serious: Vec<&Value> = violations
+            .iter()
+            .filter(|violation| {
+                matches!(violation["impact"].as_str(), Some("serious" | "critical"))
+            })
+            .collect();
+        assert!(
+            serious.is_empty(),
+            "accessibility violations on {page}:\n{}",
+            serde_json::to_string_pretty(&serious).unwrap()
+        );
+    }
+
+    /// The page's step list says `n of 7 steps done`.
+    async fn steps_done(&self) -> String {
+        self.body()
+            .await
+            .lines()
+            .find(|line| line.contains("steps done"))
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}
+
+/// The number in the architecture picture's `<n> put` label.
+async fn published_count(browser: &Browser) -> u64 {
+    let label = browser
+        .client
+        .find(Locator::Css(".architecture__wide .arch-count"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    label
+        .split_whitespace()
+        .next()
+        .and_then(|count| count.parse().ok())
+        .unwrap_or_else(|| panic!("a count in {label:?}"))
+}
+
+// ---------------------------------------------------------------------------------------------
+// The tests
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let ada = driver.browser(true).await;
+    let axe = tools.axe.as_str();
+
+    // Join with the keyboard alone: tab to the name field, type, tab to the button, press Enter.
+    ada.goto(&server.url("/")).await;
+    ada.assert_accessible(axe, "join").await;
+    ada.screenshot("join").await;
+    let mut tabs = 0;
+    loop {
+        ada.client
+            .active_element()
+            .await
+            .unwrap()
+            .send_keys(&char::from(Key::Tab).to_string())
+            .await
+            .unwrap();
+        tabs += 1;
+        let focused = ada.client.active_element().await.unwrap();
+        if focused.attr("id").await.unwrap().as_deref() == Some("name") {
+            break;
+        }
+        assert!(tabs < 10, "the name field is reachable with Tab");
+    }
+    let name = ada.client.active_element().await.unwrap();
+    name.send_keys("Ada Lovelace").await.unwrap();
+    name.send_keys(&char::from(Key::Tab).to_string())
+        .await
+        .unwrap();
+    let button = ada.client.active_element().await.unwrap();
+    assert_eq!(button.text().await.unwrap(), "Join and create my pipeline");
+    button
+        .send_keys(&char::from(Key::Enter).to_string())
+        .await
+        .unwrap();
+    ada.wait_until("the first step after joining", || async {
+        ada.path().await == "/lab/prepare"
+    })
+    .await;
+    assert!(ada.steps_done().await.contains("0 of 7 steps done"));
+
+    // Every step reads as a page with its number, title and check.
+    for (number, (id, title)) in STEPS.iter().enumerate() {
+        ada.goto(&server.url(&format!("/lab/{id}"))).await;
+        assert_eq!(ada.text("h1").await, *title);
+        // Rendered text: the stylesheet sets this line in capitals.
+        assert_eq!(
+            ada.text(".step-page__number").await.to_lowercase(),
+            format!("step {} of 7", number + 1)
+        );
+        assert!(ada.text("#check").await.contains("Not yet") || *id == "create-the-pipeline");
+        ada.assert_accessible(axe, &format!("step {id}")).await;
+    }
+
+    // 1. Prepare: open the architecture picture from the step.
+    ada.goto(&server.url("/lab/prepare")).await;
+    ada.click_link("Open the architecture picture").await;
+    assert_eq!(ada.path().await, "/architecture");
+    ada.assert_accessible(axe, "architecture").await;
+    ada.goto(&server.url("/lab/prepare")).await;
+    assert!(ada.text("#check").await.starts_with("Done"));
+    ada.screenshot("step-1-prepare").await;
+
+    // 2. The stack exists as soon as one has joined.
+    ada.goto(&server.url("/lab/create-the-pipeline")).await;
+    assert!(ada.text("#check").await.starts_with("Done"));
+    assert!(ada.body().await.contains("chaos-bucket-"));
+    ada.screenshot("step-2-create-the-pipeline").await;
+
+    // 3. The dashboard, before any traffic.
+    ada.goto(&server.url("/lab/open-the-dashboard")).await;
+    ada.click_link("Open the dashboard").await;
+    assert_eq!(ada.path().await, "/dashboard");
+    assert!(ada.body().await.contains("No data yet"));
+    ada.goto(&server.url("/lab/open-the-dashboard")).await;
+    assert!(ada.text("#check").await.starts_with("Done"));
+    ada.screenshot("step-3-open-the-dashboard").await;
+
+    // 4. The inspector: configuration and highlighted source.
+    ada.goto(&server.url("/lab/review-the-function")).await;
+    ada.click_link("Inspect the function").await;
+    assert_eq!(ada.path().await, "/function");
+    let settings = ada.text("table.settings").await;
+    assert!(settings.contains("Timeout"), "{settings}");
+    assert!(ada.count("details.source").await >= 1);
+    ada.assert_accessible(axe, "function").await;
+    ada.screenshot("inspector").await;
+    ada.goto(&server.url("/lab/review-the-function")).await;
+    assert!(ada.text("#check").await.starts_with("Done"));
+    ada.screenshot("step-4-review-the-function").await;
+
+    // 5. Start traffic with the step's button.
+    ada.goto(&server.url("/lab/start-traffic")).await;
+    ada.click("form[action='/traffic'] button").await;
+    ada.wait_until("the start-traffic check", || async {
+        ada.path().await == "/lab/start-traffic" && ada.text("#check").await.starts_with("Done")
+    })
+    .await;
+    ada.screenshot("step-5-start-traffic").await;
+
+    // The traffic page's form: a later automatic stop (4 h of pipeline time is 4 minutes here),
+    // so a slow machine never sees the traffic stop by itself mid-test.
+    ada.goto(&server.url("/traffic")).await;
+    ada.fill("#stop_after_minutes", "240").await;
+    ada.click("button[form=traffic-settings]").await;
+    ada.wait_until("the new automatic stop", || async {
+        ada.text("#traffic-live").await.contains("stops in 23")
+    })
+    .await;
+
+    // The architecture's counts move on the page, without a reload (htmx).
+    ada.goto(&server.url("/architecture")).await;
+    let before = published_count(&ada).await;
+    ada.wait_until("the architecture's counts to move", || async {
+        published_count(&ada).await > before
+    })
+    .await;
+    ada.screenshot("architecture").await;
+    ada.goto(&server.url("/traffic")).await;
+    assert!(ada.text("#traffic-live").await.contains("running"));
+    ada.assert_accessible(axe, "traffic").await;
+    ada.screenshot("traffic").await;
+
+    // 6. The steady state: the check turns to Done on the open page once 5 minutes of pipeline
+    // time have passed and a malformed object reached the DLQ.
+    ada.goto(&server.url("/lab/observe-the-steady-state")).await;
+    ada.wait_until("the steady-state check", || async {
+        ada.text("#check").await.starts_with("Done")
+    })
+    .await;
+    ada.screenshot("step-6-observe-the-steady-state").await;
+
+    // The dashboard draws its charts from the data, and they refresh by themselves.
+    ada.goto(&server.url("/dashboard?range=1h")).await;
+    let widgets = ada.count("[data-chart]").await;
+    assert!(widgets >= 4, "{widgets} widgets");
+    ada.wait_until("every chart drawn", || async {
+        ada.count("[data-chart].chart--drawn").await == widgets
+    })
+    .await;
+    assert!(ada.count(".uplot canvas").await >= 1, "uPlot charts");
+    assert!(!ada.body().await.contains("No data yet"));
+    let labels = |browser: &Browser| {
+        let client = browser.client.clone();
+        async move {
+            let mut labels = Vec::new();
+            for plot in client.find_all(Locator::Css(".chart__plot")).await.unwrap() {
+                labels.push(plot.attr("aria-label").await.unwrap().unwrap_or_default());
+            }
+            labels
+        }
+    };
+    let first = labels(&ada).await;
+    assert!(
+        first
+            .iter()
+            .any(|label| label.starts_with("Invocations") || label.contains("Invocations ")),
+        "{first:?}"
+    );
+    let updated = ada.text("#widgets [role=status]").await;
+    ada.wait_until("the dashboard to refresh itself", || async {
+        ada.text("#widgets [role=status]").await != updated
+    })
+    .await;
+    ada.wait_until("the redrawn charts to show newer values", || async {
+        ada.count("[data-chart].chart--drawn").await == widgets && labels(&ada).await != first
+    })
+    .await;
+    ada.assert_accessible(axe, "dashboard").await;
+    ada.screenshot("dashboard").await;
+
+    // 7. State an SLO; its check passes over the next window.
+    ada.goto(&server.url("/lab/define-the-slo")).await;
+    ada.click_link("State your SLO").await;
+    assert_eq!(ada.path().await, "/slo");
+    ada.fill("#max_percent", "5").await;
+    ada.fill("#window_minutes", "5").await;
+    ada.click(".slo-form button[type=submit]").await;
+    ada.wait_until("the SLO to be saved", || async {
+        ada.path().await == "/slo" && ada.body().await.contains("Update my SLO")
+    })
+    .await;
+    ada.assert_accessible(axe, "slo").await;
+    ada.screenshot("slo").await;
+    ada.goto(&server.url("/lab/define-the-slo")).await;
+    ada.wait_until("the SLO check", || async {
+        ada.text("#check").await.starts_with("Done")
+    })
+    .await;
+    ada.goto(&server.url("/lab/define-the-slo")).await;
+    assert!(
+        ada.steps_done().await.contains("7 of 7 steps done"),
+        "{}",
+        ada.steps_done().await
+    );
+    ada.screenshot("step-7-define-the-slo").await;
+    ada.goto(&server.url("/api-access")).await;
+    ada.assert_accessible(axe, "api access").await;
+
+    // The instructor, in a browser of their own.
+    let instructor = driver.browser(true).await;
+    instructor.goto(&server.url("/instructor")).await;
+    assert_eq!(instructor.path().await, "/instructor/login");
+    instructor.assert_accessible(axe, "instructor login").await;
+    instructor.fill("#token", INSTRUCTOR_TOKEN).await;
+    instructor
+        .click("form[action='/instructor/login'] button")
+        .await;
+    instructor
+        .wait_until("the overview", || async {
+            instructor.path().await == "/instructor"
+        })
+        .await;
+    let row = "#participants tbody tr";
+    assert!(instructor.text(row).await.contains("Ada Lovelace"));
+    assert!(instructor.text(row).await.contains("publishing 2/s"));
+    assert!(instructor.text(row).await.contains("7/7 steps done"));
+    // Live: the table refreshes by itself.
+    let caption = instructor.text("#participants caption").await;
+    instructor
+        .wait_until("the overview to refresh itself", || async {
+            instructor.text("#participants caption").await != caption
+        })
+        .await;
+    instructor
+        .assert_accessible(axe, "instructor overview")
+        .await;
+    instructor.screenshot("overview").await;
+
+    // Stop Ada's traffic from her row.
+    instructor
+        .click("#participants tbody tr button[name=action][value=stop]")
+        .await;
+    instructor
+        .wait_until("Ada's row to show her traffic stopped", || async {
+            instructor.text(row).await.contains("idle")
+        })
+        .await;
+    ada.goto(&server.url("/traffic")).await;
+    let traffic = ada.text("main").await;
+    assert!(!traffic.contains("stops in"), "{traffic}");
+    assert!(traffic.contains("stopped"), "{traffic}");
+
+    // Her page on the instructor's side, and the event log.
+    instructor.goto(&server.url("/instructor")).await;
+    instructor.click_link("Ada Lovelace").await;
+    assert!(
+        instructor
+            .path()
+            .await
+            .starts_with("/instructor/participants/")
+    );
+    let events = instructor.text(".instructor-events").await;
+    assert!(
+        events.contains("traffic stopped by the instructor"),
+        "{events}"
+    );
+    instructor
+        .assert_accessible(axe, "instructor participant")
+        .await;
+    instructor.screenshot("instructor-participant").await;
+    instructor.goto(&server.url("/instructor/events")).await;
+    instructor.assert_accessible(axe, "instructor events").await;
+
+    // A destructive action asks first, on a page of its own; cancelling changes nothing.
+    instructor.goto(&server.url("/instructor")).await;
+    instructor
+        .click("#participants tbody tr button[name=action][value=reset]")
+        .await;
+    instructor
+        .wait_until("the confirmation page", || async {
+            instructor.body().await.contains("Ada Lovelace")
+                && instructor
+                    .count("button[name=confirm], input[name=confirm]")
+                    .await
+                    > 0
+        })
+        .await;
+    instructor
+        .assert_accessible(axe, "instructor confirmation")
+        .await;
+    instructor.goto(&server.url("/instructor")).await;
+    assert!(instructor.text(row).await.contains("7/7 steps done"));
+
+    // The error page.
+    ada.goto(&server.url("/no-such-page")).await;
+    ada.assert_accessible(axe, "not found").await;
+
+    instructor.close().await;
+    ada.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_participant_path_works_without_javascript() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let grace = driver.browser(false).await;
+
+    grace.goto(&server.url("/")).await;
+    grace.fill("#name", "Grace Hopper").await;
+    grace.click("form[action='/join'] button").await;
+    assert_eq!(grace.path().await, "/lab/prepare");
+
+    // The architecture, the stack, the dashboard and the inspector are plain pages.
+    grace.click_link("Open the architecture picture").await;
+    assert_eq!(grace.path().await, "/architecture");
+    grace.goto(&server.url("/lab/create-the-pipeline")).await;
+    assert!(grace.body().await.contains("chaos-bucket-"));
+    grace.goto(&server.url("/lab/open-the-dashboard")).await;
+    grace.click_link("Open the dashboard").await;
+    grace.goto(&server.url("/lab/review-the-function")).await;
+    grace.click_link("Inspect the function").await;
+    assert!(grace.text("table.settings").await.contains("Timeout"));
+
+    // Starting traffic is a form post and a redirect back to the step.
+    grace.goto(&server.url("/lab/start-traffic")).await;
+    grace.click("form[action='/traffic'] button").await;
+    assert_eq!(grace.path().await, "/lab/start-traffic");
+    assert!(grace.text("#check").await.starts_with("Done"));
+    grace.goto(&server.url("/traffic")).await;
+    grace.fill("#stop_after_minutes", "240").await;
+    grace.click("button[form=traffic-settings]").await;
+    assert_eq!(grace.path().await, "/traffic");
+    assert!(grace.text("#traffic-live").await.contains("stops in 23"));
+
+    // Without htmx nothing refreshes by itself: reload until the steady state is observed.
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        grace
+            .goto(&server.url("/lab/observe-the-steady-state"))
+            .await;
+        if grace.text("#check").await.starts_with("Done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", grace.body().await);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+
+    // No script ran: the charts stay tables, and they hold the numbers.
+    grace.goto(&server.url("/dashboard?range=1h")).await;
+    assert_eq!(
+        grace.count("[data-chart].chart--drawn").await,
+        0,
+        "scripts are off"
+    );
+    assert_eq!(grace.count(".uplot").await, 0);
+    assert!(grace.count("[data-chart-fallback] table tbody tr").await >= 1);
+    let tables = grace.text("#widgets").await;
+    assert!(tables.contains("Invocations"), "{tables}");
+    assert!(!tables.contains("No data yet"), "{tables}");
+    grace.screenshot("dashboard-nojs").await;
+
+    // The SLO form, then its check.
+    grace.goto(&server.url("/slo")).await;
+    grace.fill("#max_percent", "5").await;
+    grace.fill("#window_minutes", "5").await;
+    grace.click(".slo-form button[type=submit]").await;
+    assert_eq!(grace.path().await, "/slo");
+    let deadline = Instant::now() + PATIENCE;
+    loop {
+        grace.goto(&server.url("/lab/define-the-slo")).await;
+        if grace.text("#check").await.starts_with("Done") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "{}", grace.body().await);
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    for (id, _) in STEPS {
+        grace.goto(&server.url(&format!("/lab/{id}"))).await;
+        assert!(grace.text("#check").await.starts_with("Done"), "step {id}");
+    }
+    assert!(grace.steps_done().await.contains("7 of 7 steps done"));
+    grace.screenshot("step-7-nojs").await;
+
+    // Stopping traffic is a form post too (the step stays done: checks pass once).
+    grace.goto(&server.url("/lab/start-traffic")).await;
+    grace.click("form[action='/traffic/stop'] button").await;
+    assert_eq!(grace.path().await, "/lab/start-traffic");
+    grace.goto(&server.url("/traffic")).await;
+    let traffic = grace.text("#traffic-live").await;
+    assert!(!traffic.contains("running"), "{traffic}");
+    assert!(traffic.contains("stopped"), "{traffic}");
+    grace.close().await;
+}
