@@ -8,7 +8,8 @@
 //!   every check;
 //! - the instructor logging in, seeing that participant live and stopping their traffic;
 //! - the same participant path with JavaScript disabled;
-//! - axe-core's accessibility rules on every page (no serious or critical violation).
+//! - axe-core's accessibility rules on every page (no serious or critical violation), in light
+//!   and dark colours and on a phone-sized screen, where no page may scroll sideways.
 //!
 //! Screenshots of every page are saved under `target/tmp/browser-artefacts/` on each run; with
 //! `UPDATE_SCREENSHOTS=1` the README's screenshots in `docs/screenshots/` are replaced too.
@@ -209,8 +210,17 @@ impl Driver {
         }
     }
 
-    /// A new headless browser with a fresh profile.
+    /// A new headless browser with a fresh profile, wide, light, with scripts.
     async fn browser(&self, javascript: bool) -> Browser {
+        self.browser_with(Look {
+            javascript,
+            ..Look::DESKTOP
+        })
+        .await
+    }
+
+    /// A new headless browser with a fresh profile and this look.
+    async fn browser_with(&self, look: Look) -> Browser {
         let profile = tempfile::tempdir().unwrap();
         let mut args = vec![
             "--headless".to_owned(),
@@ -221,17 +231,26 @@ impl Driver {
             "--disable-component-update".to_owned(),
             "--disable-sync".to_owned(),
             "--no-first-run".to_owned(),
-            "--window-size=1280,900".to_owned(),
+            format!("--window-size={},900", look.width),
             format!("--user-data-dir={}", profile.path().display()),
         ];
-        if !javascript {
-            args.push("--blink-settings=scriptEnabled=false".to_owned());
+        // Blink's settings: `preferredColorScheme` 0 is dark (the page's
+        // `prefers-color-scheme: dark` styles apply), and scripts can be switched off.
+        let mut blink = Vec::new();
+        if look.dark {
+            blink.push("preferredColorScheme=0");
+        }
+        if !look.javascript {
+            blink.push("scriptEnabled=false");
+        }
+        if !blink.is_empty() {
+            args.push(format!("--blink-settings={}", blink.join(",")));
         }
         let mut options = json!({
             "binary": self.chromium.display().to_string(),
             "args": args,
         });
-        if !javascript {
+        if !look.javascript {
             options["prefs"] = json!({ "profile.managed_default_content_settings.javascript": 2 });
         }
         let mut capabilities = serde_json::Map::new();
@@ -244,16 +263,35 @@ impl Driver {
             .unwrap();
         Browser {
             client,
-            javascript,
+            look,
             _profile: profile,
         }
     }
 }
 
+/// How a browser shows pages.
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    /// Whether scripts run.
+    javascript: bool,
+    /// Whether the page is asked for its dark colours.
+    dark: bool,
+    /// The window's width, in CSS pixels.
+    width: u32,
+}
+
+impl Look {
+    const DESKTOP: Self = Self {
+        javascript: true,
+        dark: false,
+        width: 1280,
+    };
+}
+
 /// One person's browser.
 struct Browser {
     client: Client,
-    javascript: bool,
+    look: Look,
     _profile: tempfile::TempDir,
 }
 
@@ -354,9 +392,10 @@ impl Browser {
     }
 
     /// Saves a screenshot of the page: as tall as its content when scripts run (they measure
-    /// it), else a fixed 1280×1400.
+    /// it), else 1400 pixels tall.
     async fn screenshot(&self, name: &str) {
-        let height = if self.javascript {
+        let width = self.look.width;
+        let height = if self.look.javascript {
             self.client
                 .execute("return document.documentElement.scrollHeight;", vec![])
                 .await
@@ -369,7 +408,7 @@ impl Browser {
         };
         // The window's outer size is the page's: headless has no frame.
         self.client
-            .set_window_size(1280, u32::try_from(height).unwrap_or(900))
+            .set_window_size(width, u32::try_from(height).unwrap_or(900))
             .await
             .unwrap();
         let png = self.client.screenshot().await.unwrap();
@@ -381,7 +420,7 @@ impl Browser {
             let docs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../docs/screenshots");
             std::fs::write(docs.join(format!("{name}.png")), &png).unwrap();
         }
-        self.client.set_window_size(1280, 900).await.unwrap();
+        self.client.set_window_size(width, 900).await.unwrap();
     }
 
     /// Runs axe-core on the page and fails on any serious or critical violation, naming the rule
@@ -847,4 +886,159 @@ async fn the_participant_path_works_without_javascript() {
     assert!(!traffic.contains("running"), "{traffic}");
     assert!(traffic.contains("stopped"), "{traffic}");
     grace.close().await;
+}
+
+/// Every participant page, as a path.
+fn participant_pages() -> Vec<String> {
+    let mut pages: Vec<String> = STEPS.iter().map(|(id, _)| format!("/lab/{id}")).collect();
+    pages.extend(
+        [
+            "/architecture",
+            "/dashboard",
+            "/function",
+            "/traffic",
+            "/slo",
+            "/api-access",
+        ]
+        .map(str::to_owned),
+    );
+    pages
+}
+
+/// Joins as `name` with the form and starts the standard traffic with step 5's button.
+async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+    browser.goto(&server.url("/")).await;
+    browser.fill("#name", name).await;
+    browser.click("form[action='/join'] button").await;
+    browser
+        .wait_until("the first step", || async {
+            browser.path().await == "/lab/prepare"
+        })
+        .await;
+    browser.goto(&server.url("/lab/start-traffic")).await;
+    browser.click("form[action='/traffic'] button").await;
+    browser
+        .wait_until("traffic to start", || async {
+            browser.text("#check").await.starts_with("Done")
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let axe = tools.axe.as_str();
+    let dark = driver
+        .browser_with(Look {
+            dark: true,
+            ..Look::DESKTOP
+        })
+        .await;
+    let phone = driver
+        .browser_with(Look {
+            width: 390,
+            ..Look::DESKTOP
+        })
+        .await;
+    join_and_start_traffic(&dark, &server, "Hedy Lamarr").await;
+    join_and_start_traffic(&phone, &server, "Katherine Johnson").await;
+    // Let the dashboard gather a few minutes of pipeline time.
+    phone.goto(&server.url("/dashboard")).await;
+    phone
+        .wait_until("the dashboard to have data", || async {
+            phone.goto(&server.url("/dashboard")).await;
+            !phone.body().await.contains("No data yet")
+        })
+        .await;
+
+    let background = |browser: &Browser| {
+        let client = browser.client.clone();
+        async move {
+            client
+                .execute(
+                    "return getComputedStyle(document.body).backgroundColor;",
+                    vec![],
+                )
+                .await
+                .unwrap()
+                .as_str()
+                .unwrap_or_default()
+                .to_owned()
+        }
+    };
+    for page in participant_pages() {
+        dark.goto(&server.url(&page)).await;
+        dark.assert_accessible(axe, &format!("{page} (dark)")).await;
+
+        phone.goto(&server.url(&page)).await;
+        phone
+            .assert_accessible(axe, &format!("{page} (390 px)"))
+            .await;
+        // Nothing makes the whole page scroll sideways: wide content scrolls in its own region.
+        let overflow = phone
+            .client
+            .execute(
+                "return document.documentElement.scrollWidth - document.documentElement.clientWidth;",
+                vec![],
+            )
+            .await
+            .unwrap();
+        assert_eq!(
+            overflow.as_i64(),
+            Some(0),
+            "{page} overflows a 390 px screen"
+        );
+    }
+    // The dark theme is in force: a dark page background.
+    let dark_background = background(&dark).await;
+    let light_background = background(&phone).await;
+    assert_ne!(dark_background, light_background);
+    let luminance = |css: &str| -> u32 {
+        css.trim_start_matches("rgb(")
+            .trim_start_matches("rgba(")
+            .split([',', ')'])
+            .take(3)
+            .filter_map(|part| part.trim().parse::<u32>().ok())
+            .sum()
+    };
+    assert!(
+        luminance(&dark_background) < luminance(&light_background),
+        "{dark_background} is darker than {light_background}"
+    );
+
+    // Screenshots of the dark and narrow views.
+    dark.goto(&server.url("/dashboard")).await;
+    dark.wait_until("the charts", || async {
+        dark.count("[data-chart].chart--drawn").await == dark.count("[data-chart]").await
+    })
+    .await;
+    dark.screenshot("dashboard-dark").await;
+    for (page, name) in [
+        ("/lab/start-traffic", "step-5-mobile"),
+        ("/architecture", "architecture-mobile"),
+        ("/dashboard", "dashboard-mobile"),
+    ] {
+        phone.goto(&server.url(page)).await;
+        phone.screenshot(name).await;
+    }
+
+    // The instructor's pages, in dark colours.
+    dark.goto(&server.url("/instructor/login")).await;
+    dark.assert_accessible(axe, "instructor login (dark)").await;
+    dark.fill("#token", INSTRUCTOR_TOKEN).await;
+    dark.click("form[action='/instructor/login'] button").await;
+    dark.wait_until("the overview", || async {
+        dark.path().await == "/instructor"
+    })
+    .await;
+    dark.assert_accessible(axe, "instructor overview (dark)")
+        .await;
+    dark.goto(&server.url("/instructor/events")).await;
+    dark.assert_accessible(axe, "instructor events (dark)")
+        .await;
+
+    phone.close().await;
+    dark.close().await;
 }
