@@ -352,14 +352,41 @@ impl Browser {
         }
     }
 
+    /// Clicks what matches `css` and waits until the page it was on has gone: a followed link
+    /// or a submitted form, even one that comes back to the same address.
+    async fn navigate_by_clicking(&self, locator: Locator<'_>) {
+        let element = self
+            .client
+            .find(locator)
+            .await
+            .unwrap_or_else(|error| panic!("{locator:?}: {error}"));
+        element.click().await.unwrap();
+        let deadline = Instant::now() + PATIENCE;
+        // The element answers until its document is replaced.
+        while element.tag_name().await.is_ok() {
+            assert!(
+                Instant::now() < deadline,
+                "clicking {locator:?} did not leave the page"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        self.wait_until("the next page to load", || async {
+            self.client
+                .execute("return document.readyState;", vec![])
+                .await
+                .map_or(true, |state| state == "complete")
+        })
+        .await;
+    }
+
+    /// Submits the form whose button matches `css`, and waits for the next page.
+    async fn submit(&self, css: &str) {
+        self.navigate_by_clicking(Locator::Css(css)).await;
+    }
+
+    /// Follows the link with this text, and waits for the next page.
     async fn click_link(&self, text: &str) {
-        self.client
-            .find(Locator::LinkText(text))
-            .await
-            .unwrap_or_else(|error| panic!("link {text:?}: {error}"))
-            .click()
-            .await
-            .unwrap();
+        self.navigate_by_clicking(Locator::LinkText(text)).await;
     }
 
     async fn fill(&self, css: &str, value: &str) {
@@ -595,7 +622,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
 
     // 5. Start traffic with the step's button.
     ada.goto(&server.url("/lab/start-traffic")).await;
-    ada.click("form[action='/traffic'] button").await;
+    ada.submit("form[action='/traffic'] button").await;
     ada.wait_until("the start-traffic check", || async {
         ada.path().await == "/lab/start-traffic" && ada.text("#check").await.starts_with("Done")
     })
@@ -606,7 +633,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     // so a slow machine never sees the traffic stop by itself mid-test.
     ada.goto(&server.url("/traffic")).await;
     ada.fill("#stop_after_minutes", "240").await;
-    ada.click("button[form=traffic-settings]").await;
+    ada.submit("button[form=traffic-settings]").await;
     ada.wait_until("the new automatic stop", || async {
         ada.text("#traffic-live").await.contains("stops in 23")
     })
@@ -679,7 +706,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     assert_eq!(ada.path().await, "/slo");
     ada.fill("#max_percent", "5").await;
     ada.fill("#window_minutes", "5").await;
-    ada.click(".slo-form button[type=submit]").await;
+    ada.submit(".slo-form button[type=submit]").await;
     ada.wait_until("the SLO to be saved", || async {
         ada.path().await == "/slo" && ada.body().await.contains("Update my SLO")
     })
@@ -708,7 +735,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     instructor.assert_accessible(axe, "instructor login").await;
     instructor.fill("#token", INSTRUCTOR_TOKEN).await;
     instructor
-        .click("form[action='/instructor/login'] button")
+        .submit("form[action='/instructor/login'] button")
         .await;
     instructor
         .wait_until("the overview", || async {
@@ -803,7 +830,7 @@ async fn the_participant_path_works_without_javascript() {
 
     grace.goto(&server.url("/")).await;
     grace.fill("#name", "Grace Hopper").await;
-    grace.click("form[action='/join'] button").await;
+    grace.submit("form[action='/join'] button").await;
     assert_eq!(grace.path().await, "/lab/prepare");
 
     // The architecture, the stack, the dashboard and the inspector are plain pages.
@@ -819,12 +846,12 @@ async fn the_participant_path_works_without_javascript() {
 
     // Starting traffic is a form post and a redirect back to the step.
     grace.goto(&server.url("/lab/start-traffic")).await;
-    grace.click("form[action='/traffic'] button").await;
+    grace.submit("form[action='/traffic'] button").await;
     assert_eq!(grace.path().await, "/lab/start-traffic");
     assert!(grace.text("#check").await.starts_with("Done"));
     grace.goto(&server.url("/traffic")).await;
     grace.fill("#stop_after_minutes", "240").await;
-    grace.click("button[form=traffic-settings]").await;
+    grace.submit("button[form=traffic-settings]").await;
     assert_eq!(grace.path().await, "/traffic");
     assert!(grace.text("#traffic-live").await.contains("stops in 23"));
 
@@ -859,7 +886,7 @@ async fn the_participant_path_works_without_javascript() {
     grace.goto(&server.url("/slo")).await;
     grace.fill("#max_percent", "5").await;
     grace.fill("#window_minutes", "5").await;
-    grace.click(".slo-form button[type=submit]").await;
+    grace.submit(".slo-form button[type=submit]").await;
     assert_eq!(grace.path().await, "/slo");
     let deadline = Instant::now() + PATIENCE;
     loop {
@@ -879,7 +906,7 @@ async fn the_participant_path_works_without_javascript() {
 
     // Stopping traffic is a form post too (the step stays done: checks pass once).
     grace.goto(&server.url("/lab/start-traffic")).await;
-    grace.click("form[action='/traffic/stop'] button").await;
+    grace.submit("form[action='/traffic/stop'] button").await;
     assert_eq!(grace.path().await, "/lab/start-traffic");
     grace.goto(&server.url("/traffic")).await;
     let traffic = grace.text("#traffic-live").await;
@@ -909,14 +936,14 @@ fn participant_pages() -> Vec<String> {
 async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
     browser.goto(&server.url("/")).await;
     browser.fill("#name", name).await;
-    browser.click("form[action='/join'] button").await;
+    browser.submit("form[action='/join'] button").await;
     browser
         .wait_until("the first step", || async {
             browser.path().await == "/lab/prepare"
         })
         .await;
     browser.goto(&server.url("/lab/start-traffic")).await;
-    browser.click("form[action='/traffic'] button").await;
+    browser.submit("form[action='/traffic'] button").await;
     browser
         .wait_until("traffic to start", || async {
             browser.text("#check").await.starts_with("Done")
@@ -1028,7 +1055,7 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
     dark.goto(&server.url("/instructor/login")).await;
     dark.assert_accessible(axe, "instructor login (dark)").await;
     dark.fill("#token", INSTRUCTOR_TOKEN).await;
-    dark.click("form[action='/instructor/login'] button").await;
+    dark.submit("form[action='/instructor/login'] button").await;
     dark.wait_until("the overview", || async {
         dark.path().await == "/instructor"
     })

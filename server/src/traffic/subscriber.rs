@@ -186,7 +186,7 @@ async fn consume(
 ) {
     let clock = backend.clock();
     let mut backoff = Backoff::default();
-    // When the last receive started and how many messages it brought.
+    // When the last receive was due on the schedule, and how many messages it brought.
     let mut last_poll: Option<(f64, usize)> = None;
     // After a failure, when to try again.
     let mut retry_at: Option<f64> = None;
@@ -238,7 +238,13 @@ async fn consume(
                 }
             }
         }
-        last_poll = Some((now, messages.len()));
+        // The next receive is due `count` periods after this one was *due*, not after it woke
+        // up: a timer fires up to a millisecond late, and at a high time scale that millisecond
+        // is a large share of a period, so counting from the wake-up would slow the subscriber
+        // below its rate and let the queue grow. Lateness beyond one batch (a long poll on an
+        // empty queue, a slow backend) is not made up, so the rate holds on average.
+        let count = messages.len().max(1) as f64;
+        last_poll = Some((due.max(now - count * period), messages.len()));
         if failed {
             retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
         } else {
