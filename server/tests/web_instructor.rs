@@ -912,7 +912,10 @@ async fn unknown_participants_are_a_404_page() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("There is no participant"), "{page}");
-    assert!(page.contains(r#"href="/instructor""#), "a way back");
+    assert!(
+        page.contains(r#"href="/instructor">Back to the overview</a>"#),
+        "a way back: {page}"
+    );
 }
 
 #[tokio::test]

@@ -266,6 +266,10 @@ async fn unknown_steps_and_pages_are_404_pages() {
     let (status, _, page) = lab.get("/lab/no-such-step", &cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("Lab 1 has no step"));
+    assert!(
+        page.contains(r#"href="/">Back to the lab</a>"#),
+        "a way back: {page}"
+    );
     let (status, _, _) = lab.get("/no/such/page", &cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     let (status, _, page) = lab.get("/dashboard?range=99y", &cookie).await;

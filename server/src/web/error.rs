@@ -38,6 +38,33 @@ struct ErrorPage<'a> {
     heading: &'a str,
     message: String,
     next: &'a str,
+    back: (&'a str, &'a str),
+}
+
+/// An error page: `heading` and the error's `message`, what to do `next`, and a link `back`
+/// (address, text). Server errors are logged.
+pub fn error_page(
+    status: StatusCode,
+    heading: &str,
+    message: &dyn std::fmt::Display,
+    next: &str,
+    back: (&str, &str),
+) -> Response {
+    if status.is_server_error() {
+        tracing::error!(error = %message, "request failed");
+    }
+    let page = ErrorPage {
+        chrome: None,
+        status: status.as_u16(),
+        heading,
+        message: message.to_string(),
+        next,
+        back,
+    };
+    let body = page
+        .render()
+        .unwrap_or_else(|_| format!("{heading}: {message}"));
+    (status, Html(body)).into_response()
 }
 
 impl WebError {
@@ -79,20 +106,7 @@ impl IntoResponse for WebError {
             ),
             _ => ("That did not work", "Correct the input and try again."),
         };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "request failed");
-        }
-        let page = ErrorPage {
-            chrome: None,
-            status: status.as_u16(),
-            heading,
-            message: self.to_string(),
-            next,
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{heading}: {self}"));
-        (status, Html(body)).into_response()
+        error_page(status, heading, &self, next, ("/", "Back to the lab"))
     }
 }
 

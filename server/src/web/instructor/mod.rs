@@ -21,15 +21,13 @@ pub mod row;
 pub mod session;
 pub mod view;
 
-use askama::Template;
 use axum::Router;
 use axum::http::StatusCode;
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
 use super::AppState;
 use super::error::WebError;
-use super::lab::Chrome;
 use crate::api::error::ApiError;
 use crate::backend::BackendError;
 use crate::events::EventLogError;
@@ -133,16 +131,6 @@ impl InstructorError {
     }
 }
 
-#[derive(Template)]
-#[template(path = "instructor/notice.html")]
-struct NoticePage<'a> {
-    chrome: Option<Chrome>,
-    status: u16,
-    heading: &'a str,
-    message: String,
-    next: &'a str,
-}
-
 impl IntoResponse for InstructorError {
     fn into_response(self) -> Response {
         let status = self.status();
@@ -168,20 +156,13 @@ impl IntoResponse for InstructorError {
                 "Try again; the server log has the details.",
             ),
         };
-        if status.is_server_error() {
-            tracing::error!(error = %self, "instructor request failed");
-        }
-        let page = NoticePage {
-            chrome: None,
-            status: status.as_u16(),
+        crate::web::error::error_page(
+            status,
             heading,
-            message: self.to_string(),
+            &self,
             next,
-        };
-        let body = page
-            .render()
-            .unwrap_or_else(|_| format!("{heading}: {self}"));
-        (status, Html(body)).into_response()
+            ("/instructor", "Back to the overview"),
+        )
     }
 }
 
