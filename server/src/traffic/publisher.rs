@@ -7,7 +7,9 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::message::lab_message;
-use super::pacing::{Backoff, GeneratorTask, is_current, lock, millis, sleep_until_or_woken};
+use super::pacing::{
+    Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
+};
 use super::settings::{DEFAULT_STOP_AFTER_S, PublisherSettings};
 use crate::backend::Backend;
 use crate::metrics::EpochMillis;
@@ -50,14 +52,10 @@ impl PublisherStatus {
 
 /// A publisher's state, shared by its task and the controller. The counters carry on across runs.
 #[derive(Debug)]
-struct PublisherState {
+pub(super) struct PublisherState {
     settings: PublisherSettings,
-    running: bool,
-    /// Which run is current: a task whose run is not this one ends.
-    generation: u64,
-    started_at: EpochMillis,
+    run: RunState,
     stops_at: EpochMillis,
-    stopped_at: Option<EpochMillis>,
     next_message_id: u64,
     published: u64,
     malformed: u64,
@@ -65,14 +63,16 @@ struct PublisherState {
     last_error: Option<String>,
 }
 
-/// One participant's publisher: its state and, while it runs, its task.
-#[derive(Debug)]
-pub(super) struct Publisher {
-    state: Arc<Mutex<PublisherState>>,
-    task: Option<GeneratorTask>,
+impl GeneratorState for PublisherState {
+    fn run_state(&mut self) -> &mut RunState {
+        &mut self.run
+    }
 }
 
-impl Publisher {
+/// One participant's publisher: its state and, while it runs, its task.
+pub(super) type Publisher = Generator<PublisherState>;
+
+impl Generator<PublisherState> {
     /// Starts publishing for `participant`.
     pub(super) fn start(
         backend: &Arc<dyn Backend>,
@@ -80,23 +80,16 @@ impl Publisher {
         settings: PublisherSettings,
     ) -> Self {
         let now = backend.clock().now();
-        let state = PublisherState {
+        let mut publisher = Self::new(PublisherState {
             settings,
-            running: false,
-            generation: 0,
-            started_at: now,
+            run: RunState::new(now),
             stops_at: now,
-            stopped_at: None,
             next_message_id: 1,
             published: 0,
             malformed: 0,
             failures: 0,
             last_error: None,
-        };
-        let mut publisher = Self {
-            state: Arc::new(Mutex::new(state)),
-            task: None,
-        };
+        });
         publisher.apply(backend, participant, settings);
         publisher
     }
@@ -111,70 +104,34 @@ impl Publisher {
         settings: PublisherSettings,
     ) {
         let now = backend.clock().now();
-        let mut state = lock(&self.state);
-        state.settings = settings;
-        state.stops_at = now.saturating_add(stop_after_ms(&settings));
-        // The task decides to end under this lock, so a task seen running here sees the change.
-        let alive = self.task.as_ref().is_some_and(GeneratorTask::is_alive);
-        if state.running && alive {
-            drop(state);
-            if let Some(task) = &self.task {
-                task.wake();
-            }
-            return;
-        }
-        state.generation += 1;
-        state.running = true;
-        state.started_at = now;
-        state.stopped_at = None;
-        let run = state.generation;
-        drop(state);
-        let wake = Arc::new(Notify::new());
-        let publishing = publish(
-            Arc::clone(backend),
-            participant.to_owned(),
-            Arc::clone(&self.state),
-            Arc::clone(&wake),
-            run,
+        self.update_or_start(
+            now,
+            |state| {
+                state.settings = settings;
+                state.stops_at = now.saturating_add(stop_after_ms(&settings));
+            },
+            |state, wake, run| {
+                publish(
+                    Arc::clone(backend),
+                    participant.to_owned(),
+                    state,
+                    wake,
+                    run,
+                )
+            },
         );
-        // A task from an earlier run has ended, or ends at its next look at the state.
-        self.task = Some(GeneratorTask::spawn(wake, publishing));
-    }
-
-    /// Tells the task to stop and hands it over to be waited for. The counters freeze once it
-    /// has ended.
-    pub(super) fn stop(&mut self, now: EpochMillis) -> Option<GeneratorTask> {
-        let mut state = lock(&self.state);
-        if state.running {
-            state.running = false;
-            state.stopped_at = Some(now);
-        }
-        drop(state);
-        self.task.take()
-    }
-
-    /// Aborts the task at once (when the controller is dropped).
-    pub(super) fn abort(&self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-
-    /// Whether it is publishing now.
-    pub(super) fn is_running(&self) -> bool {
-        lock(&self.state).running && self.task.as_ref().is_some_and(GeneratorTask::is_alive)
     }
 
     /// A snapshot of its state.
     pub(super) fn status(&self) -> PublisherStatus {
         let running = self.is_running();
-        let state = lock(&self.state);
+        let state = self.state();
         PublisherStatus {
             settings: state.settings,
             running,
-            started_at: state.started_at,
+            started_at: state.run.started_at,
             stops_at: state.stops_at,
-            stopped_at: state.stopped_at,
+            stopped_at: state.run.stopped_at,
             published: state.published,
             malformed: state.malformed,
             failures: state.failures,
@@ -212,12 +169,11 @@ async fn publish(
         let now = clock.now();
         let (settings, stops_at) = {
             let mut state = lock(&state);
-            if !is_current(state.running, state.generation, run) {
+            if !state.run.is_current(run) {
                 return;
             }
             if now >= state.stops_at {
-                state.running = false;
-                state.stopped_at = Some(now);
+                state.run.stop(now);
                 return;
             }
             (state.settings, state.stops_at)

@@ -7,7 +7,9 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::pacing::{Backoff, GeneratorTask, is_current, lock, millis, sleep_until_or_woken};
+use super::pacing::{
+    Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
+};
 use super::settings::SubscriberSettings;
 use crate::backend::Backend;
 use crate::metrics::EpochMillis;
@@ -52,49 +54,39 @@ impl SubscriberStatus {
 /// A subscriber's state, shared by its task and the controller. The counters carry on across
 /// runs.
 #[derive(Debug)]
-struct SubscriberState {
+pub(super) struct SubscriberState {
     settings: SubscriberSettings,
-    running: bool,
-    /// Which run is current: a task whose run is not this one ends.
-    generation: u64,
-    started_at: EpochMillis,
-    stopped_at: Option<EpochMillis>,
+    run: RunState,
     received: u64,
     deleted: u64,
     failures: u64,
     last_error: Option<String>,
 }
 
-/// One participant's subscriber: its state and, while it runs, its task.
-#[derive(Debug)]
-pub(super) struct Subscriber {
-    state: Arc<Mutex<SubscriberState>>,
-    task: Option<GeneratorTask>,
+impl GeneratorState for SubscriberState {
+    fn run_state(&mut self) -> &mut RunState {
+        &mut self.run
+    }
 }
 
-impl Subscriber {
+/// One participant's subscriber: its state and, while it runs, its task.
+pub(super) type Subscriber = Generator<SubscriberState>;
+
+impl Generator<SubscriberState> {
     /// Starts consuming for `participant`.
     pub(super) fn start(
         backend: &Arc<dyn Backend>,
         participant: &str,
         settings: SubscriberSettings,
     ) -> Self {
-        let now = backend.clock().now();
-        let state = SubscriberState {
+        let mut subscriber = Self::new(SubscriberState {
             settings,
-            running: false,
-            generation: 0,
-            started_at: now,
-            stopped_at: None,
+            run: RunState::new(backend.clock().now()),
             received: 0,
             deleted: 0,
             failures: 0,
             last_error: None,
-        };
-        let mut subscriber = Self {
-            state: Arc::new(Mutex::new(state)),
-            task: None,
-        };
+        });
         subscriber.apply(backend, participant, settings);
         subscriber
     }
@@ -107,66 +99,30 @@ impl Subscriber {
         participant: &str,
         settings: SubscriberSettings,
     ) {
-        let mut state = lock(&self.state);
-        state.settings = settings;
-        let alive = self.task.as_ref().is_some_and(GeneratorTask::is_alive);
-        if state.running && alive {
-            drop(state);
-            if let Some(task) = &self.task {
-                task.wake();
-            }
-            return;
-        }
-        state.generation += 1;
-        state.running = true;
-        state.started_at = backend.clock().now();
-        state.stopped_at = None;
-        let run = state.generation;
-        drop(state);
-        let wake = Arc::new(Notify::new());
-        let consuming = consume(
-            Arc::clone(backend),
-            participant.to_owned(),
-            Arc::clone(&self.state),
-            Arc::clone(&wake),
-            run,
+        self.update_or_start(
+            backend.clock().now(),
+            |state| state.settings = settings,
+            |state, wake, run| {
+                consume(
+                    Arc::clone(backend),
+                    participant.to_owned(),
+                    state,
+                    wake,
+                    run,
+                )
+            },
         );
-        self.task = Some(GeneratorTask::spawn(wake, consuming));
-    }
-
-    /// Tells the task to stop and hands it over to be waited for. The counters freeze once it
-    /// has ended.
-    pub(super) fn stop(&mut self, now: EpochMillis) -> Option<GeneratorTask> {
-        let mut state = lock(&self.state);
-        if state.running {
-            state.running = false;
-            state.stopped_at = Some(now);
-        }
-        drop(state);
-        self.task.take()
-    }
-
-    /// Aborts the task at once (when the controller is dropped).
-    pub(super) fn abort(&self) {
-        if let Some(task) = &self.task {
-            task.abort();
-        }
-    }
-
-    /// Whether it is consuming now.
-    pub(super) fn is_running(&self) -> bool {
-        lock(&self.state).running && self.task.as_ref().is_some_and(GeneratorTask::is_alive)
     }
 
     /// A snapshot of its state.
     pub(super) fn status(&self) -> SubscriberStatus {
         let running = self.is_running();
-        let state = lock(&self.state);
+        let state = self.state();
         SubscriberStatus {
             settings: state.settings,
             running,
-            started_at: state.started_at,
-            stopped_at: state.stopped_at,
+            started_at: state.run.started_at,
+            stopped_at: state.run.stopped_at,
             received: state.received,
             deleted: state.deleted,
             failures: state.failures,
@@ -194,7 +150,7 @@ async fn consume(
         let now = clock.now() as f64;
         let settings = {
             let state = lock(&state);
-            if !is_current(state.running, state.generation, run) {
+            if !state.run.is_current(run) {
                 return;
             }
             state.settings
