@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaoslab::serve::{LogFormat, ServeArgs, build_state};
+use chaoslab::serve::{ServeArgs, build_state};
 use chaoslab::web::app;
 use chaoslab::web::dashboard::dashboard_data;
 use http_body_util::BodyExt;
@@ -40,16 +40,7 @@ fn main() {
         .unwrap_or_else(|error| panic!("{error}"));
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
-        let serve = ServeArgs {
-            listen: "127.0.0.1:0".parse().unwrap_or_else(|error| panic!("{error}")),
-            data_dir: dir.path().to_owned(),
-            backend: chaoslab::backend::BackendKind::Embedded,
-            log_format: LogFormat::Text,
-            time_scale: 1.0,
-            max_rate: 20.0,
-            instructor_token: None,
-            stacks: None,
-        };
+        let serve = ServeArgs::embedded(dir.path());
         let (state, engine) = build_state(&serve).unwrap_or_else(|error| panic!("{error}"));
         let router = app(state.clone());
         let join = Request::post("/join")

@@ -17,6 +17,7 @@ use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
 use crate::participants::Participants;
+use crate::traffic::settings::DEFAULT_MAX_RATE;
 use crate::traffic::{TrafficController, TrafficLimits};
 use crate::web::{App, AppState, app};
 
@@ -48,7 +49,7 @@ pub struct ServeArgs {
     #[arg(long, env = "CHAOSLAB_TIME_SCALE", default_value_t = 1.0)]
     pub time_scale: f64,
     /// Highest publisher or subscriber rate a participant may set, per second.
-    #[arg(long, env = "CHAOSLAB_MAX_RATE", default_value_t = 20.0)]
+    #[arg(long, env = "CHAOSLAB_MAX_RATE", default_value_t = DEFAULT_MAX_RATE)]
     pub max_rate: f64,
     /// The instructor's token; when absent, one is generated and printed once at start-up.
     #[arg(long, env = "CHAOSLAB_INSTRUCTOR_TOKEN", hide_env_values = true)]
@@ -140,6 +141,23 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         rate_limiter: crate::web::protection::RateLimiter::new(20.0, 60.0),
     }));
     Ok((state, engine))
+}
+
+impl ServeArgs {
+    /// The embedded lab with the command line's defaults, keeping its data in `data_dir` and
+    /// listening on a free loopback port: what tests and benchmarks build a server from.
+    pub fn embedded(data_dir: &Path) -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            data_dir: data_dir.to_owned(),
+            backend: BackendKind::Embedded,
+            log_format: LogFormat::Text,
+            time_scale: 1.0,
+            max_rate: DEFAULT_MAX_RATE,
+            instructor_token: None,
+            stacks: None,
+        }
+    }
 }
 
 /// The traffic caps for a backend: traffic on AWS costs money, so it gets a lower rate cap, an

@@ -8,7 +8,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
-use chaoslab::serve::{LogFormat, ServeArgs, build_state};
+use chaoslab::serve::{ServeArgs, build_state};
 use chaoslab::web::{AppState, app};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -60,14 +60,8 @@ impl Lab {
     fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
         let args = ServeArgs {
-            listen: "127.0.0.1:0".parse().unwrap(),
-            data_dir: dir.path().to_owned(),
-            backend: chaoslab::backend::BackendKind::Embedded,
-            log_format: LogFormat::Text,
-            time_scale: 1.0,
-            max_rate: 20.0,
             instructor_token: Some(TOKEN.to_owned()),
-            stacks: None,
+            ..ServeArgs::embedded(dir.path())
         };
         let (state, _engine) = build_state(&args).unwrap();
         Self {

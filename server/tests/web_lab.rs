@@ -7,7 +7,7 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaoslab::serve::{LogFormat, ServeArgs, build_state};
+use chaoslab::serve::{ServeArgs, build_state};
 use chaoslab::web::{AppState, app};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
@@ -18,23 +18,10 @@ struct Lab {
     router: Router,
 }
 
-fn args(dir: &std::path::Path) -> ServeArgs {
-    ServeArgs {
-        listen: "127.0.0.1:0".parse().unwrap(),
-        data_dir: dir.to_owned(),
-        backend: chaoslab::backend::BackendKind::Embedded,
-        log_format: LogFormat::Text,
-        time_scale: 1.0,
-        max_rate: 20.0,
-        instructor_token: None,
-        stacks: None,
-    }
-}
-
 impl Lab {
     fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (state, _engine) = build_state(&args(dir.path())).unwrap();
+        let (state, _engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
         Self {
             router: app(state.clone()),
             state,
@@ -472,7 +459,7 @@ async fn health_and_readiness_answer() {
 async fn progress_stack_and_traffic_settings_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (cookie, id, bucket) = {
-        let (state, engine) = build_state(&args(dir.path())).unwrap();
+        let (state, engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
         let lab = Lab {
             router: app(state.clone()),
             state,
@@ -495,7 +482,7 @@ async fn progress_stack_and_traffic_settings_survive_a_restart() {
         engine.shutdown();
         (cookie, id, bucket)
     };
-    let (state, _engine) = build_state(&args(dir.path())).unwrap();
+    let (state, _engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
     let lab = Lab {
         router: app(state.clone()),
         state,
