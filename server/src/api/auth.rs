@@ -80,4 +80,11 @@ impl Caller {
             )),
         }
     }
+
+    /// Participant `id`, if this caller may reach them and they exist (the operations on the
+    /// participant's record and traffic start with this).
+    pub fn participant(&self, state: &AppState, id: &str) -> Result<Participant, ApiError> {
+        self.may_access(id)?;
+        Ok(state.participants.get(id)?)
+    }
 }

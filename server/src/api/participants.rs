@@ -182,8 +182,7 @@ pub async fn get_participant(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    caller.may_access(&id)?;
-    let participant = state.participants.get(&id)?;
+    let participant = caller.participant(&state, &id)?;
     Ok(Json(ParticipantView::new(
         &participant,
         state.backend.stack_names(&id),

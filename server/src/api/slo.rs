@@ -28,8 +28,7 @@ pub async fn get_slo(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<SloView>, ApiError> {
-    caller.may_access(&id)?;
-    let participant = state.participants.get(&id)?;
+    let participant = caller.participant(&state, &id)?;
     let objective = participant.slo.unwrap_or_default();
     let status = evaluate(state.backend.as_ref(), &id, &objective).await?;
     Ok(Json(SloView {

@@ -17,8 +17,7 @@ pub async fn get_traffic(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TrafficStatus>, ApiError> {
-    caller.may_access(&id)?;
-    state.participants.get(&id)?;
+    caller.participant(&state, &id)?;
     Ok(Json(state.traffic.status(&id)))
 }
 
@@ -38,8 +37,7 @@ pub async fn put_traffic(
     Path(id): Path<String>,
     Json(settings): Json<TrafficSettings>,
 ) -> Result<Json<TrafficStatus>, ApiError> {
-    caller.may_access(&id)?;
-    let participant = state.participants.get(&id)?;
+    let participant = caller.participant(&state, &id)?;
     let status = state.traffic.start(&id, settings).map_err(|error| {
         ApiError::new(
             axum::http::StatusCode::UNPROCESSABLE_ENTITY,
@@ -75,8 +73,7 @@ pub async fn delete_traffic(
     caller: Caller,
     Path(id): Path<String>,
 ) -> Result<Json<TrafficStatus>, ApiError> {
-    caller.may_access(&id)?;
-    state.participants.get(&id)?;
+    caller.participant(&state, &id)?;
     let status = state.traffic.stop(&id).await;
     state
         .events
