@@ -11,9 +11,9 @@ use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::web::app;
-use chaoslab::web::dashboard::dashboard_data;
+use chaoslab::ops::dashboard;
+use chaoslab::router::app;
+use chaoslab::serve::{ServeArgs, build_embedded_state};
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -41,7 +41,7 @@ fn main() {
     runtime.block_on(async move {
         let dir = tempfile::tempdir().unwrap_or_else(|error| panic!("{error}"));
         let serve = ServeArgs::embedded(dir.path());
-        let (state, engine) = build_state(&serve).unwrap_or_else(|error| panic!("{error}"));
+        let (state, engine) = build_embedded_state(&serve).unwrap_or_else(|error| panic!("{error}"));
         let router = app(state.clone());
         let join = Request::post("/join")
             .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
@@ -87,7 +87,7 @@ fn main() {
         let mut widgets = 0;
         for _ in 0..samples {
             let started = Instant::now();
-            let data = dashboard_data(state.backend.as_ref(), &participant, 180).await;
+            let data = dashboard::data(state.backend.as_ref(), &participant, 180).await;
             timings.push(started.elapsed());
             widgets = data.map(|data| data.widgets.len()).unwrap_or(0);
         }

@@ -28,6 +28,10 @@ pub enum EventKind {
     StackReset,
     /// A participant was removed.
     ParticipantRemoved,
+    /// A participant left the lab (their traffic stopped; they may resume).
+    Left,
+    /// A participant came back with their resume code.
+    Resumed,
     /// The instructor logged in.
     InstructorLogin,
 }
@@ -43,6 +47,8 @@ impl EventKind {
             Self::SloSet => "slo_set",
             Self::StackReset => "stack_reset",
             Self::ParticipantRemoved => "participant_removed",
+            Self::Left => "left",
+            Self::Resumed => "resumed",
             Self::InstructorLogin => "instructor_login",
         }
     }
@@ -56,6 +62,8 @@ impl EventKind {
             Self::SloSet,
             Self::StackReset,
             Self::ParticipantRemoved,
+            Self::Left,
+            Self::Resumed,
             Self::InstructorLogin,
         ]
         .into_iter()

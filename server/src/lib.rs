@@ -4,8 +4,12 @@
 //! - [`convert`] runs the lab's ETL transform on local files (`chaoslab convert`);
 //! - [`metrics`] records CloudWatch-style metrics and answers GetMetricData queries;
 //! - [`dashboard`] reads the shared dashboard definition and runs its widgets' queries;
-//! - [`lab`] holds the lab's steps; [`participants`] who joined and how far they got;
-//! - [`web`] serves the pages; [`api`] the REST API with its OpenAPI document; [`serve`] runs the server (`chaoslab serve`);
+//! - [`lab`] holds the lab's steps and their checks; [`participants`] who joined and how far
+//!   they got; [`events`] the event log;
+//! - [`ops`] is the lab's use cases (join, traffic, SLO, steps, reset, …), each in one place;
+//! - [`web`] serves the pages and [`api`] the REST API with its OpenAPI document, both thin
+//!   adapters over [`ops`]; [`router`] puts them together with the layers every request passes;
+//!   [`state`] is what they share; [`serve`] runs the server (`chaoslab serve`);
 //! - [`backend`] runs the pipeline: [`backend::embedded`] in this process, with AWS's semantics.
 //! - [`inspector`] explains the ETL function's settings and shows its source, highlighted.
 //! - [`slo`] judges the participant's service level objective against the metrics.
@@ -21,8 +25,12 @@ pub mod events;
 pub mod inspector;
 pub mod lab;
 pub mod metrics;
+pub mod ops;
 pub mod participants;
+pub mod protection;
+pub mod router;
 pub mod serve;
 pub mod slo;
+pub mod state;
 pub mod traffic;
 pub mod web;

@@ -17,9 +17,10 @@ use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
 use crate::participants::Participants;
+use crate::router::app;
+use crate::state::{App, AppState};
 use crate::traffic::settings::DEFAULT_MAX_RATE;
 use crate::traffic::{TrafficController, TrafficLimits};
-use crate::web::{App, AppState, app};
 
 /// Log line format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -94,8 +95,29 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Key> {
     Ok(key)
 }
 
-/// Builds the application for a data directory: backend, participants, traffic.
-pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
+/// Builds the application for a data directory: backend, participants, traffic. With
+/// `--backend aws` no embedded engine is opened.
+pub fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
+    check_args(args)?;
+    let backend: Arc<dyn Backend> = match args.backend {
+        BackendKind::Embedded => Arc::new(EmbeddedBackend::new(open_engine(args)?)),
+        BackendKind::Aws => Arc::new(
+            AwsBackend::start_blocking(args.stacks.as_deref(), &args.data_dir)
+                .context("cannot start the AWS backend")?,
+        ),
+    };
+    state_over(args, backend)
+}
+
+/// The embedded lab, with its engine for callers that look inside it (benchmarks, tests).
+pub fn build_embedded_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
+    check_args(args)?;
+    let engine = open_engine(args)?;
+    let backend = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+    Ok((state_over(args, backend)?, engine))
+}
+
+fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
     if !(args.max_rate.is_finite() && args.max_rate > 0.0) {
         anyhow::bail!(
             "--max-rate must be a positive number, got {}",
@@ -108,17 +130,16 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
             args.time_scale
         );
     }
+    Ok(())
+}
+
+fn open_engine(args: &ServeArgs) -> anyhow::Result<Arc<Engine>> {
     let mut config = EngineConfig::new(&args.data_dir);
     config.time_scale = args.time_scale;
-    let engine = Engine::open(config).context("cannot open the embedded pipeline")?;
-    let backend: Arc<dyn Backend> = match args.backend {
-        BackendKind::Embedded => Arc::new(EmbeddedBackend::new(Arc::clone(&engine))),
-        // The embedded engine stays open but idle, so shutting down works the same.
-        BackendKind::Aws => Arc::new(
-            AwsBackend::start_blocking(args.stacks.as_deref(), &args.data_dir)
-                .context("cannot start the AWS backend")?,
-        ),
-    };
+    Engine::open(config).context("cannot open the embedded pipeline")
+}
+
+fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<AppState> {
     let participants =
         Participants::open(&args.data_dir).context("cannot open the participant store")?;
     let limits = traffic_limits(args.backend, args.max_rate);
@@ -128,7 +149,7 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         Some(_) => anyhow::bail!("--instructor-token must be at least 16 characters"),
         None => format!("cli_{}", uuid::Uuid::new_v4().simple()),
     };
-    let state = AppState(Arc::new(App {
+    Ok(AppState(Arc::new(App {
         backend,
         participants,
         traffic,
@@ -138,9 +159,8 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> 
         events: crate::events::EventLog::open(&args.data_dir)
             .context("cannot open the event log")?,
         // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.
-        rate_limiter: crate::web::protection::RateLimiter::new(20.0, 60.0),
-    }));
-    Ok((state, engine))
+        rate_limiter: crate::protection::RateLimiter::new(20.0, 60.0),
+    })))
 }
 
 impl ServeArgs {
@@ -192,7 +212,7 @@ pub fn resume_traffic(state: &AppState) {
 
 /// Runs the server until Ctrl-C or SIGTERM.
 pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
-    let (state, engine) = build_state(&args)?;
+    let state = build_state(&args)?;
     // Highlighting the function's source takes a moment the first time: do it off the request path.
     tokio::task::spawn_blocking(|| {
         let _ = crate::inspector::source_files();
@@ -242,7 +262,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
             });
         }
     }
-    engine.shutdown();
+    state.backend.shutdown();
     Ok(())
 }
 

@@ -5,8 +5,9 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
+use chaoslab::router::app;
 use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::web::{AppState, app};
+use chaoslab::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::{Value, json};
 use tower::ServiceExt;
@@ -26,7 +27,7 @@ impl Api {
             instructor_token: Some(INSTRUCTOR.to_owned()),
             ..ServeArgs::embedded(dir.path())
         };
-        let (state, _engine) = build_state(&args).unwrap();
+        let state = build_state(&args).unwrap();
         Self {
             router: app(state.clone()),
             state,
@@ -99,6 +100,7 @@ fn body_for(operation: &str) -> Option<Value> {
             json!({ "publisher": { "rate": 1, "error_rate": 0.01, "stop_after_s": 60 }, "subscriber": { "rate": 1 } }),
         ),
         "put_slo" => Some(json!({ "max_percent": 2.0, "window_minutes": 5 })),
+        "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
                 "Dimensions": [{ "Name": "FunctionName", "Value": "f" }] }, "Period": 300, "Stat": "Sum" } }],
@@ -111,7 +113,11 @@ fn body_for(operation: &str) -> Option<Value> {
 fn access(operation: &str) -> &'static str {
     match operation {
         "create_participant" => "open",
-        "list_participants" | "delete_participant" | "list_events" => "instructor",
+        "list_participants"
+        | "delete_participant"
+        | "list_events"
+        | "reset_participant"
+        | "act_on_participants" => "instructor",
         _ => "own",
     }
 }
@@ -137,7 +143,7 @@ async fn authorization_matrix_over_every_documented_operation() {
     for (path, method, operation) in operations {
         let method: Method = method.parse().unwrap();
         let body = || body_for(&operation);
-        if matches!(method, Method::POST | Method::PUT) {
+        if matches!(method, Method::POST | Method::PUT) && operation != "reset_participant" {
             assert!(body().is_some(), "add a body for {operation} to body_for()");
         }
         let callers = [
@@ -249,12 +255,20 @@ async fn bad_bodies_get_the_documented_errors() {
             Some(json!({ "name": 5 })),
         )
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a wrong type is a shape error"
+    );
     assert_error(&body, "invalid_body");
     let (status, body) = api
         .call(Method::POST, "/api/v1/participants", None, Some(json!({})))
         .await;
-    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(
+        status,
+        StatusCode::BAD_REQUEST,
+        "a missing field is a shape error"
+    );
     assert_error(&body, "invalid_body");
     let (status, body) = api
         .call(
@@ -410,8 +424,12 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     let (status, body) = api
         .call(Method::GET, &format!("{base}/dashboard?minutes=2"), t, None)
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, "invalid_request");
+    assert_eq!(
+        status,
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a value out of range"
+    );
+    assert_error(&body, "invalid_range");
     let (_, body) = api
         .call(Method::GET, &format!("{base}/dashboard"), t, None)
         .await;
@@ -506,8 +524,8 @@ async fn the_event_log_pages_and_exports_csv() {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, "invalid_request");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_format");
 }
 
 #[tokio::test]
@@ -557,8 +575,8 @@ async fn the_instructor_lists_participants_in_pages() {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, "invalid_request");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_limit");
     let (status, body) = api
         .call(
             Method::GET,

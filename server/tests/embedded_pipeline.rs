@@ -7,7 +7,8 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chaoslab::backend::embedded::function::{FaultInjection, FunctionConfig};
+use chaoslab::backend::FaultInjection;
+use chaoslab::backend::embedded::function::FunctionConfig;
 use chaoslab::backend::embedded::stack::QueueKind;
 use support::{TestPipeline, invocations, lab_message, malformed};
 

@@ -309,6 +309,8 @@ async fn settings_out_of_range_are_refused_naming_the_field() {
             "publisher.stop_after_s",
         ),
         (subscriber(-1.0), "subscriber.rate"),
+        // Below the traffic form's lowest rate, which the server shares.
+        (subscriber(0.0001), "subscriber.rate"),
         (subscriber(f64::NAN), "subscriber.rate"),
         (subscriber(21.0), "subscriber.rate"),
     ];
@@ -324,7 +326,7 @@ async fn settings_out_of_range_are_refused_naming_the_field() {
         .unwrap_err();
     assert_eq!(
         error.to_string(),
-        "publisher.rate must be more than 0 and at most 20 per second (this server's cap), got 50"
+        "publisher.rate must be at least 0.1 and at most 20 per second (this server's cap), got 50"
     );
     assert_eq!(
         TrafficSettingsError::StopAfterOutOfRange {
@@ -340,9 +342,7 @@ async fn settings_out_of_range_are_refused_naming_the_field() {
     lab.traffic
         .start("alice", publisher(20.0, 1.0, 4 * 3_600))
         .unwrap();
-    lab.traffic
-        .start("alice", publisher(0.001, 0.0, 1))
-        .unwrap();
+    lab.traffic.start("alice", publisher(0.1, 0.0, 1)).unwrap();
 }
 
 #[tokio::test(start_paused = true)]

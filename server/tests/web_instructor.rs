@@ -8,8 +8,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Request, StatusCode, header};
+use chaoslab::router::app;
 use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::web::{AppState, app};
+use chaoslab::state::AppState;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -63,7 +64,7 @@ impl Lab {
             instructor_token: Some(TOKEN.to_owned()),
             ..ServeArgs::embedded(dir.path())
         };
-        let (state, _engine) = build_state(&args).unwrap();
+        let state = build_state(&args).unwrap();
         Self {
             router: app(state.clone()),
             state,
@@ -149,7 +150,7 @@ impl Lab {
             .next()
             .unwrap()
             .to_owned();
-        let (_, _, page) = self.get("/lab/prepare", &cookie).await;
+        let (_, _, page) = self.get("/leave", &cookie).await;
         let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
         let id = self
             .state
@@ -625,15 +626,22 @@ async fn invalid_rates_are_a_422_page_and_start_nothing() {
     let bob = lab.join("Bob").await;
     let instructor = lab.log_in().await;
     for (rates, message) in [
+        // In the form's own words and units, never the API's field names.
         (
             "publisher_rate=500",
-            "publisher.rate must be more than 0 and at most 20",
+            "Objects per second must be from 0.1 to 20 per second; you entered 500.",
         ),
-        ("error_percent=150", "publisher.error_rate"),
-        ("stop_after_minutes=0", "at least 1 minute"),
+        (
+            "error_percent=150",
+            "Malformed objects must be from 0 to 100%; you entered 150.",
+        ),
+        (
+            "stop_after_minutes=0",
+            "Stop automatically after must be from 1 to 240 minutes; you entered 0.",
+        ),
         (
             "subscriber_rate=fast",
-            "The subscriber rate must be a number",
+            "Messages per second must be a number; you entered &#34;fast&#34;.",
         ),
     ] {
         let (status, _, page) = lab
@@ -849,7 +857,7 @@ async fn the_detail_page_shows_their_dashboard_stack_and_step_history() {
     let names = lab.state.backend.stack_names(&ada.id).unwrap();
     assert!(page.contains(&names.bucket) && page.contains(&names.function_name));
 
-    let widgets = chaoslab::web::dashboard::dashboard_data(lab.state.backend.as_ref(), &ada.id, 60)
+    let widgets = chaoslab::ops::dashboard::data(lab.state.backend.as_ref(), &ada.id, 60)
         .await
         .unwrap()
         .widgets;

@@ -7,8 +7,9 @@ use std::time::Duration;
 use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
+use chaoslab::router::app;
 use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::web::{AppState, app};
+use chaoslab::state::AppState;
 use http_body_util::BodyExt;
 use tower::ServiceExt;
 
@@ -21,7 +22,7 @@ struct Lab {
 impl Lab {
     fn open() -> Self {
         let dir = tempfile::tempdir().unwrap();
-        let (state, _engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
+        let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
         Self {
             router: app(state.clone()),
             state,
@@ -87,7 +88,7 @@ impl Lab {
             .unwrap()
             .to_owned();
         let cookie = set_cookie.split(';').next().unwrap().to_owned();
-        let (_, _, page) = self.get("/lab/prepare", &cookie).await;
+        let (_, _, page) = self.get("/leave", &cookie).await;
         let csrf = page
             .split("name=\"csrf\" value=\"")
             .nth(1)
@@ -348,18 +349,44 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
     let (_, body) = lab.htmx("/lab/start-traffic/check", &cookie).await;
     assert!(body.contains("Done"), "{body}");
 
-    for (form, field) in [
-        ("publisher_rate=50", "rate"),
-        ("publisher_rate=0", "rate"),
-        ("error_percent=150", "error"),
-        ("stop_after_minutes=0", "automatic stop"),
-        ("subscriber_rate=abc", "subscriber rate"),
+    // Errors speak in the form's units and the form keeps what was typed.
+    for (form, message, kept) in [
+        (
+            "publisher_rate=50",
+            "Objects per second must be from 0.1 to 20 per second; you entered 50.",
+            r#"id="publisher_rate" name="publisher_rate" type="number" min="0.1" max="20" step="0.1" value="50""#,
+        ),
+        (
+            "publisher_rate=0",
+            "Objects per second must be from 0.1 to 20 per second; you entered 0.",
+            r#"value="0""#,
+        ),
+        (
+            "error_percent=150",
+            "Malformed objects must be from 0 to 100%; you entered 150.",
+            r#"name="error_percent" type="number" min="0" max="100" step="0.1" value="150""#,
+        ),
+        (
+            "stop_after_minutes=0",
+            "Stop automatically after must be from 1 to 240 minutes; you entered 0.",
+            r#"value="0""#,
+        ),
+        (
+            "subscriber_rate=abc",
+            "Messages per second must be a number; you entered &#34;abc&#34;.",
+            r#"value="abc""#,
+        ),
     ] {
         let (status, _, page) = lab
             .post("/traffic", &cookie, &format!("csrf={csrf}&{form}"))
             .await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
-        assert!(page.to_lowercase().contains(field), "{form}: {page}");
+        assert!(page.contains(message), "{form}: {page}");
+        assert!(page.contains(kept), "{form} keeps the input: {page}");
+        assert!(
+            !page.contains("publisher.") && !page.contains("_s "),
+            "{page}"
+        );
     }
     // Refused settings leave the running traffic alone.
     assert_eq!(
@@ -459,7 +486,7 @@ async fn health_and_readiness_answer() {
 async fn progress_stack_and_traffic_settings_survive_a_restart() {
     let dir = tempfile::tempdir().unwrap();
     let (cookie, id, bucket) = {
-        let (state, engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
+        let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
         let lab = Lab {
             router: app(state.clone()),
             state,
@@ -479,10 +506,10 @@ async fn progress_stack_and_traffic_settings_survive_a_restart() {
         let id = lab.state.participants.list().unwrap()[0].id.clone();
         let bucket = lab.state.backend.stack_names(&id).unwrap().bucket;
         lab.state.traffic.stop_all().await;
-        engine.shutdown();
+        lab.state.backend.shutdown();
         (cookie, id, bucket)
     };
-    let (state, _engine) = build_state(&ServeArgs::embedded(dir.path())).unwrap();
+    let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
     let lab = Lab {
         router: app(state.clone()),
         state,
@@ -582,7 +609,7 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
             .unwrap()
         })
         .collect();
-    let direct = chaoslab::web::dashboard::dashboard_data(lab.state.backend.as_ref(), &id, 180)
+    let direct = chaoslab::ops::dashboard::data(lab.state.backend.as_ref(), &id, 180)
         .await
         .unwrap();
     assert_eq!(embedded.len(), direct.widgets.len());

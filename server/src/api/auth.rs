@@ -10,7 +10,7 @@ use axum::http::request::Parts;
 
 use super::error::ApiError;
 use crate::participants::Participant;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// The authenticated caller.
 #[derive(Debug, Clone)]
@@ -21,16 +21,6 @@ pub enum Caller {
     Participant(Box<Participant>),
     /// The instructor.
     Instructor,
-}
-
-/// Compares two secrets in time that does not depend on where they differ.
-pub fn secrets_match(given: &str, expected: &str) -> bool {
-    given.len() == expected.len()
-        && given
-            .bytes()
-            .zip(expected.bytes())
-            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-            == 0
 }
 
 impl FromRequestParts<AppState> for Caller {
@@ -47,7 +37,7 @@ impl FromRequestParts<AppState> for Caller {
             .map(str::trim)
             .filter(|token| !token.is_empty())
             .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
-        if secrets_match(token, &state.instructor_token) {
+        if state.is_instructor_token(token) {
             return Ok(Self::Instructor);
         }
         match state.participants.by_token(token)? {
@@ -78,6 +68,14 @@ impl Caller {
             Self::Anonymous => Err(ApiError::unauthorized(
                 "send your participant token as `Authorization: Bearer <token>`",
             )),
+        }
+    }
+
+    /// Who this caller is, as the event log names them.
+    pub fn actor(&self) -> crate::ops::Actor {
+        match self {
+            Self::Instructor => crate::ops::Actor::Instructor,
+            _ => crate::ops::Actor::Participant,
         }
     }
 

@@ -1,5 +1,7 @@
-//! The API's error body and its JSON extractor: every failure is `{"code", "message"}` with a
-//! 4xx or 5xx status, never a bare text or an HTML page.
+//! The API's error body and its extractors: every failure is `{"code", "message"}` with a 4xx
+//! or 5xx status, never a bare text or an HTML page. The status and code of an operation's
+//! failure come from the one error model, [`crate::ops::error`]; a request the server cannot
+//! read (malformed JSON, a wrong type, an unknown field, a bad query string) is 400.
 
 use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
@@ -10,6 +12,8 @@ use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::BackendError;
+use crate::events::EventLogError;
+use crate::ops::OpError;
 use crate::participants::ParticipantError;
 
 /// An API error: a stable machine-readable code and a message for people.
@@ -57,9 +61,6 @@ impl ApiError {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        if self.status.is_server_error() {
-            tracing::error!(code = self.code, message = %self.message, "API request failed");
-        }
         let mut response = (self.status, axum::Json(&self)).into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             response.headers_mut().insert(
@@ -71,37 +72,27 @@ impl IntoResponse for ApiError {
     }
 }
 
+impl From<OpError> for ApiError {
+    fn from(error: OpError) -> Self {
+        Self::new(error.status(), error.code(), error.public_message())
+    }
+}
+
 impl From<BackendError> for ApiError {
     fn from(error: BackendError) -> Self {
-        match error {
-            BackendError::UnknownStack(_) => Self::not_found(error.to_string()),
-            BackendError::InvalidRequest(message) => {
-                Self::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_request", message)
-            }
-            BackendError::Unavailable(message) => Self::new(
-                StatusCode::SERVICE_UNAVAILABLE,
-                "backend_unavailable",
-                message,
-            ),
-        }
+        OpError::from(error).into()
     }
 }
 
 impl From<ParticipantError> for ApiError {
     fn from(error: ParticipantError) -> Self {
-        match error {
-            ParticipantError::NotFound(id) => Self::not_found(format!("no participant {id:?}")),
-            ParticipantError::InvalidName => Self::new(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "invalid_name",
-                error.to_string(),
-            ),
-            other => Self::new(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "internal",
-                other.to_string(),
-            ),
-        }
+        OpError::from(error).into()
+    }
+}
+
+impl From<EventLogError> for ApiError {
+    fn from(error: EventLogError) -> Self {
+        OpError::from(error).into()
     }
 }
 
@@ -131,7 +122,7 @@ fn json_rejection(rejection: JsonRejection) -> ApiError {
             ApiError::invalid(format!("the body is not valid JSON: {}", error.body_text()))
         }
         JsonRejection::JsonDataError(error) => ApiError::new(
-            StatusCode::UNPROCESSABLE_ENTITY,
+            StatusCode::BAD_REQUEST,
             "invalid_body",
             format!(
                 "the body does not have the expected shape: {}",

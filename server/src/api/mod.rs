@@ -1,6 +1,7 @@
 //! The REST API, `/api/v1`: everything the pages do, as JSON, for automation and the instructor.
 //!
 //! - [`auth`]: bearer tokens (a participant's or the instructor's) and who may see what;
+//! - [`limit`]: the per-client rate limit;
 //! - [`error`]: the JSON error body, `{"code", "message"}`, and the JSON extractor using it;
 //! - [`participants`], [`traffic`], [`pipeline`], [`slo`], [`steps`], [`events`]: one module per
 //!   resource, handlers named `verb_noun`.
@@ -14,6 +15,7 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod limit;
 pub mod participants;
 pub mod pipeline;
 pub mod slo;
@@ -26,7 +28,7 @@ use utoipa::{Modify, OpenApi};
 use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// The API's OpenAPI description, completed by the routes.
 #[derive(Debug, OpenApi)]
@@ -125,6 +127,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
             participants::get_participant,
             participants::delete_participant
         ))
+        .routes(routes!(participants::reset_participant))
+        .routes(routes!(participants::act_on_participants))
         .routes(routes!(
             traffic::get_traffic,
             traffic::put_traffic,

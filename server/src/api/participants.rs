@@ -8,10 +8,12 @@ use utoipa::{IntoParams, ToSchema};
 use super::auth::Caller;
 use super::error::{ApiError, Json, Path, Query};
 use crate::backend::StackNames;
-use crate::events::EventKind;
 use crate::metrics::{EpochMillis, rfc3339};
+use crate::ops::bulk::{self, BulkAction, BulkOutcome, Targets};
+use crate::ops::traffic::TrafficChange;
+use crate::ops::{Actor, participants};
 use crate::participants::Participant;
-use crate::web::AppState;
+use crate::state::AppState;
 
 /// Body of `POST /participants`.
 #[derive(Debug, Deserialize, ToSchema)]
@@ -100,21 +102,8 @@ pub async fn create_participant(
     State(state): State<AppState>,
     Json(body): Json<NewParticipant>,
 ) -> Result<(StatusCode, Json<CreatedParticipant>), ApiError> {
-    let participant = state
-        .participants
-        .create(&body.name, chrono::Utc::now().timestamp_millis())?;
-    let stack = match state.backend.create_stack(&participant.id).await {
-        Ok(stack) => stack,
-        Err(error) => {
-            let _ = state.participants.remove(&participant.id);
-            return Err(error.into());
-        }
-    };
-    state.events.record(
-        EventKind::Joined,
-        Some(&participant.id),
-        format!("{} (API)", participant.name),
-    );
+    let participants::Joined { participant, stack } =
+        participants::join(&state, &body.name).await?;
     Ok((
         StatusCode::CREATED,
         Json(CreatedParticipant {
@@ -143,9 +132,11 @@ pub async fn list_participants(
     caller.instructor()?;
     let limit = paging.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
-        return Err(ApiError::invalid(format!(
-            "limit must be between 1 and 500, got {limit}"
-        )));
+        return Err(ApiError::new(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_limit",
+            format!("limit must be between 1 and 500, got {limit}"),
+        ));
     }
     let all = state.participants.list()?;
     let start = match &paging.after {
@@ -204,21 +195,91 @@ pub async fn delete_participant(
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
     caller.instructor()?;
-    remove_participant(&state, &id).await?;
+    participants::remove(&state, &id, Actor::Instructor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
 
-/// Stops a participant's traffic, deletes their stack and forgets them.
-pub async fn remove_participant(state: &AppState, id: &str) -> Result<(), ApiError> {
-    state.participants.get(id)?;
-    state.traffic.stop(id).await;
-    match state.backend.remove_stack(id).await {
-        Ok(()) | Err(crate::backend::BackendError::UnknownStack(_)) => {}
-        Err(error) => return Err(error.into()),
-    }
-    state.participants.remove(id)?;
-    state
-        .events
-        .record(EventKind::ParticipantRemoved, Some(id), "");
-    Ok(())
+/// Resets a participant's pipeline (instructor only): their traffic stops, objects, messages,
+/// metrics and accounting start from zero, the function's settings return to their defaults, and
+/// the steps whose checks read the traffic are no longer done. They keep their name, their other
+/// steps and their SLO.
+#[utoipa::path(post, path = "/participants/{id}/reset", tag = "participants",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Reset"),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 404, description = "No such participant", body = ApiError),
+        (status = 503, description = "The pipeline backend is unavailable", body = ApiError),
+    ))]
+pub async fn reset_participant(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.instructor()?;
+    participants::reset(&state, &id, Actor::Instructor).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// What `POST /participants/actions` does to each participant.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BulkActionName {
+    /// Stop the traffic of those whose traffic runs.
+    StopTraffic,
+    /// Start or change traffic with `traffic` over each participant's own settings.
+    StartTraffic,
+    /// Reset each stack.
+    Reset,
+    /// Remove each participant and their stack.
+    Remove,
+}
+
+/// Body of `POST /participants/actions`.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct BulkRequest {
+    /// The participants' ids; left out, the action is for everyone.
+    #[serde(default)]
+    pub ids: Option<Vec<String>>,
+    /// What to do to each.
+    pub action: BulkActionName,
+    /// For `start_traffic`: the change, a field left out keeping each participant's value.
+    #[serde(default)]
+    pub traffic: Option<TrafficChange>,
+}
+
+/// Applies one action to a selection of participants or to everyone (instructor only), as the
+/// overview's buttons do: `stop_traffic`, `start_traffic` (with a `traffic` change applied over
+/// each participant's own settings; nobody starts if anyone's result is refused), `reset` or
+/// `remove`.
+#[utoipa::path(post, path = "/participants/actions", tag = "participants", request_body = BulkRequest,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "How many participants were changed, skipped or failed", body = BulkOutcome),
+        (status = 400, description = "Malformed body", body = ApiError),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 422, description = "Traffic settings outside the server's caps", body = ApiError),
+    ))]
+pub async fn act_on_participants(
+    State(state): State<AppState>,
+    caller: Caller,
+    Json(request): Json<BulkRequest>,
+) -> Result<Json<BulkOutcome>, ApiError> {
+    caller.instructor()?;
+    let targets = match request.ids {
+        Some(ids) => Targets::Selected(ids),
+        None => Targets::Everyone,
+    };
+    let action = match request.action {
+        BulkActionName::StopTraffic => BulkAction::StopTraffic,
+        BulkActionName::StartTraffic => BulkAction::StartTraffic {
+            traffic: request.traffic.unwrap_or_default(),
+        },
+        BulkActionName::Reset => BulkAction::Reset,
+        BulkActionName::Remove => BulkAction::Remove,
+    };
+    Ok(Json(bulk::apply(&state, &targets, action).await?))
 }

@@ -6,12 +6,11 @@ use utoipa::IntoParams;
 
 use super::auth::Caller;
 use super::error::{ApiError, Json, Path, Query};
-use crate::backend::FunctionConfiguration;
-use crate::backend::embedded::stack::Accounting;
+use crate::backend::{Accounting, FunctionConfiguration};
 use crate::dashboard::DashboardData;
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
-use crate::web::AppState;
-use crate::web::dashboard::dashboard_data;
+use crate::ops::dashboard;
+use crate::state::AppState;
 
 /// The ETL function's configuration: runtime, memory, timeout, asynchronous invocation settings
 /// and dead-letter target.
@@ -67,19 +66,9 @@ pub async fn get_dashboard(
     Query(range): Query<DashboardRange>,
 ) -> Result<Json<DashboardData>, ApiError> {
     caller.may_access(&id)?;
-    let minutes = range.minutes.unwrap_or(60);
-    if !(5..=1440).contains(&minutes) {
-        return Err(ApiError::invalid(format!(
-            "minutes must be between 5 and 1440, got {minutes}"
-        )));
-    }
-    dashboard_data(state.backend.as_ref(), &id, minutes)
-        .await
-        .map(Json)
-        .map_err(|error| match error {
-            crate::web::error::WebError::Backend(error) => error.into(),
-            other => ApiError::invalid(other.to_string()),
-        })
+    Ok(Json(
+        dashboard::data(state.backend.as_ref(), &id, range.minutes.unwrap_or(60)).await?,
+    ))
 }
 
 /// Where every published object is: `published = converted + dead_lettered + in_flight`.

@@ -3,8 +3,15 @@
 //! - [`embedded`]: the whole pipeline in this process, with AWS's semantics (the default).
 //! - [`aws`]: the real pipeline, in the stacks the project's Terraform created.
 
+pub mod accounting;
 pub mod aws;
+pub mod clock;
 pub mod embedded;
+pub mod fault;
+
+pub use self::accounting::Accounting;
+pub use self::clock::{PipelineClock, system_now_millis};
+pub use self::fault::FaultInjection;
 
 use serde::{Deserialize, Serialize};
 
@@ -172,7 +179,7 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Which backend this is.
     fn kind(&self) -> BackendKind;
     /// Pipeline time (on AWS, the wall clock).
-    fn clock(&self) -> embedded::PipelineClock;
+    fn clock(&self) -> PipelineClock;
     /// Creates (embedded) or assigns (AWS) a stack for a participant.
     async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError>;
     /// A participant's stack names, if they have a stack.
@@ -213,19 +220,16 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         request: crate::metrics::GetMetricDataRequest,
     ) -> Result<crate::metrics::GetMetricDataResponse, BackendError>;
     /// Where each published object is.
-    async fn accounting(
-        &self,
-        participant: &str,
-    ) -> Result<embedded::stack::Accounting, BackendError>;
+    async fn accounting(&self, participant: &str) -> Result<Accounting, BackendError>;
     /// The fault-injection parameter.
-    async fn fault_injection(
-        &self,
-        participant: &str,
-    ) -> Result<embedded::function::FaultInjection, BackendError>;
+    async fn fault_injection(&self, participant: &str) -> Result<FaultInjection, BackendError>;
     /// Replaces the fault-injection parameter.
     async fn set_fault_injection(
         &self,
         participant: &str,
-        fault_injection: embedded::function::FaultInjection,
+        fault_injection: FaultInjection,
     ) -> Result<(), BackendError>;
+    /// Saves what must survive a restart and stops background work; called once, when the
+    /// server stops. Nothing to do by default (AWS keeps its own state).
+    fn shutdown(&self) {}
 }

@@ -169,6 +169,18 @@ impl TrafficController {
         self.stop_parts(participant, false, true).await
     }
 
+    /// Forgets a stopped participant's generators and their counters (after a reset or a
+    /// removal), so their next traffic counts from zero. Does nothing while they run.
+    pub fn forget(&self, participant: &str) {
+        let mut participants = self.participants();
+        if participants
+            .get(participant)
+            .is_some_and(|traffic| !traffic.is_running())
+        {
+            participants.remove(participant);
+        }
+    }
+
     /// A participant's traffic now.
     pub fn status(&self, participant: &str) -> TrafficStatus {
         self.participants()

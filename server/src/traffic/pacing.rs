@@ -8,7 +8,7 @@ use std::time::Duration;
 use tokio::sync::Notify;
 use tokio::task::JoinHandle;
 
-use crate::backend::embedded::PipelineClock;
+use crate::backend::PipelineClock;
 use crate::metrics::EpochMillis;
 
 /// The first wait after a failure, in pipeline time.

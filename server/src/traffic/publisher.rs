@@ -48,6 +48,11 @@ impl PublisherStatus {
         };
         (end - self.started_at).max(0)
     }
+
+    /// Whether the last run ended at its automatic stop rather than by request.
+    pub fn stopped_by_itself(&self) -> bool {
+        !self.running && self.stopped_at.is_some_and(|at| at >= self.stops_at)
+    }
 }
 
 /// A publisher's state, shared by its task and the controller. The counters carry on across runs.

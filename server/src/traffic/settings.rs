@@ -16,6 +16,8 @@ pub const DEFAULT_ERROR_RATE: f64 = 0.01;
 /// The default time after which the publisher stops by itself, in seconds: one hour. A server
 /// may set its own default in [`TrafficLimits::default_stop_after_s`] (the AWS backend does).
 pub const DEFAULT_STOP_AFTER_S: u64 = 3_600;
+/// The lowest rate the generators run at, per second: one object every ten seconds.
+pub const MIN_RATE: f64 = 0.1;
 /// The default cap on any rate, per second.
 pub const DEFAULT_MAX_RATE: f64 = 20.0;
 /// The default cap on the publisher's automatic stop, in seconds: four hours.
@@ -23,7 +25,7 @@ pub const DEFAULT_MAX_STOP_AFTER_S: u64 = 4 * 3_600;
 
 /// What to start or change: the publisher, the subscriber, or both. A part left out is left as it
 /// is.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", deny_unknown_fields)]
 pub struct TrafficSettings {
     /// The publisher's settings, if the publisher is to start or change.
@@ -180,9 +182,9 @@ impl Default for TrafficLimits {
 /// range.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum TrafficSettingsError {
-    /// A rate is not a number in (0, max].
+    /// A rate is not a number in [0.1, max].
     #[error(
-        "{field} must be more than 0 and at most {max} per second (this server's cap), got {value}"
+        "{field} must be at least 0.1 and at most {max} per second (this server's cap), got {value}"
     )]
     RateOutOfRange {
         /// `publisher.rate` or `subscriber.rate`.
@@ -229,8 +231,8 @@ fn validate_rate(
     value: f64,
     limits: &TrafficLimits,
 ) -> Result<(), TrafficSettingsError> {
-    // `value > 0.0` is false for NaN, and a finite cap refuses infinity.
-    if value.is_finite() && value > 0.0 && value <= limits.max_rate {
+    // A comparison with NaN is false, and a finite cap refuses infinity.
+    if value.is_finite() && value >= MIN_RATE && value <= limits.max_rate {
         Ok(())
     } else {
         Err(TrafficSettingsError::RateOutOfRange {

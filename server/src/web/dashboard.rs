@@ -7,16 +7,11 @@ use axum::extract::{Query, State};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::WebError;
-use super::lab::Chrome;
+use super::layout::Chrome;
 use super::session::Session;
-use crate::backend::{Backend, BackendError};
-use crate::dashboard::{
-    Dashboard, DashboardData, DashboardNames, MetricSource, TimeRange, View, WidgetData,
-};
-use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
-use crate::participants::Viewed;
+use crate::dashboard::{DashboardData, View, WidgetData};
+use crate::state::{App, AppState};
 
 /// The time ranges offered, as (query value, label, minutes).
 pub const RANGES: [(&str, &str, i64); 5] = [
@@ -26,61 +21,6 @@ pub const RANGES: [(&str, &str, i64); 5] = [
     ("12h", "Last 12 hours", 720),
     ("24h", "Last 24 hours", 1440),
 ];
-
-/// One participant's metrics through the backend, as the dashboard's [`MetricSource`].
-#[derive(Debug)]
-pub struct ParticipantMetrics<'a> {
-    /// The backend.
-    pub backend: &'a dyn Backend,
-    /// The participant.
-    pub participant: &'a str,
-}
-
-impl MetricSource for ParticipantMetrics<'_> {
-    type Error = BackendError;
-
-    async fn get_metric_data(
-        &self,
-        request: GetMetricDataRequest,
-    ) -> Result<GetMetricDataResponse, BackendError> {
-        self.backend
-            .get_metric_data(self.participant, request)
-            .await
-    }
-}
-
-/// Runs every widget's queries for a participant over the last `minutes` of pipeline time.
-pub async fn dashboard_data(
-    backend: &dyn Backend,
-    participant: &str,
-    minutes: i64,
-) -> Result<DashboardData, WebError> {
-    let names = backend
-        .stack_names(participant)
-        .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
-    let dashboard = Dashboard::for_stack(&DashboardNames::from(&names)).map_err(|error| {
-        BackendError::Unavailable(format!("the dashboard definition is invalid: {error}"))
-    })?;
-    let now = backend.clock().now();
-    // Whole minutes: the minute in progress is still being counted.
-    let end = now - now.rem_euclid(60_000) + 60_000;
-    let range = TimeRange {
-        start: end - minutes * 60_000,
-        end,
-        period: None,
-    };
-    let source = ParticipantMetrics {
-        backend,
-        participant,
-    };
-    dashboard
-        .query(&source, range)
-        .await
-        .map_err(|error| match error {
-            crate::dashboard::QueryError::Source { source, .. } => WebError::Backend(source),
-            other => WebError::Backend(BackendError::InvalidRequest(other.to_string())),
-        })
-}
 
 /// A widget ready for the page: its data, the JSON the script draws, and rows for the table
 /// shown without JavaScript.
@@ -187,15 +127,10 @@ pub fn parse_range(value: Option<&str>) -> Result<(&'static str, i64), String> {
 }
 
 fn pick_range(query: &DashboardQuery) -> Result<(&'static str, i64), WebError> {
-    parse_range(query.range.as_deref()).map_err(WebError::BadRequest)
+    parse_range(query.range.as_deref()).map_err(WebError::Invalid)
 }
 
-async fn load(
-    state: &AppState,
-    participant: &str,
-    minutes: i64,
-) -> Result<(Vec<WidgetView>, String, bool), WebError> {
-    let data = dashboard_data(state.backend.as_ref(), participant, minutes).await?;
+fn shape(state: &App, data: DashboardData) -> (Vec<WidgetView>, String, bool) {
     let empty = data
         .widgets
         .iter()
@@ -203,11 +138,11 @@ async fn load(
     let updated =
         chrono::DateTime::<chrono::Utc>::from_timestamp_millis(state.backend.clock().now())
             .map_or_else(String::new, |time| time.format("%H:%M:%S UTC").to_string());
-    Ok((
+    (
         data.widgets.into_iter().map(WidgetView::new).collect(),
         updated,
         empty,
-    ))
+    )
 }
 
 /// `GET /dashboard`: the dashboard page.
@@ -217,16 +152,12 @@ pub async fn show_dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, WebError> {
     let (range, minutes) = pick_range(&query)?;
-    let participant = state
-        .participants
-        .update(&session.participant.id, |participant| {
-            participant.progress.viewed.insert(Viewed::Dashboard);
-        })?;
+    let data = crate::ops::dashboard::open(&state, &session.participant.id, minutes).await?;
     let session = Session {
-        participant,
+        participant: state.participants.get(&session.participant.id)?,
         csrf: session.csrf,
     };
-    let (widgets, updated, empty) = load(&state, &session.participant.id, minutes).await?;
+    let (widgets, updated, empty) = shape(&state, data);
     Ok(DashboardPage {
         chrome: Some(Chrome::new(&session, None)),
         range,
@@ -248,7 +179,10 @@ pub async fn dashboard_partial(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, WebError> {
     let (range, minutes) = pick_range(&query)?;
-    let (widgets, updated, empty) = load(&state, &session.participant.id, minutes).await?;
+    let data =
+        crate::ops::dashboard::data(state.backend.as_ref(), &session.participant.id, minutes)
+            .await?;
+    let (widgets, updated, empty) = shape(&state, data);
     Ok(WidgetsPartial {
         range,
         widgets,

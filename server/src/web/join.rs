@@ -9,11 +9,12 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SignedCookieJar};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::WebError;
-use super::lab::Chrome;
-use super::session::{COOKIE, Session, new_cookie, read_session};
-use crate::participants::{MAX_NAME_CHARS, ParticipantError};
+use super::layout::Chrome;
+use super::session::{COOKIE, Session, SessionProblem, new_cookie, read_session};
+use crate::ops::{OpError, participants};
+use crate::participants::MAX_NAME_CHARS;
+use crate::state::AppState;
 
 #[derive(Template, WebTemplate)]
 #[template(path = "pages/join.html")]
@@ -21,8 +22,22 @@ struct JoinPage {
     chrome: Option<Chrome>,
     notice: Option<&'static str>,
     error: Option<String>,
+    resume_error: Option<String>,
     name: String,
     max_name: usize,
+}
+
+impl JoinPage {
+    fn new(notice: Option<&'static str>) -> Self {
+        Self {
+            chrome: None,
+            notice,
+            error: None,
+            resume_error: None,
+            name: String::new(),
+            max_name: MAX_NAME_CHARS,
+        }
+    }
 }
 
 /// Why the join page is shown.
@@ -37,14 +52,10 @@ pub async fn landing(
     jar: SignedCookieJar,
     Query(query): Query<LandingQuery>,
 ) -> Response {
-    if let Ok(session) = read_session(&state, &jar) {
-        let step = session
-            .participant
-            .progress
-            .current_step
-            .clone()
-            .unwrap_or_else(|| "prepare".to_owned());
-        return Redirect::to(&format!("/lab/{step}")).into_response();
+    match read_session(&state, &jar) {
+        Ok(session) => return Redirect::to(&resume_path(&session.participant)).into_response(),
+        Err(SessionProblem::Unavailable(error)) => return WebError::Op(error).into_response(),
+        Err(_) => {}
     }
     let notice = match query.reason.as_deref() {
         Some("expired") => Some("Your session has expired. Join again to continue."),
@@ -53,18 +64,22 @@ pub async fn landing(
         ),
         Some("join") => Some("Join the lab first: enter a name to get your own pipeline."),
         Some("left") => Some(
-            "You have left the lab. Your pipeline keeps its state; join again to start a new one.",
+            "You have left the lab and your traffic has stopped. Your pipeline keeps its state: \
+             come back with your resume code below, or join with a new name to start afresh.",
         ),
         _ => None,
     };
-    JoinPage {
-        chrome: None,
-        notice,
-        error: None,
-        name: String::new(),
-        max_name: MAX_NAME_CHARS,
-    }
-    .into_response()
+    JoinPage::new(notice).into_response()
+}
+
+/// Where a returning participant carries on: the step they last opened.
+fn resume_path(participant: &crate::participants::Participant) -> String {
+    let step = participant
+        .progress
+        .current_step
+        .as_deref()
+        .unwrap_or("prepare");
+    format!("/lab/{step}")
 }
 
 /// The join form.
@@ -79,36 +94,77 @@ pub async fn join(
     jar: SignedCookieJar,
     Form(form): Form<JoinForm>,
 ) -> Result<Response, WebError> {
-    let now = chrono::Utc::now().timestamp_millis();
-    let participant = match state.participants.create(&form.name, now) {
-        Ok(participant) => participant,
-        Err(ParticipantError::InvalidName) => {
+    let joined = match participants::join(&state, &form.name).await {
+        Ok(joined) => joined,
+        Err(OpError::Invalid { .. }) => {
             let page = JoinPage {
-                chrome: None,
-                notice: None,
                 error: Some(format!(
-                    "Please enter a name of 1 to {MAX_NAME_CHARS} characters (you entered {}).",
+                    "Please enter a name of 1 to {MAX_NAME_CHARS} characters, without control characters (you entered {}).",
                     form.name.trim().chars().count()
                 )),
                 name: form.name.chars().take(MAX_NAME_CHARS * 2).collect(),
-                max_name: MAX_NAME_CHARS,
+                ..JoinPage::new(None)
             };
             return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
         }
         Err(error) => return Err(error.into()),
     };
-    if let Err(error) = state.backend.create_stack(&participant.id).await {
-        let _ = state.participants.remove(&participant.id);
-        return Err(error.into());
-    }
-    tracing::info!(participant = %participant.id, "participant joined");
-    state.events.record(
-        crate::events::EventKind::Joined,
-        Some(&participant.id),
-        participant.name.clone(),
-    );
-    let jar = jar.add(new_cookie(&participant.id));
+    let jar = jar.add(new_cookie(&joined.participant.id));
     Ok((jar, Redirect::to("/lab/prepare")).into_response())
+}
+
+/// The resume form.
+#[derive(Debug, Deserialize)]
+pub struct ResumeForm {
+    code: String,
+}
+
+/// `POST /resume`: a returning participant, by their resume code, gets a session again.
+pub async fn resume(
+    State(state): State<AppState>,
+    jar: SignedCookieJar,
+    Form(form): Form<ResumeForm>,
+) -> Result<Response, WebError> {
+    match participants::resume(&state, &form.code) {
+        Ok(participant) => {
+            let jar = jar.add(new_cookie(&participant.id));
+            Ok((jar, Redirect::to(&resume_path(&participant))).into_response())
+        }
+        Err(OpError::Invalid { message, .. }) => {
+            let page = JoinPage {
+                resume_error: Some(message),
+                ..JoinPage::new(None)
+            };
+            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        }
+        Err(error) => Err(error.into()),
+    }
+}
+
+#[derive(Template, WebTemplate)]
+#[template(path = "pages/leave.html")]
+struct LeavePage {
+    chrome: Option<Chrome>,
+    csrf: String,
+    code: String,
+    traffic_running: bool,
+}
+
+/// `GET /leave`: asks before leaving, and gives the resume code to come back with.
+pub async fn confirm_leave(State(state): State<AppState>, session: Session) -> Response {
+    let mut response = LeavePage {
+        chrome: Some(Chrome::new(&session, None)),
+        csrf: session.csrf.clone(),
+        code: session.participant.token.clone(),
+        traffic_running: state.traffic.status(&session.participant.id).is_running(),
+    }
+    .into_response();
+    // A page holding a secret is not cached.
+    response.headers_mut().insert(
+        axum::http::header::CACHE_CONTROL,
+        axum::http::HeaderValue::from_static("no-store"),
+    );
+    response
 }
 
 /// The leave form.
@@ -117,13 +173,15 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-/// `POST /leave`: forgets the session cookie.
+/// `POST /leave`: stops the participant's traffic and forgets the session cookie.
 pub async fn leave(
+    State(state): State<AppState>,
     session: Session,
     jar: SignedCookieJar,
     Form(form): Form<CsrfForm>,
 ) -> Result<Response, WebError> {
     session.check_csrf(&form.csrf)?;
+    participants::leave(&state, &session.participant.id).await?;
     let jar = jar.remove(Cookie::build(COOKIE).path("/"));
     Ok((jar, Redirect::to("/?reason=left")).into_response())
 }

@@ -8,9 +8,10 @@ use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
 
-use super::AppState;
 use super::error::WebError;
+use crate::ops::OpError;
 use crate::participants::{Participant, ParticipantError};
+use crate::state::{AppState, secrets_match};
 
 /// The session cookie's name.
 pub const COOKIE: &str = "chaoslab_session";
@@ -29,14 +30,7 @@ pub struct Session {
 impl Session {
     /// Checks a posted CSRF token against the session's.
     pub fn check_csrf(&self, posted: &str) -> Result<(), WebError> {
-        // Both are ASCII hex of the same length when genuine.
-        if posted.len() == self.csrf.len()
-            && posted
-                .bytes()
-                .zip(self.csrf.bytes())
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
-        {
+        if secrets_match(posted, &self.csrf) {
             Ok(())
         } else {
             Err(WebError::Forbidden(
@@ -68,7 +62,7 @@ fn time_seconds(seconds: i64) -> cookie::time::Duration {
 }
 
 /// What was wrong with the session cookie.
-#[derive(Debug, PartialEq, Eq)]
+#[derive(Debug)]
 pub enum SessionProblem {
     /// There is none (or its signature does not verify, which is the same to us).
     Missing,
@@ -76,6 +70,9 @@ pub enum SessionProblem {
     Expired,
     /// It names a participant who no longer exists.
     Unknown,
+    /// The participant store could not be read: not the participant's fault, so not a reason
+    /// to send them back to the join page.
+    Unavailable(OpError),
 }
 
 /// Reads and checks the session cookie.
@@ -95,7 +92,7 @@ pub fn read_session(state: &AppState, jar: &SignedCookieJar) -> Result<Session, 
             csrf: csrf.to_owned(),
         }),
         Err(ParticipantError::NotFound(_)) => Err(SessionProblem::Unknown),
-        Err(_) => Err(SessionProblem::Unknown),
+        Err(error) => Err(SessionProblem::Unavailable(error.into())),
     }
 }
 
@@ -109,6 +106,7 @@ impl IntoResponse for NoSession {
             SessionProblem::Missing => "join",
             SessionProblem::Expired => "expired",
             SessionProblem::Unknown => "unknown",
+            SessionProblem::Unavailable(error) => return WebError::Op(error).into_response(),
         };
         Redirect::to(&format!("/?reason={reason}")).into_response()
     }

@@ -9,12 +9,13 @@ use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
-use super::AppState;
 use super::error::WebError;
-use super::lab::Chrome;
+use super::layout::Chrome;
 use super::session::Session;
 use crate::dashboard::{SeriesData, View, WidgetData};
+use crate::ops::{Actor, slo};
 use crate::slo::{SloObjective, SloStatus, advice, evaluate, history};
+use crate::state::{App, AppState};
 
 /// The SLO's live evaluation, for the page and its partial.
 #[derive(Debug)]
@@ -34,7 +35,7 @@ pub struct SloView {
 }
 
 impl SloView {
-    async fn load(state: &AppState, session: &Session) -> Result<Self, WebError> {
+    async fn load(state: &App, session: &Session) -> Result<Self, WebError> {
         let id = &session.participant.id;
         let objective = session.participant.slo.unwrap_or_default();
         let status = evaluate(state.backend.as_ref(), id, &objective).await?;
@@ -174,11 +175,13 @@ pub async fn set_slo(
     };
     match parsed {
         Ok(objective) => {
-            state
-                .participants
-                .update(&session.participant.id, |participant| {
-                    participant.slo = Some(objective);
-                })?;
+            slo::state(
+                &state,
+                &session.participant.id,
+                objective,
+                Actor::Participant,
+            )
+            .await?;
             Ok(Redirect::to("/slo").into_response())
         }
         Err(message) => {

@@ -7,7 +7,7 @@ use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEven
 
 use super::clients::RegionClients;
 use super::errors::{Call, backend_error};
-use crate::backend::embedded::function::FaultInjection;
+use crate::backend::FaultInjection;
 use crate::backend::{BackendError, FunctionConfiguration, StackNames};
 
 /// Lambda's retries of a failed asynchronous event when the function has no event-invoke config.

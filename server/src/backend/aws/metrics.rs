@@ -10,7 +10,7 @@ use aws_sdk_cloudwatch::primitives::DateTime;
 use aws_sdk_cloudwatch::types as sdk;
 
 use super::errors::{Call, backend_error};
-use crate::backend::embedded::stack::Accounting;
+use crate::backend::Accounting;
 use crate::backend::{BackendError, StackNames};
 use crate::metrics::names::{lambda, sqs};
 use crate::metrics::{

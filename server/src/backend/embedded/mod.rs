@@ -6,14 +6,12 @@
 //! - [`topic`]: SNS's notification envelope;
 //! - [`queue`]: SQS queues;
 //! - [`function`]: the function's settings and fault injection;
-//! - [`clock`]: pipeline time, which every delay and timestamp follows;
 //! - [`journal`]: the SQLite tables the state is saved in.
 //!
 //! The [`Engine`] owns the stacks and their background tasks: each stack's invoker, a reporter
 //! that publishes SQS's per-minute metrics, and a flusher that saves metric sets.
 
 pub mod bucket;
-pub mod clock;
 pub mod function;
 pub mod invoker;
 pub mod journal;
@@ -30,12 +28,10 @@ use std::time::Duration;
 use bytes::Bytes;
 use tokio::task::AbortHandle;
 
-pub use self::clock::PipelineClock;
-use self::clock::system_now_millis;
 use self::journal::{Journal, JournalError, Op};
 use self::queue::Message;
 use self::stack::{AsyncEvent, QueueKind, Stack, StackRecord, StackState};
-use super::{EMBEDDED_ACCOUNT_ID, StackNames};
+use super::{EMBEDDED_ACCOUNT_ID, PipelineClock, StackNames, system_now_millis};
 use crate::database::{self, DatabaseError};
 use crate::metrics::store::{MetricStore, StatisticSet};
 use crate::metrics::{EpochMillis, Metric};
@@ -190,8 +186,8 @@ impl Engine {
         let record = StackRecord {
             names: StackNames::with_suffix(&suffix, &self.config.region, EMBEDDED_ACCOUNT_ID),
             config: function::FunctionConfig::default(),
-            fault_injection: function::FaultInjection::default(),
-            accounting: stack::Accounting::default(),
+            fault_injection: crate::backend::FaultInjection::default(),
+            accounting: crate::backend::Accounting::default(),
             csv_queue_activity: None,
             dlq_activity: None,
         };

@@ -5,11 +5,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::function::FaultInjection;
-use super::stack::{Accounting, QueueKind, Stack, StackError};
-use super::{Engine, EngineError, PipelineClock};
+use super::stack::{QueueKind, Stack, StackError};
+use super::{Engine, EngineError};
 use crate::backend::{
-    Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames,
+    Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultInjection,
+    FunctionConfiguration, PipelineClock, StackNames,
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 
@@ -175,5 +175,9 @@ impl Backend for EmbeddedBackend {
         Ok(self
             .stack(participant)?
             .set_fault_injection(fault_injection)?)
+    }
+
+    fn shutdown(&self) {
+        self.engine.shutdown();
     }
 }

@@ -15,40 +15,17 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::bucket::{Bucket, BucketError, Destination, Notification, StoredObject};
-use super::function::{ConfigError, FaultInjection, FunctionConfig};
+use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
 use super::queue::{
     MAX_RECEIVE_BATCH, MAX_WAIT, MessageAttribute, Queue, QueueError, ReceivedMessage,
 };
-use super::{PipelineClock, topic};
-use crate::backend::StackNames;
+use super::topic;
+use crate::backend::{Accounting, FaultInjection, PipelineClock, StackNames};
 use crate::metrics::names::{lambda, sns, sqs};
 use crate::metrics::query::{QueryError, get_metric_data};
 use crate::metrics::store::MetricStore;
 use crate::metrics::{Dimension, EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric};
-
-/// Where each object a participant published is, right now. At every instant
-/// `published = converted + dead_lettered + in_flight`.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
-pub struct Accounting {
-    /// Objects whose upload queued an invocation of the function.
-    pub published: u64,
-    /// Objects the function converted to CSV.
-    pub converted: u64,
-    /// Objects whose event went to the dead-letter queue.
-    pub dead_lettered: u64,
-    /// Objects whose event is queued, running or waiting for a retry.
-    pub in_flight: u64,
-    /// CSV notifications the subscriber received and deleted.
-    pub consumed: u64,
-}
-
-impl Accounting {
-    /// Whether every published object is in exactly one place.
-    pub fn balances(&self) -> bool {
-        self.published == self.converted + self.dead_lettered + self.in_flight
-    }
-}
 
 /// Which of the stack's queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -645,6 +622,9 @@ impl Stack {
                         seq,
                     });
                 }
+                // What the queue counted in the minute in progress goes too, or the next
+                // per-minute report would bring the old traffic back onto the dashboard.
+                let _ = queue.take_counts();
             }
             ops.push(Op::DeleteObjects {
                 stack: self.id.clone(),

@@ -7,19 +7,16 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Redirect, Response};
 
 use super::session::InstructorSession;
 use super::view::View;
 use super::{InstructorError, participants};
-use crate::api::participants::remove_participant;
-use crate::api::traffic::describe;
-use crate::events::EventKind;
-use crate::participants::{Participant, ParticipantError};
-use crate::traffic::TrafficSettings;
-use crate::web::AppState;
-use crate::web::lab::Chrome;
+use crate::ops::bulk::{self, BulkAction, Targets};
+use crate::participants::Participant;
+use crate::state::AppState;
+use crate::web::layout::Chrome;
+use crate::web::traffic::RateFields;
 
 /// What to do to the chosen participants.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -41,7 +38,7 @@ impl Action {
             "start" => Ok(Self::Start),
             "reset" => Ok(Self::Reset),
             "remove" => Ok(Self::Remove),
-            other => Err(InstructorError::Invalid(format!(
+            other => Err(InstructorError::invalid(format!(
                 "Unknown action {other:?}: use one of the overview's buttons (stop, start, reset or remove)."
             ))),
         }
@@ -115,47 +112,42 @@ impl ActionForm {
         form
     }
 
-    /// The participants to act on, and how many selected ids no longer exist.
-    fn targets(&self, state: &AppState) -> Result<(Vec<Participant>, usize), InstructorError> {
+    /// Whom the action is for.
+    fn targets(&self) -> Result<Targets, InstructorError> {
         match self.scope.as_str() {
-            "all" => Ok((state.participants.list()?, 0)),
-            "" | "selected" => {
-                let mut found = Vec::new();
-                let mut skipped = 0;
-                for id in &self.ids {
-                    match state.participants.get(id) {
-                        Ok(participant) => found.push(participant),
-                        Err(ParticipantError::NotFound(_)) => skipped += 1,
-                        Err(error) => return Err(error.into()),
-                    }
-                }
-                Ok((found, skipped))
-            }
-            other => Err(InstructorError::Invalid(format!(
+            "all" => Ok(Targets::Everyone),
+            "" | "selected" => Ok(Targets::Selected(self.ids.clone())),
+            other => Err(InstructorError::invalid(format!(
                 "Unknown scope {other:?}: choose the selected participants or everyone."
             ))),
         }
     }
 
-    /// A participant's new traffic settings: their saved ones (or the lab's standard), with every
-    /// rate the form fills in.
-    fn settings(&self, base: TrafficSettings) -> Result<TrafficSettings, String> {
-        crate::web::pipeline::RateFields {
-            publisher_rate: self.publisher_rate.as_deref(),
-            error_percent: self.error_percent.as_deref(),
-            stop_after_minutes: self.stop_after_minutes.as_deref(),
-            subscriber_rate: self.subscriber_rate.as_deref(),
-        }
-        .apply(base)
+    /// The action, with the traffic form's rates for `start`.
+    fn bulk_action(&self, action: Action, state: &AppState) -> Result<BulkAction, InstructorError> {
+        Ok(match action {
+            Action::Stop => BulkAction::StopTraffic,
+            Action::Start => BulkAction::StartTraffic {
+                traffic: self
+                    .rates()
+                    .change(&state.traffic.limits())
+                    .map_err(|message| {
+                        InstructorError::invalid(format!("Nothing was started. {message}"))
+                    })?,
+            },
+            Action::Reset => BulkAction::Reset,
+            Action::Remove => BulkAction::Remove,
+        })
     }
-}
 
-/// How an action went.
-#[derive(Debug, Default)]
-struct Outcome {
-    done: usize,
-    skipped: usize,
-    failed: usize,
+    fn rates(&self) -> RateFields {
+        RateFields {
+            publisher_rate: self.publisher_rate.clone(),
+            error_percent: self.error_percent.clone(),
+            stop_after_minutes: self.stop_after_minutes.clone(),
+            subscriber_rate: self.subscriber_rate.clone(),
+        }
+    }
 }
 
 #[derive(Template, WebTemplate)]
@@ -187,31 +179,19 @@ pub async fn apply_action(
         form.status.as_deref(),
     )?;
     let action = Action::parse(&form.action)?;
-    let (targets, skipped) = form.targets(&state)?;
-    if targets.is_empty() && skipped == 0 {
-        return Err(InstructorError::Invalid(if form.scope == "all" {
+    let targets = form.targets()?;
+    let (chosen, missing) = bulk::resolve(&state, &targets)?;
+    if chosen.is_empty() && missing == 0 {
+        return Err(InstructorError::invalid(if form.scope == "all" {
             "Nobody has joined yet, so there is nobody to act on.".to_owned()
         } else {
             "No participant was selected: tick them in the table, or choose everyone.".to_owned()
         }));
     }
-    if action.destroys_work() && !form.confirmed && !targets.is_empty() {
-        return Ok(confirmation(&session, action, targets, view).into_response());
+    if action.destroys_work() && !form.confirmed && !chosen.is_empty() {
+        return Ok(confirmation(&session, action, chosen, view).into_response());
     }
-    let mut outcome = match action {
-        Action::Stop => stop(&state, &targets).await,
-        Action::Start => start(&state, &form, &targets)?,
-        Action::Reset => reset(&state, &targets).await,
-        Action::Remove => remove(&state, &targets).await,
-    };
-    outcome.skipped += skipped;
-    tracing::info!(
-        action = action.as_str(),
-        done = outcome.done,
-        skipped = outcome.skipped,
-        failed = outcome.failed,
-        "instructor action"
-    );
+    let outcome = bulk::apply(&state, &targets, form.bulk_action(action, &state)?).await?;
     let mut location = format!(
         "/instructor?{}&done={}&count={}",
         view.query(),
@@ -262,127 +242,6 @@ fn confirmation(
     }
 }
 
-async fn stop(state: &AppState, targets: &[Participant]) -> Outcome {
-    for participant in targets {
-        stop_traffic(state, &participant.id).await;
-    }
-    Outcome {
-        done: targets.len(),
-        ..Outcome::default()
-    }
-}
-
-/// Stops a participant's traffic, recording it if it was running.
-async fn stop_traffic(state: &AppState, id: &str) {
-    if state.traffic.status(id).is_running() {
-        state.traffic.stop(id).await;
-        state
-            .events
-            .record(EventKind::TrafficStopped, Some(id), "by the instructor");
-    }
-}
-
-fn start(
-    state: &AppState,
-    form: &ActionForm,
-    targets: &[Participant],
-) -> Result<Outcome, InstructorError> {
-    let limits = state.traffic.limits();
-    // Every participant's settings are checked before anyone's traffic starts.
-    let mut plans = Vec::with_capacity(targets.len());
-    for participant in targets {
-        let base = participant
-            .traffic
-            .unwrap_or_else(TrafficSettings::standard);
-        let settings = form
-            .settings(base)
-            .and_then(|settings| {
-                settings
-                    .validate(&limits)
-                    .map(|()| settings)
-                    .map_err(|error| format!("{error}."))
-            })
-            .map_err(|message| {
-                InstructorError::Invalid(format!(
-                    "Nothing was started. {message} (for {})",
-                    participant.name
-                ))
-            })?;
-        plans.push((participant, settings));
-    }
-    let mut outcome = Outcome::default();
-    for (participant, settings) in plans {
-        let started = state
-            .traffic
-            .start(&participant.id, settings)
-            .map_err(|error| error.to_string())
-            .and_then(|_| {
-                state
-                    .participants
-                    .update(&participant.id, |participant| {
-                        participant.traffic = Some(settings);
-                    })
-                    .map_err(|error| error.to_string())
-            });
-        match started {
-            Ok(_) => {
-                state.events.record(
-                    EventKind::TrafficStarted,
-                    Some(&participant.id),
-                    format!(
-                        "{} (by the instructor)",
-                        describe(&settings, &state.traffic.limits())
-                    ),
-                );
-                outcome.done += 1;
-            }
-            Err(error) => {
-                tracing::warn!(participant = %participant.id, %error, "could not start traffic");
-                outcome.failed += 1;
-            }
-        }
-    }
-    Ok(outcome)
-}
-
-async fn reset(state: &AppState, targets: &[Participant]) -> Outcome {
-    let mut outcome = Outcome::default();
-    for participant in targets {
-        stop_traffic(state, &participant.id).await;
-        match state.backend.reset_stack(&participant.id).await {
-            Ok(()) => {
-                state.events.record(
-                    EventKind::StackReset,
-                    Some(&participant.id),
-                    "by the instructor",
-                );
-                outcome.done += 1;
-            }
-            Err(error) => {
-                tracing::warn!(participant = %participant.id, %error, "could not reset the stack");
-                outcome.failed += 1;
-            }
-        }
-    }
-    outcome
-}
-
-async fn remove(state: &AppState, targets: &[Participant]) -> Outcome {
-    let mut outcome = Outcome::default();
-    for participant in targets {
-        match remove_participant(state, &participant.id).await {
-            Ok(()) => outcome.done += 1,
-            // Removed meanwhile, by another tab or the API.
-            Err(error) if error.status == StatusCode::NOT_FOUND => outcome.skipped += 1,
-            Err(error) => {
-                tracing::warn!(participant = %participant.id, error = %error.message, "could not remove");
-                outcome.failed += 1;
-            }
-        }
-    }
-    outcome
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -403,13 +262,13 @@ mod tests {
     }
 
     #[test]
-    fn empty_rate_fields_keep_the_saved_settings() {
+    fn empty_rate_fields_keep_each_participants_settings() {
+        let limits = crate::traffic::TrafficLimits::default();
         let form = ActionForm::from_pairs(pairs("publisher_rate=&error_percent=10"));
-        let saved = TrafficSettings::standard();
-        let settings = form.settings(saved).unwrap_or(saved);
-        let publisher = settings.publisher.unwrap_or_default();
-        assert_eq!((publisher.rate, publisher.error_rate), (2.0, 0.1));
+        let change = form.rates().change(&limits).unwrap_or_default();
+        let publisher = change.publisher.unwrap_or_default();
+        assert_eq!((publisher.rate, publisher.error_rate), (None, Some(0.1)));
         let bad = ActionForm::from_pairs(pairs("subscriber_rate=fast"));
-        assert!(bad.settings(saved).is_err());
+        assert!(bad.rates().change(&limits).is_err());
     }
 }

@@ -14,8 +14,8 @@ use super::InstructorError;
 use super::session::InstructorSession;
 use crate::events::{Event, EventKind, EventLog, EventLogError};
 use crate::metrics::rfc3339;
-use crate::web::AppState;
-use crate::web::lab::Chrome;
+use crate::state::AppState;
+use crate::web::layout::Chrome;
 
 /// Events per page.
 pub const PAGE: usize = 100;
@@ -51,6 +51,8 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::SloSet => "SLO stated",
         EventKind::StackReset => "stack reset",
         EventKind::ParticipantRemoved => "removed",
+        EventKind::Left => "left",
+        EventKind::Resumed => "came back",
         EventKind::InstructorLogin => "instructor logged in",
     }
 }
@@ -149,7 +151,7 @@ pub async fn show_events(
                 .ok()
                 .filter(|after| *after >= 0)
                 .ok_or_else(|| {
-                    InstructorError::Invalid(format!(
+                    InstructorError::invalid(format!(
                         "after must be an event number (0 or more), got {text:?}."
                     ))
                 })?,
@@ -228,7 +230,7 @@ pub async fn export_json(
 ) -> Result<Response, InstructorError> {
     let events = all_events(&state.events)?;
     let json = serde_json::to_string_pretty(&events)
-        .map_err(|error| InstructorError::Internal(format!("the events are not JSON: {error}")))?;
+        .map_err(|error| InstructorError::internal(format!("the events are not JSON: {error}")))?;
     Ok((
         [
             (header::CONTENT_TYPE, "application/json"),

@@ -22,18 +22,17 @@ pub mod session;
 pub mod view;
 
 use axum::Router;
-use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 
-use super::AppState;
-use super::error::WebError;
-use crate::api::error::ApiError;
 use crate::backend::BackendError;
 use crate::events::EventLogError;
+use crate::ops::OpError;
 use crate::participants::ParticipantError;
+use crate::state::AppState;
+use crate::web::error::{Audience, WebError};
 
-/// The instructor's routes, to merge into [`super::app`].
+/// The instructor's routes, to merge into [`crate::web::routes`].
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route(
@@ -53,116 +52,67 @@ pub fn routes() -> Router<AppState> {
         .route("/instructor/events.json", get(events::export_json))
 }
 
-/// What went wrong on an instructor page, rendered as a page that links back to the overview.
+/// What went wrong on an instructor page: a [`WebError`], rendered as a page that links back to
+/// the overview.
 #[derive(Debug, thiserror::Error)]
-pub enum InstructorError {
-    /// No such participant or page.
-    #[error("{0}")]
-    NotFound(String),
-    /// The input is invalid; the message says how.
-    #[error("{0}")]
-    Invalid(String),
-    /// The form's CSRF token is missing or wrong.
-    #[error("{0}")]
-    Forbidden(String),
-    /// Something this server depends on cannot serve the request now.
-    #[error("{0}")]
-    Unavailable(String),
-    /// The pipeline backend failed.
-    #[error(transparent)]
-    Backend(#[from] BackendError),
-    /// The participant store failed.
-    #[error(transparent)]
-    Participants(#[from] ParticipantError),
-    /// The event log failed.
-    #[error(transparent)]
-    Events(#[from] EventLogError),
-    /// A template failed to render.
-    #[error("a page could not be rendered: {0}")]
-    Render(#[from] askama::Error),
-    /// Anything else that failed on our side.
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl From<WebError> for InstructorError {
-    fn from(error: WebError) -> Self {
-        match error {
-            WebError::NotFound(message) => Self::NotFound(message),
-            WebError::BadRequest(message) => Self::Invalid(message),
-            WebError::Forbidden(message) => Self::Forbidden(message),
-            WebError::Backend(error) => Self::Backend(error),
-            WebError::Participants(error) => Self::Participants(error),
-            WebError::Render(error) => Self::Render(error),
-        }
-    }
-}
-
-impl From<ApiError> for InstructorError {
-    fn from(error: ApiError) -> Self {
-        match error.status {
-            StatusCode::NOT_FOUND => Self::NotFound(error.message),
-            StatusCode::BAD_REQUEST | StatusCode::UNPROCESSABLE_ENTITY => {
-                Self::Invalid(error.message)
-            }
-            StatusCode::SERVICE_UNAVAILABLE => Self::Unavailable(error.message),
-            _ => Self::Internal(error.message),
-        }
-    }
-}
+#[error(transparent)]
+pub struct InstructorError(#[from] pub WebError);
 
 impl InstructorError {
-    fn status(&self) -> StatusCode {
-        match self {
-            Self::NotFound(_)
-            | Self::Participants(ParticipantError::NotFound(_))
-            | Self::Backend(BackendError::UnknownStack(_)) => StatusCode::NOT_FOUND,
-            Self::Invalid(_) | Self::Backend(BackendError::InvalidRequest(_)) => {
-                StatusCode::UNPROCESSABLE_ENTITY
-            }
-            Self::Forbidden(_) => StatusCode::FORBIDDEN,
-            Self::Unavailable(_) | Self::Backend(BackendError::Unavailable(_)) => {
-                StatusCode::SERVICE_UNAVAILABLE
-            }
-            Self::Participants(_) | Self::Events(_) | Self::Render(_) | Self::Internal(_) => {
-                StatusCode::INTERNAL_SERVER_ERROR
-            }
-        }
+    /// A refused input; the message says how to correct it.
+    pub fn invalid(message: impl Into<String>) -> Self {
+        Self(WebError::Invalid(message.into()))
+    }
+
+    /// No such participant or page.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self(WebError::NotFound(message.into()))
+    }
+
+    /// A form that is out of date or came from another site.
+    pub fn forbidden(message: impl Into<String>) -> Self {
+        Self(WebError::Forbidden(message.into()))
+    }
+
+    /// Something on our side failed; the cause is logged, never shown.
+    pub fn internal(cause: impl Into<String>) -> Self {
+        Self(WebError::Op(OpError::Internal(cause.into())))
+    }
+}
+
+impl From<OpError> for InstructorError {
+    fn from(error: OpError) -> Self {
+        Self(WebError::Op(error))
+    }
+}
+
+impl From<ParticipantError> for InstructorError {
+    fn from(error: ParticipantError) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<BackendError> for InstructorError {
+    fn from(error: BackendError) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<EventLogError> for InstructorError {
+    fn from(error: EventLogError) -> Self {
+        Self(error.into())
+    }
+}
+
+impl From<askama::Error> for InstructorError {
+    fn from(error: askama::Error) -> Self {
+        Self(error.into())
     }
 }
 
 impl IntoResponse for InstructorError {
     fn into_response(self) -> Response {
-        let status = self.status();
-        let (heading, next) = match status {
-            StatusCode::NOT_FOUND => (
-                "Not found",
-                "Go back to the overview: the participant may have been removed.",
-            ),
-            StatusCode::UNPROCESSABLE_ENTITY => (
-                "That did not work",
-                "Go back, correct the input and try again.",
-            ),
-            StatusCode::FORBIDDEN => (
-                "Not allowed",
-                "Reload the overview and try again: the form was out of date or came from another site.",
-            ),
-            StatusCode::SERVICE_UNAVAILABLE => (
-                "The pipeline is unavailable",
-                "Wait a moment and try again.",
-            ),
-            _ => (
-                "Something went wrong on our side",
-                "Try again; the server log has the details.",
-            ),
-        };
-        crate::web::error::error_page(
-            status,
-            heading,
-            &self,
-            next,
-            ("/instructor", "Back to the overview"),
-        )
+        self.0.render(Audience::Instructor)
     }
 }
 

@@ -13,8 +13,9 @@ use super::session::InstructorSession;
 use super::view::View;
 use super::{InstructorError, participants};
 use crate::metrics::rfc3339;
-use crate::web::lab::Chrome;
-use crate::web::{AppState, is_htmx};
+use crate::state::AppState;
+use crate::web::is_htmx;
+use crate::web::layout::Chrome;
 
 /// Counts over every participant, shown above the table.
 #[derive(Debug, Clone, Default)]

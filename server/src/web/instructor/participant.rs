@@ -15,10 +15,10 @@ use super::view::View;
 use crate::lab::LAB1;
 use crate::metrics::rfc3339;
 use crate::participants::ParticipantError;
-use crate::web::AppState;
-use crate::web::dashboard::{RANGES, WidgetView, dashboard_data};
-use crate::web::lab::Chrome;
-use crate::web::pipeline::{ArchitectureView, StackRow, stack_rows};
+use crate::state::AppState;
+use crate::web::architecture::{ArchitectureView, StackRow, stack_rows};
+use crate::web::dashboard::{RANGES, WidgetView};
+use crate::web::layout::Chrome;
 
 /// Events shown on the page, oldest first.
 const EVENT_LIMIT: usize = 500;
@@ -68,7 +68,7 @@ pub async fn show_participant(
     Query(query): Query<ParticipantQuery>,
 ) -> Result<Response, InstructorError> {
     let participant = state.participants.get(&id).map_err(|error| match error {
-        ParticipantError::NotFound(_) => InstructorError::NotFound(format!(
+        ParticipantError::NotFound(_) => InstructorError::not_found(format!(
             "There is no participant {id:?}: they may have been removed."
         )),
         other => other.into(),
@@ -78,12 +78,12 @@ pub async fn show_participant(
     let row = ParticipantRow::load(&state, &participant, now_ms).await;
     let names = state.backend.stack_names(&id);
     let (widgets, dashboard_problem) = if names.is_some() {
-        match dashboard_data(state.backend.as_ref(), &id, minutes).await {
+        match crate::ops::dashboard::data(state.backend.as_ref(), &id, minutes).await {
             Ok(data) => (
                 data.widgets.into_iter().map(WidgetView::new).collect(),
                 None,
             ),
-            Err(error) => (Vec::new(), Some(error.to_string())),
+            Err(error) => (Vec::new(), Some(error.public_message())),
         }
     } else {
         (
@@ -130,5 +130,5 @@ pub async fn show_participant(
 
 /// The dashboard's time range from `?range=`, as on the participant's dashboard page.
 fn pick_range(value: Option<&str>) -> Result<(&'static str, i64), InstructorError> {
-    crate::web::dashboard::parse_range(value).map_err(InstructorError::Invalid)
+    crate::web::dashboard::parse_range(value).map_err(InstructorError::invalid)
 }

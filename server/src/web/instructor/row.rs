@@ -8,8 +8,8 @@ use crate::metrics::names::lambda;
 use crate::metrics::{Dimension, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat};
 use crate::participants::Participant;
 use crate::slo::{SloStatus, Verdict};
+use crate::state::AppState;
 use crate::traffic::TrafficStatus;
-use crate::web::AppState;
 
 /// The throughput's window, in minutes of pipeline time.
 pub const THROUGHPUT_MINUTES: i64 = 5;
@@ -92,7 +92,7 @@ impl ParticipantRow {
                 .filter(|publisher| publisher.running)
                 .map(|publisher| {
                     let now = state.backend.clock().now();
-                    crate::web::lab::minutes_seconds(publisher.stops_at - now)
+                    crate::lab::checks::minutes_seconds(publisher.stops_at - now)
                 }),
             traffic,
             published_per_minute: None,

@@ -13,10 +13,11 @@ use axum_extra::extract::cookie::{Cookie, Key, SameSite, SignedCookieJar};
 use serde::Deserialize;
 
 use super::InstructorError;
-use crate::api::auth::secrets_match;
 use crate::events::EventKind;
-use crate::web::lab::Chrome;
-use crate::web::{AppState, is_htmx};
+use crate::state::AppState;
+use crate::state::secrets_match;
+use crate::web::is_htmx;
+use crate::web::layout::Chrome;
 
 /// The instructor cookie's name.
 pub const COOKIE: &str = "chaoslab_instructor";
@@ -42,9 +43,8 @@ impl InstructorSession {
         if secrets_match(posted, &self.csrf) {
             Ok(())
         } else {
-            Err(InstructorError::Forbidden(
-                "This form is out of date or came from another site, so nothing was changed."
-                    .into(),
+            Err(InstructorError::forbidden(
+                "This form is out of date or came from another site, so nothing was changed.",
             ))
         }
     }

@@ -147,7 +147,7 @@ fn choose<T: Copy>(
             .find(|option| name(*option) == value)
             .ok_or_else(|| {
                 let names: Vec<&str> = options.iter().map(|option| name(*option)).collect();
-                InstructorError::Invalid(format!(
+                InstructorError::invalid(format!(
                     "Unknown {field} {value:?}: choose one of {}.",
                     names.join(", ")
                 ))

@@ -1,18 +1,15 @@
 //! Protection every response gets: security headers (a Content Security Policy without inline
-//! script, no framing), and a per-client rate limit on the API.
+//! script, no framing), and the token bucket behind the API's per-client rate limit
+//! ([`crate::api::limit`]).
 
 use std::collections::HashMap;
-use std::net::SocketAddr;
 use std::sync::{Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use axum::extract::{ConnectInfo, Request, State};
-use axum::http::{HeaderValue, StatusCode, header};
+use axum::extract::Request;
+use axum::http::{HeaderValue, header};
 use axum::middleware::Next;
-use axum::response::{IntoResponse, Response};
-
-use super::AppState;
-use crate::api::error::ApiError;
+use axum::response::Response;
 
 /// The policy for the lab's pages: scripts and styles only from this server, no inline script,
 /// no framing, forms only to this server.
@@ -93,48 +90,6 @@ impl RateLimiter {
             Ok(())
         } else {
             Err(Duration::from_secs_f64((1.0 - *tokens) / self.per_second))
-        }
-    }
-}
-
-/// Limits API requests per client: by bearer token when there is one, else by address.
-pub async fn rate_limit_api(
-    State(state): State<AppState>,
-    request: Request,
-    next: Next,
-) -> Response {
-    if !request.uri().path().starts_with("/api/v1") {
-        return next.run(request).await;
-    }
-    let client = request
-        .headers()
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .map(|token| format!("token:{token}"))
-        .or_else(|| {
-            request
-                .extensions()
-                .get::<ConnectInfo<SocketAddr>>()
-                .map(|ConnectInfo(address)| format!("ip:{}", address.ip()))
-        })
-        .unwrap_or_else(|| "unknown".to_owned());
-    match state.rate_limiter.check(&client, Instant::now()) {
-        Ok(()) => next.run(request).await,
-        Err(wait) => {
-            let mut response = ApiError::new(
-                StatusCode::TOO_MANY_REQUESTS,
-                "rate_limited",
-                format!(
-                    "too many requests from this client; retry in {:.1} s",
-                    wait.as_secs_f64()
-                ),
-            )
-            .into_response();
-            let seconds = wait.as_secs().max(1).to_string();
-            if let Ok(value) = HeaderValue::from_str(&seconds) {
-                response.headers_mut().insert(header::RETRY_AFTER, value);
-            }
-            response
         }
     }
 }

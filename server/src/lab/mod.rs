@@ -1,5 +1,9 @@
 //! The lab's steps: read once from `templates/lab/lab1/*.md` (TOML front matter, then Markdown),
 //! with the action buttons and the automatic check of each.
+//!
+//! - [`checks`]: what each step's check asks for, judged from facts about the participant.
+
+pub mod checks;
 
 use std::sync::LazyLock;
 
@@ -43,6 +47,16 @@ pub enum Check {
     SteadyStateObserved,
     /// The participant has stated an SLO and it holds over its window.
     SloHolds,
+}
+
+impl Check {
+    /// Whether the check reads the pipeline's traffic, so that resetting the stack undoes it.
+    pub fn depends_on_traffic(self) -> bool {
+        matches!(
+            self,
+            Self::TrafficStarted | Self::SteadyStateObserved | Self::SloHolds
+        )
+    }
 }
 
 /// One step of the lab.
@@ -96,31 +110,31 @@ struct FrontMatter {
 const LAB1_FILES: [(&str, &str); 7] = [
     (
         "01-prepare.md",
-        include_str!("../../templates/lab/lab1/01-prepare.md"),
+        include_str!("../../../templates/lab/lab1/01-prepare.md"),
     ),
     (
         "02-create-the-pipeline.md",
-        include_str!("../../templates/lab/lab1/02-create-the-pipeline.md"),
+        include_str!("../../../templates/lab/lab1/02-create-the-pipeline.md"),
     ),
     (
         "03-open-the-dashboard.md",
-        include_str!("../../templates/lab/lab1/03-open-the-dashboard.md"),
+        include_str!("../../../templates/lab/lab1/03-open-the-dashboard.md"),
     ),
     (
         "04-review-the-function.md",
-        include_str!("../../templates/lab/lab1/04-review-the-function.md"),
+        include_str!("../../../templates/lab/lab1/04-review-the-function.md"),
     ),
     (
         "05-start-traffic.md",
-        include_str!("../../templates/lab/lab1/05-start-traffic.md"),
+        include_str!("../../../templates/lab/lab1/05-start-traffic.md"),
     ),
     (
         "06-observe-the-steady-state.md",
-        include_str!("../../templates/lab/lab1/06-observe-the-steady-state.md"),
+        include_str!("../../../templates/lab/lab1/06-observe-the-steady-state.md"),
     ),
     (
         "07-define-the-slo.md",
-        include_str!("../../templates/lab/lab1/07-define-the-slo.md"),
+        include_str!("../../../templates/lab/lab1/07-define-the-slo.md"),
     ),
 ];
 

@@ -1,0 +1,48 @@
+//! The lab's use cases, one module each: what a participant or the instructor can do, whichever
+//! surface they use. The REST API ([`crate::api`]), the lab pages and the instructor pages
+//! ([`crate::web`]) are thin adapters over these: they parse a request, call an operation and
+//! render its result as JSON or HTML. Each operation records its own event in the event log, so
+//! the log is the same whichever surface was used.
+//!
+//! - [`participants`]: join, resume, leave, reset, remove;
+//! - [`bulk`]: the instructor's actions on a selection or on everyone;
+//! - [`traffic`]: start, change and stop the publisher and the subscriber;
+//! - [`slo`]: state the objective and evaluate it;
+//! - [`steps`]: progress through the steps, and their checks;
+//! - [`dashboard`]: a participant's dashboard, and the measures it defines;
+//! - [`events`]: the event log;
+//! - [`error`]: the one error model, with the table from each error to its HTTP status.
+//!
+//! Nothing here knows about HTTP requests, JSON bodies or templates: this module imports neither
+//! `api` nor `web`.
+
+pub mod bulk;
+pub mod dashboard;
+pub mod error;
+pub mod events;
+pub mod participants;
+pub mod slo;
+pub mod steps;
+pub mod traffic;
+
+pub use self::error::OpError;
+
+/// Who asked for an operation, as the event log names them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Actor {
+    /// The participant themself (from their pages or with their API token).
+    Participant,
+    /// The instructor (from the overview or with the instructor's token).
+    Instructor,
+}
+
+impl Actor {
+    /// The event detail with who acted, when it was not the participant.
+    pub(crate) fn describe(self, detail: &str) -> String {
+        match (self, detail.is_empty()) {
+            (Self::Participant, _) => detail.to_owned(),
+            (Self::Instructor, true) => "by the instructor".to_owned(),
+            (Self::Instructor, false) => format!("{detail} (by the instructor)"),
+        }
+    }
+}

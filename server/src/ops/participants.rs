@@ -1,0 +1,104 @@
+//! Joining, resuming, leaving, resetting and removing: the participant's life cycle.
+
+use crate::backend::{BackendError, StackNames};
+use crate::events::EventKind;
+use crate::lab::LAB1;
+use crate::ops::{Actor, OpError, traffic};
+use crate::participants::Participant;
+use crate::state::App;
+
+/// A participant who just joined, with their stack.
+#[derive(Debug, Clone)]
+pub struct Joined {
+    /// The participant, token included.
+    pub participant: Participant,
+    /// Their new stack.
+    pub stack: StackNames,
+}
+
+/// Creates a participant named `name` and their pipeline stack. If the stack cannot be created,
+/// the participant is forgotten again, so a failed join leaves nothing behind.
+pub async fn join(app: &App, name: &str) -> Result<Joined, OpError> {
+    let participant = app
+        .participants
+        .create(name, chrono::Utc::now().timestamp_millis())?;
+    let stack = match app.backend.create_stack(&participant.id).await {
+        Ok(stack) => stack,
+        Err(error) => {
+            let _ = app.participants.remove(&participant.id);
+            return Err(error.into());
+        }
+    };
+    tracing::info!(participant = %participant.id, "participant joined");
+    app.events.record(
+        EventKind::Joined,
+        Some(&participant.id),
+        participant.name.clone(),
+    );
+    Ok(Joined { participant, stack })
+}
+
+/// The participant whose API token (their resume code) is `token`, recording their return.
+pub fn resume(app: &App, token: &str) -> Result<Participant, OpError> {
+    let token = token.trim();
+    let participant = app
+        .participants
+        .by_token(token)?
+        .filter(|_| !token.is_empty())
+        .ok_or_else(|| {
+            OpError::invalid(
+                "invalid_resume_code",
+                "That resume code does not belong to anyone here: check it, or join with a new name.",
+            )
+        })?;
+    app.events
+        .record(EventKind::Resumed, Some(&participant.id), "");
+    Ok(participant)
+}
+
+/// A participant leaves the lab: their traffic stops, their stack and progress are kept, and
+/// their resume code brings them back.
+pub async fn leave(app: &App, id: &str) -> Result<(), OpError> {
+    app.participants.get(id)?;
+    traffic::stop(app, id, Actor::Participant).await?;
+    tracing::info!(participant = %id, "participant left");
+    app.events.record(EventKind::Left, Some(id), "");
+    Ok(())
+}
+
+/// Empties a participant's stack: their traffic stops and is forgotten, objects, messages,
+/// metrics and accounting start from zero, and the steps whose checks read the traffic are no
+/// longer done. They keep their name, their other steps and their SLO.
+pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
+    app.participants.get(id)?;
+    traffic::stop(app, id, actor).await?;
+    app.traffic.forget(id);
+    app.backend.reset_stack(id).await?;
+    app.participants.update(id, |participant| {
+        for step in LAB1.iter().filter(|step| step.check.depends_on_traffic()) {
+            participant.progress.completed.remove(&step.id);
+        }
+        participant.traffic_running = false;
+    })?;
+    tracing::info!(participant = %id, "stack reset");
+    app.events
+        .record(EventKind::StackReset, Some(id), actor.describe(""));
+    Ok(())
+}
+
+/// Stops a participant's traffic, deletes (embedded) or releases (AWS) their stack and forgets
+/// them.
+pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
+    app.participants.get(id)?;
+    app.traffic.stop(id).await;
+    app.traffic.forget(id);
+    match app.backend.remove_stack(id).await {
+        Ok(()) | Err(BackendError::UnknownStack(_)) => {}
+        Err(error) => return Err(error.into()),
+    }
+    app.participants.remove(id)?;
+    tracing::info!(participant = %id, "participant removed");
+    app.events
+        .record(EventKind::ParticipantRemoved, Some(id), actor.describe(""));
+    Ok(())
+}

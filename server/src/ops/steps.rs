@@ -1,0 +1,164 @@
+//! Progress through the lab: opening a step, marking what the participant has looked at, and
+//! running the steps' checks (judged in [`crate::lab::checks`]). A check that passes marks its
+//! step done once, with the event recorded, whichever surface ran it.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::events::EventKind;
+use crate::lab::checks::{Facts, judge};
+use crate::lab::{Action, Check, LAB1, Step};
+use crate::metrics::{EpochMillis, rfc3339};
+use crate::ops::OpError;
+use crate::participants::{Participant, Viewed};
+use crate::state::App;
+
+/// A check's outcome for a participant.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CheckOutcome {
+    /// Whether the step is done: its check passes now, or passed before (done stays done).
+    pub passed: bool,
+    /// Whether the check passes now.
+    pub passes_now: bool,
+    /// What was found just now, in the present tense.
+    pub detail: String,
+}
+
+/// A step and where the participant stands on it.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct StepStatus {
+    /// Position, from 1.
+    pub number: usize,
+    /// Id.
+    pub id: String,
+    /// Title.
+    pub title: String,
+    /// The buttons the page offers.
+    pub actions: Vec<Action>,
+    /// The automatic check.
+    pub check: Check,
+    /// What "done" means.
+    pub check_label: String,
+    /// Whether it is done (once done, done until the stack is reset).
+    pub done: bool,
+    /// When it was done, pipeline time.
+    #[serde(with = "rfc3339::option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
+    pub done_at: Option<EpochMillis>,
+    /// What the check measured just now.
+    pub detail: String,
+    /// What to do while it is not done.
+    pub hint: String,
+}
+
+/// Records that a participant has looked at something a check asks for.
+pub fn mark_viewed(app: &App, id: &str, what: Viewed) -> Result<Participant, OpError> {
+    Ok(app.participants.update(id, |participant| {
+        participant.progress.viewed.insert(what);
+        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
+    })?)
+}
+
+/// Opens a step: it becomes the participant's current one, and what the step's page shows
+/// counts as seen (step 1 shows the architecture picture).
+pub fn open_step(app: &App, id: &str, step: &Step) -> Result<Participant, OpError> {
+    let shows_architecture = step.body.contains(&crate::lab::BodyPart::Architecture);
+    Ok(app.participants.update(id, |participant| {
+        participant.progress.current_step = Some(step.id.clone());
+        if shows_architecture {
+            participant.progress.viewed.insert(Viewed::Architecture);
+        }
+        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
+    })?)
+}
+
+/// Runs a step's check for a participant, and records the step as done when it passes.
+pub async fn run_check(
+    app: &App,
+    participant: &Participant,
+    step: &Step,
+) -> Result<CheckOutcome, OpError> {
+    let judgement = judge(&facts(app, participant, step.check).await?);
+    let already = participant.progress.completed.contains_key(&step.id);
+    if judgement.passes && !already {
+        let now = app.backend.clock().now();
+        app.participants.update(&participant.id, |participant| {
+            participant.progress.completed.insert(step.id.clone(), now);
+        })?;
+        tracing::info!(participant = %participant.id, step = %step.id, "step done");
+        app.events
+            .record(EventKind::StepDone, Some(&participant.id), step.id.clone());
+    }
+    Ok(CheckOutcome {
+        passed: judgement.passes || already,
+        passes_now: judgement.passes,
+        detail: judgement.detail,
+    })
+}
+
+/// Every step of lab 1 with its check run now; passing checks are recorded as done.
+pub async fn list(app: &App, id: &str) -> Result<Vec<StepStatus>, OpError> {
+    let mut steps = Vec::with_capacity(LAB1.len());
+    for step in LAB1.iter() {
+        let participant = app.participants.get(id)?;
+        let outcome = run_check(app, &participant, step).await?;
+        let done_at = app
+            .participants
+            .get(id)?
+            .progress
+            .completed
+            .get(&step.id)
+            .copied();
+        steps.push(StepStatus {
+            number: step.number,
+            id: step.id.clone(),
+            title: step.title.clone(),
+            actions: step.actions.clone(),
+            check: step.check,
+            check_label: step.check_label.clone(),
+            done: outcome.passed,
+            done_at,
+            detail: outcome.detail,
+            hint: step.hint.clone(),
+        });
+    }
+    Ok(steps)
+}
+
+/// Gathers what a check needs to know.
+async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Facts, OpError> {
+    let viewed = |what: Viewed, label| Facts::Viewed {
+        seen: participant.progress.viewed.contains(&what),
+        label,
+    };
+    Ok(match check {
+        Check::ArchitectureViewed => viewed(Viewed::Architecture, "architecture picture"),
+        Check::DashboardViewed => viewed(Viewed::Dashboard, "dashboard"),
+        Check::FunctionReviewed => viewed(Viewed::Function, "function's configuration and code"),
+        Check::StackReady => Facts::Stack {
+            exists: app.backend.stack_names(&participant.id).is_some(),
+        },
+        Check::TrafficStarted => {
+            let traffic = app.traffic.status(&participant.id);
+            Facts::Traffic {
+                publishing: traffic.publisher.as_ref().is_some_and(|p| p.running),
+                subscribing: traffic.subscriber.as_ref().is_some_and(|s| s.running),
+            }
+        }
+        Check::SteadyStateObserved => {
+            let now = app.backend.clock().now();
+            let traffic = app.traffic.status(&participant.id);
+            Facts::SteadyState {
+                publishing_for_ms: traffic.publishing_for_ms(now),
+                dead_lettered: app.backend.accounting(&participant.id).await?.dead_lettered,
+            }
+        }
+        Check::SloHolds => Facts::Slo(match participant.slo {
+            None => None,
+            Some(objective) => Some((
+                objective,
+                crate::slo::evaluate(app.backend.as_ref(), &participant.id, &objective).await?,
+            )),
+        }),
+    })
+}

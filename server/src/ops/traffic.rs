@@ -1,0 +1,251 @@
+//! Starting, changing and stopping a participant's traffic, with one rule for merging what is
+//! asked with what runs.
+//!
+//! **The merge rule.** A [`TrafficChange`] names the generators to start or change; a generator
+//! left out is left as it is. Within a generator, a field left out keeps its current value: the
+//! running generator's, else the participant's saved settings, else the lab's standard. The
+//! settings that result are saved, so the next change starts from them. The API's `PUT
+//! /traffic`, the traffic form, the step buttons and the instructor's "Start" all go through
+//! [`start`], so they cannot disagree.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::events::EventKind;
+use crate::ops::{Actor, OpError};
+use crate::participants::Participant;
+use crate::state::App;
+use crate::traffic::{
+    PublisherSettings, SubscriberSettings, TrafficLimits, TrafficSettings, TrafficStatus,
+};
+
+/// What to start or change. Every part and every field may be left out: see the module's
+/// merge rule.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TrafficChange {
+    /// Start or change the publisher.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub publisher: Option<PublisherChange>,
+    /// Start or change the subscriber.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub subscriber: Option<SubscriberChange>,
+}
+
+/// The publisher's settings to change; a field left out keeps its current value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PublisherChange {
+    /// Objects per second.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+    /// The share of objects that are malformed, from 0 to 1.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_rate: Option<f64>,
+    /// Seconds of pipeline time after which the publisher stops by itself.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub stop_after_s: Option<u64>,
+}
+
+/// The subscriber's settings to change; a field left out keeps its current value.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubscriberChange {
+    /// Messages per second, at most, on average.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rate: Option<f64>,
+}
+
+impl TrafficChange {
+    /// The lab's standard traffic, every field stated: 2 objects/s with 1% malformed, the
+    /// server's default automatic stop, and a subscriber at 2 messages/s. What the steps' "Start
+    /// traffic" button starts, whatever was saved before.
+    pub fn standard(limits: &TrafficLimits) -> Self {
+        let publisher = PublisherSettings::default();
+        Self {
+            publisher: Some(PublisherChange {
+                rate: Some(publisher.rate),
+                error_rate: Some(publisher.error_rate),
+                stop_after_s: Some(limits.default_stop_after_s),
+            }),
+            subscriber: Some(SubscriberChange {
+                rate: Some(SubscriberSettings::default().rate),
+            }),
+        }
+    }
+
+    /// The settings this change gives over `base`: the parts it names, each field it states
+    /// replacing `base`'s.
+    pub fn apply(&self, base: TrafficSettings) -> TrafficSettings {
+        let publisher = self.publisher.map(|change| {
+            let mut settings = base.publisher.unwrap_or_default();
+            if let Some(rate) = change.rate {
+                settings.rate = rate;
+            }
+            if let Some(error_rate) = change.error_rate {
+                settings.error_rate = error_rate;
+            }
+            if let Some(stop_after_s) = change.stop_after_s {
+                settings.stop_after_s = Some(stop_after_s);
+            }
+            settings
+        });
+        let subscriber = self.subscriber.map(|change| {
+            let mut settings = base.subscriber.unwrap_or_default();
+            if let Some(rate) = change.rate {
+                settings.rate = rate;
+            }
+            settings
+        });
+        TrafficSettings {
+            publisher,
+            subscriber,
+        }
+    }
+}
+
+/// The settings a change starts from: what runs, else what was saved, else the standard.
+pub fn current_settings(app: &App, participant: &Participant) -> TrafficSettings {
+    let status = app.traffic.status(&participant.id);
+    let saved = participant
+        .traffic
+        .unwrap_or_else(TrafficSettings::standard);
+    TrafficSettings {
+        publisher: status
+            .publisher
+            .filter(|publisher| publisher.running)
+            .map(|publisher| publisher.settings)
+            .or(saved.publisher),
+        subscriber: status
+            .subscriber
+            .filter(|subscriber| subscriber.running)
+            .map(|subscriber| subscriber.settings)
+            .or(saved.subscriber),
+    }
+}
+
+/// Starts or changes a participant's traffic by the merge rule, saves the settings and records
+/// the event. Nothing starts if any value is refused.
+pub fn start(
+    app: &App,
+    id: &str,
+    change: &TrafficChange,
+    actor: Actor,
+) -> Result<TrafficStatus, OpError> {
+    let participant = app.participants.get(id)?;
+    let limits = app.traffic.limits();
+    let requested = change.apply(current_settings(app, &participant));
+    requested
+        .validate(&limits)
+        .map_err(|error| OpError::invalid("invalid_traffic_settings", error.to_string()))?;
+    let status = app
+        .traffic
+        .start(id, requested)
+        .map_err(|error| OpError::invalid("invalid_traffic_settings", error.to_string()))?;
+    let saved = participant.traffic.unwrap_or_default();
+    let requested = requested.resolved(&limits);
+    let merged = TrafficSettings {
+        publisher: requested.publisher.or(saved.publisher),
+        subscriber: requested.subscriber.or(saved.subscriber),
+    };
+    app.participants.update(id, |participant| {
+        participant.traffic = Some(merged);
+        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
+    })?;
+    tracing::info!(participant = %id, "traffic started");
+    app.events.record(
+        EventKind::TrafficStarted,
+        Some(id),
+        actor.describe(&describe(&requested, &limits)),
+    );
+    Ok(status)
+}
+
+/// Stops a participant's publisher and subscriber. Returns their final state and whether
+/// anything was running; only then is the stop recorded.
+pub async fn stop(app: &App, id: &str, actor: Actor) -> Result<(TrafficStatus, bool), OpError> {
+    app.participants.get(id)?;
+    let was_running = app.traffic.status(id).is_running();
+    let status = app.traffic.stop(id).await;
+    if was_running {
+        tracing::info!(participant = %id, "traffic stopped");
+        app.events
+            .record(EventKind::TrafficStopped, Some(id), actor.describe(""));
+    }
+    Ok((status, was_running))
+}
+
+/// `publisher 2/s, 1% malformed, stop after 3600 s; subscriber 2/s`, with the server's default
+/// stop where the settings leave it out.
+pub fn describe(settings: &TrafficSettings, limits: &TrafficLimits) -> String {
+    let publisher = settings.publisher.map(|publisher| {
+        format!(
+            "publisher {}/s, {}% malformed, stop after {} s",
+            publisher.rate,
+            publisher.error_rate * 100.0,
+            publisher.stop_after_s(limits)
+        )
+    });
+    let subscriber = settings
+        .subscriber
+        .map(|subscriber| format!("subscriber {}/s", subscriber.rate));
+    [publisher, subscriber]
+        .into_iter()
+        .flatten()
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_field_left_out_keeps_its_value_and_a_part_left_out_is_not_started() {
+        let base = TrafficSettings {
+            publisher: Some(PublisherSettings {
+                rate: 5.0,
+                error_rate: 0.3,
+                stop_after_s: Some(600),
+            }),
+            subscriber: Some(SubscriberSettings { rate: 4.0 }),
+        };
+        let change = TrafficChange {
+            publisher: Some(PublisherChange {
+                error_rate: Some(0.1),
+                ..PublisherChange::default()
+            }),
+            subscriber: None,
+        };
+        let applied = change.apply(base);
+        assert_eq!(
+            applied.publisher,
+            Some(PublisherSettings {
+                rate: 5.0,
+                error_rate: 0.1,
+                stop_after_s: Some(600)
+            })
+        );
+        assert_eq!(applied.subscriber, None);
+    }
+
+    #[test]
+    fn the_standard_change_states_every_field() {
+        let limits = TrafficLimits::default();
+        let base = TrafficSettings {
+            publisher: Some(PublisherSettings {
+                rate: 5.0,
+                error_rate: 0.3,
+                stop_after_s: Some(600),
+            }),
+            subscriber: Some(SubscriberSettings { rate: 4.0 }),
+        };
+        let applied = TrafficChange::standard(&limits).apply(base);
+        let publisher = applied.publisher.unwrap_or_default();
+        assert_eq!(
+            (publisher.rate, publisher.error_rate, publisher.stop_after_s),
+            (2.0, 0.01, Some(limits.default_stop_after_s))
+        );
+        assert_eq!(applied.subscriber.map(|s| s.rate), Some(2.0));
+    }
+}

@@ -1,0 +1,74 @@
+//! The application's shared state: the handles every operation needs, built once at start-up
+//! by [`crate::serve`] and handed to the router.
+
+use std::sync::Arc;
+use std::sync::atomic::AtomicBool;
+
+use axum::extract::FromRef;
+use axum_extra::extract::cookie::Key;
+
+use crate::backend::Backend;
+use crate::events::EventLog;
+use crate::participants::Participants;
+use crate::protection::RateLimiter;
+use crate::traffic::TrafficController;
+
+/// Largest request body accepted, in bytes.
+pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Everything the operations and the handlers share.
+#[derive(Debug)]
+pub struct App {
+    /// The pipeline backend.
+    pub backend: Arc<dyn Backend>,
+    /// Participants and their progress.
+    pub participants: Participants,
+    /// Every participant's traffic generators.
+    pub traffic: TrafficController,
+    /// Signs session cookies.
+    pub cookie_key: Key,
+    /// Set once the backend is ready to serve.
+    pub ready: AtomicBool,
+    /// The instructor's token (API bearer token and login secret).
+    pub instructor_token: String,
+    /// The event log.
+    pub events: EventLog,
+    /// Per-client limit on API requests.
+    pub rate_limiter: RateLimiter,
+}
+
+impl App {
+    /// Whether `given` is the instructor's token, compared in time that does not depend on where
+    /// the two differ.
+    pub fn is_instructor_token(&self, given: &str) -> bool {
+        secrets_match(given, &self.instructor_token)
+    }
+}
+
+/// Compares two secrets in time that does not depend on where they differ.
+pub fn secrets_match(given: &str, expected: &str) -> bool {
+    given.len() == expected.len()
+        && given
+            .bytes()
+            .zip(expected.bytes())
+            .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+            == 0
+}
+
+/// The router's state: the shared [`App`].
+#[derive(Debug, Clone)]
+pub struct AppState(pub Arc<App>);
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+impl FromRef<AppState> for Key {
+    fn from_ref(state: &AppState) -> Key {
+        state.cookie_key.clone()
+    }
+}
