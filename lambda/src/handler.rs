@@ -11,7 +11,7 @@
 //! bytes, so a retried or duplicated event writes the same object again.
 
 use serde::{Deserialize, Serialize};
-use tracing::{Instrument, error, info, info_span};
+use tracing::{Instrument, debug, info, info_span};
 
 use crate::event::{KeyError, S3Event, S3EventRecord};
 use crate::store::{ObjectStore, StoreError};
@@ -151,8 +151,10 @@ pub async fn handle_event<S: ObjectStore>(
         );
         let outcome = async {
             let outcome = handle_record(store, record).await;
+            // One line per object is for debugging: the failure is returned, Lambda logs it
+            // with the invocation, and the embedded pipeline counts it in its metrics.
             if let Err(failure) = &outcome {
-                error!(error = %failure, error_type = failure.error_type(), "record failed");
+                debug!(error = %failure, error_type = failure.error_type(), "record failed");
             }
             outcome
         }
@@ -182,7 +184,7 @@ async fn handle_record<S: ObjectStore>(
     let key = record.decoded_key()?;
 
     let skip = |reason: SkipReason| {
-        info!(%reason, decoded_key = %key, "record skipped");
+        debug!(%reason, decoded_key = %key, "record skipped");
         Ok(Outcome::Skipped(SkippedRecord {
             bucket: bucket.to_owned(),
             key: key.clone(),
@@ -211,7 +213,7 @@ async fn handle_record<S: ObjectStore>(
         .put_object(bucket, &output_key, csv, CSV_CONTENT_TYPE)
         .await?;
 
-    info!(
+    debug!(
         input_key = %key,
         input_bytes = document.len(),
         output_key = %output_key,

@@ -1,6 +1,6 @@
 //! `chaoslab serve`: opens the backend and the participant store, and serves the lab.
 
-use std::io::Write as _;
+use std::io::{IsTerminal as _, Write as _};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -60,12 +60,15 @@ pub struct ServeArgs {
     pub stacks: Option<PathBuf>,
 }
 
-/// Sets up logging to stderr.
+/// Sets up logging to stderr. INFO is for start-up, participants' and the instructor's actions,
+/// and problems; anything per object (publishing, converting, delivering) is DEBUG.
 pub fn init_logging(format: LogFormat) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tower_http=warn"));
+    // Colour codes only for a terminal: in a file or a pipe they are noise.
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
         .with_writer(std::io::stderr);
     let _ = match format {
         LogFormat::Text => builder.try_init(),

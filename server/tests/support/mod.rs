@@ -1,6 +1,8 @@
 //! Shared helpers for the embedded-pipeline tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod binary;
+
 use std::sync::Arc;
 use std::time::Duration;
 
