@@ -221,6 +221,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         let _ = crate::inspector::source_files();
     });
     resume_traffic(&state);
+    let supervisor = tokio::spawn(crate::ops::traffic::supervise(Arc::clone(&state.0)));
     let listener = tokio::net::TcpListener::bind(args.listen)
         .await
         .with_context(|| {
@@ -253,6 +254,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
     .await
     .context("the web server failed")?;
     tracing::info!("shutting down: stopping traffic and saving the pipeline");
+    supervisor.abort();
     state.ready.store(false, Ordering::Release);
     let running = state.traffic.running_participants();
     state.traffic.stop_all().await;

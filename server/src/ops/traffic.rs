@@ -175,6 +175,100 @@ pub async fn stop(app: &App, id: &str, actor: Actor) -> Result<(TrafficStatus, b
     Ok((status, was_running))
 }
 
+/// How often [`supervise`] looks at every participant's traffic, in wall-clock time.
+pub const SUPERVISION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// The longest the subscriber keeps draining after the publisher's automatic stop, in pipeline
+/// milliseconds: more than the 3 minutes a failing event takes to reach the dead-letter queue,
+/// so that on AWS, whose accounting trails the pipeline, the subscriber still stops.
+pub const DRAIN_LIMIT_MILLIS: i64 = 10 * 60 * 1000;
+
+/// Watches every participant's traffic for the publisher's automatic stop, forever.
+///
+/// **What happens at the automatic stop.** The publisher stops by itself when its time is up.
+/// The stop is recorded in the event log. The subscriber keeps receiving until the csv queue is
+/// drained (nothing is in flight and every converted object's notification has been consumed),
+/// or for at most [`DRAIN_LIMIT_MILLIS`], then stops too, and that is recorded as well.
+pub async fn supervise(app: std::sync::Arc<App>) {
+    let mut supervisor = Supervisor::default();
+    loop {
+        tokio::time::sleep(SUPERVISION_INTERVAL).await;
+        supervisor.look(&app).await;
+    }
+}
+
+/// What [`supervise`] remembers between two looks.
+#[derive(Debug, Default)]
+pub struct Supervisor {
+    /// Automatic stops already recorded: (participant, the run's start).
+    recorded: std::collections::HashSet<(String, crate::metrics::EpochMillis)>,
+    /// Participants whose subscriber is draining, with when their publisher stopped.
+    draining: std::collections::HashMap<String, crate::metrics::EpochMillis>,
+}
+
+impl Supervisor {
+    /// Looks at every participant's traffic once.
+    pub async fn look(&mut self, app: &App) {
+        for id in app.traffic.participants_with_traffic() {
+            let status = app.traffic.status(&id);
+            let Some(publisher) = status.publisher.as_ref() else {
+                continue;
+            };
+            if publisher.running {
+                self.draining.remove(&id);
+                continue;
+            }
+            if publisher.stopped_by_itself()
+                && self.recorded.insert((id.clone(), publisher.started_at))
+            {
+                let ran = crate::lab::checks::minutes_seconds(
+                    publisher.running_for_ms(publisher.stops_at),
+                );
+                tracing::info!(participant = %id, "the publisher stopped by itself");
+                app.events.record(
+                    EventKind::TrafficStopped,
+                    Some(&id),
+                    format!(
+                        "publisher stopped by itself after {ran} (its automatic stop); the subscriber drains the csv queue, then stops"
+                    ),
+                );
+                let subscribing = status.subscriber.as_ref().is_some_and(|s| s.running);
+                if subscribing {
+                    self.draining.insert(id.clone(), publisher.stops_at);
+                }
+            }
+            let Some(&stopped_at) = self.draining.get(&id) else {
+                continue;
+            };
+            if !status.subscriber.as_ref().is_some_and(|s| s.running) {
+                self.draining.remove(&id);
+                continue;
+            }
+            let drained = match app.backend.accounting(&id).await {
+                Ok(accounting) => {
+                    accounting.in_flight == 0 && accounting.consumed >= accounting.converted
+                }
+                Err(_) => false,
+            };
+            let waited = app.backend.clock().now() - stopped_at;
+            if drained || waited >= DRAIN_LIMIT_MILLIS {
+                self.draining.remove(&id);
+                app.traffic.stop_subscriber(&id).await;
+                tracing::info!(participant = %id, "the subscriber stopped after draining");
+                app.events.record(
+                    EventKind::TrafficStopped,
+                    Some(&id),
+                    if drained {
+                        "subscriber stopped by itself: the csv queue is drained"
+                    } else {
+                        "subscriber stopped by itself after draining for 10 min"
+                    },
+                );
+            }
+        }
+    }
+}
+
 /// `publisher 2/s, 1% malformed, stop after 3600 s; subscriber 2/s`, with the server's default
 /// stop where the settings leave it out.
 pub fn describe(settings: &TrafficSettings, limits: &TrafficLimits) -> String {

@@ -189,6 +189,13 @@ impl TrafficController {
             .unwrap_or_default()
     }
 
+    /// Every participant who has had a generator since the server started, sorted.
+    pub fn participants_with_traffic(&self) -> Vec<String> {
+        let mut all: Vec<String> = self.participants().keys().cloned().collect();
+        all.sort();
+        all
+    }
+
     /// The participants with a publisher or a subscriber running, sorted.
     pub fn running_participants(&self) -> Vec<String> {
         let mut running: Vec<String> = self

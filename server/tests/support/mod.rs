@@ -1,6 +1,7 @@
 //! Shared helpers for the embedded-pipeline tests.
 #![allow(dead_code, clippy::unwrap_used, clippy::expect_used)]
 
+pub mod app;
 pub mod binary;
 
 use std::sync::Arc;

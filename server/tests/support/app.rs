@@ -1,0 +1,262 @@
+//! The whole application in-process: the router over a fresh data directory, driven with
+//! `tower::ServiceExt::oneshot`, with helpers for what the pages and the API tests do over and
+//! over (join, log in, post a form with its CSRF token, call the API with a token).
+
+use axum::Router;
+use axum::body::Body;
+use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chaoslab::router::app;
+use chaoslab::serve::{ServeArgs, build_state};
+use chaoslab::state::AppState;
+use http_body_util::BodyExt;
+use serde_json::Value;
+use tower::ServiceExt;
+
+/// The instructor's token in every in-process lab.
+pub const INSTRUCTOR: &str = "instructor-token-for-tests";
+
+/// The application over a fresh data directory.
+pub struct Lab {
+    /// Its state, for looking inside.
+    pub state: AppState,
+    /// Its router.
+    pub router: Router,
+    _dir: tempfile::TempDir,
+}
+
+/// A participant who joined through the join page.
+#[derive(Debug, Clone)]
+pub struct Visitor {
+    /// Their id.
+    pub id: String,
+    /// `chaoslab_session=…`, for the `Cookie` header.
+    pub cookie: String,
+    /// Their session's CSRF token.
+    pub csrf: String,
+    /// Their API token (also their resume code).
+    pub token: String,
+}
+
+/// The instructor, logged in through the login page.
+#[derive(Debug, Clone)]
+pub struct Instructor {
+    /// `chaoslab_instructor=…`.
+    pub cookie: String,
+    /// The instructor session's CSRF token.
+    pub csrf: String,
+}
+
+/// The text after `marker` up to the next `"`.
+pub fn value_after<'a>(page: &'a str, marker: &str) -> &'a str {
+    page.split(marker)
+        .nth(1)
+        .unwrap_or_else(|| panic!("no {marker:?} in {page}"))
+        .split('"')
+        .next()
+        .unwrap()
+}
+
+/// The `Location` header.
+pub fn location(headers: &HeaderMap) -> &str {
+    headers
+        .get(header::LOCATION)
+        .and_then(|value| value.to_str().ok())
+        .unwrap_or_default()
+}
+
+fn cookie_of(headers: &HeaderMap) -> String {
+    headers
+        .get(header::SET_COOKIE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .unwrap_or_else(|| panic!("no cookie in {headers:?}"))
+        .to_owned()
+}
+
+impl Lab {
+    /// The embedded lab with the command line's defaults.
+    pub fn open() -> Self {
+        Self::with(|_| {})
+    }
+
+    /// The embedded lab with `change` made to the defaults.
+    pub fn with(change: impl FnOnce(&mut ServeArgs)) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut args = ServeArgs {
+            instructor_token: Some(INSTRUCTOR.to_owned()),
+            ..ServeArgs::embedded(dir.path())
+        };
+        change(&mut args);
+        let state = build_state(&args).unwrap();
+        Self {
+            router: app(state.clone()),
+            state,
+            _dir: dir,
+        }
+    }
+
+    /// Sends a request; returns the status, the headers and the body as text.
+    pub async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
+        let response = self.router.clone().oneshot(request).await.unwrap();
+        let status = response.status();
+        let headers = response.headers().clone();
+        let body = response.into_body().collect().await.unwrap().to_bytes();
+        (status, headers, String::from_utf8_lossy(&body).into_owned())
+    }
+
+    /// `GET` with a cookie (or none, with `""`).
+    pub async fn get(&self, path: &str, cookie: &str) -> (StatusCode, HeaderMap, String) {
+        self.send(
+            Request::get(path)
+                .header(header::COOKIE, cookie)
+                .body(Body::empty())
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// `GET` as htmx does: a partial.
+    pub async fn htmx(&self, path: &str, cookie: &str) -> (StatusCode, String) {
+        let (status, _, body) = self
+            .send(
+                Request::get(path)
+                    .header(header::COOKIE, cookie)
+                    .header("hx-request", "true")
+                    .body(Body::empty())
+                    .unwrap(),
+            )
+            .await;
+        (status, body)
+    }
+
+    /// Posts a form.
+    pub async fn post(
+        &self,
+        path: &str,
+        cookie: &str,
+        form: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        self.send(
+            Request::post(path)
+                .header(header::COOKIE, cookie)
+                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
+                .body(Body::from(form.to_owned()))
+                .unwrap(),
+        )
+        .await
+    }
+
+    /// Posts a form as `visitor`, with their CSRF token first.
+    pub async fn post_as(
+        &self,
+        visitor: &Visitor,
+        path: &str,
+        form: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        self.post(
+            path,
+            &visitor.cookie,
+            &format!("csrf={}&{form}", visitor.csrf),
+        )
+        .await
+    }
+
+    /// Calls the API with a bearer token and a JSON body; returns the status and the JSON.
+    pub async fn api(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+    ) -> (StatusCode, Value) {
+        let mut request = Request::builder().method(method).uri(path);
+        if let Some(token) = token {
+            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
+        }
+        let request = match body {
+            Some(body) => request
+                .header(header::CONTENT_TYPE, "application/json")
+                .body(Body::from(body.to_string())),
+            None => request.body(Body::empty()),
+        }
+        .unwrap();
+        let (status, _, body) = self.send(request).await;
+        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+    }
+
+    /// Joins through the join page as `name`.
+    pub async fn join(&self, name: &str) -> Visitor {
+        let (status, headers, _) = self
+            .post("/join", "", &format!("name={}", name.replace(' ', "+")))
+            .await;
+        assert_eq!(status, StatusCode::SEE_OTHER);
+        let cookie = cookie_of(&headers);
+        // The leave page asks first, so it carries the session's form token and the resume code.
+        let (_, _, page) = self.get("/leave", &cookie).await;
+        let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
+        let token =
+            value_after(&page, r#"id="resume-code" type="text" readonly value=""#).to_owned();
+        let id = self
+            .state
+            .participants
+            .by_token(&token)
+            .unwrap()
+            .unwrap()
+            .id;
+        Visitor {
+            id,
+            cookie,
+            csrf,
+            token,
+        }
+    }
+
+    /// Logs the instructor in through the login page.
+    pub async fn log_in(&self) -> Instructor {
+        let (status, headers, _) = self
+            .post("/instructor/login", "", &format!("token={INSTRUCTOR}"))
+            .await;
+        assert_eq!(
+            (status, location(&headers)),
+            (StatusCode::SEE_OTHER, "/instructor")
+        );
+        let cookie = cookie_of(&headers);
+        let (_, _, page) = self.get("/instructor", &cookie).await;
+        let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
+        Instructor { cookie, csrf }
+    }
+
+    /// Posts an instructor action with the instructor's CSRF token.
+    pub async fn act(
+        &self,
+        instructor: &Instructor,
+        form: &str,
+    ) -> (StatusCode, HeaderMap, String) {
+        self.post(
+            "/instructor/actions",
+            &instructor.cookie,
+            &format!("csrf={}&{form}", instructor.csrf),
+        )
+        .await
+    }
+
+    /// The kinds and details of a participant's events, oldest first.
+    pub fn events_of(&self, id: &str) -> Vec<(String, String)> {
+        self.state
+            .events
+            .list(0, 1000, Some(id))
+            .unwrap()
+            .into_iter()
+            .map(|event| {
+                (
+                    serde_json::to_value(event.kind)
+                        .unwrap()
+                        .as_str()
+                        .unwrap()
+                        .to_owned(),
+                    event.detail,
+                )
+            })
+            .collect()
+    }
+}
