@@ -4,6 +4,7 @@
 //! - [`convert`] runs the lab's ETL transform on local files (`chaoslab convert`);
 //! - [`metrics`] records CloudWatch-style metrics and answers GetMetricData queries;
 //! - [`dashboard`] reads the shared dashboard definition and runs its widgets' queries;
+//!   [`measures`] reads the lab's two measures, percent in error and in flight, from it;
 //! - [`lab`] holds the lab's steps and their checks; [`participants`] who joined and how far
 //!   they got; [`events`] the event log;
 //! - [`ops`] is the lab's use cases (join, traffic, SLO, steps, reset, …), each in one place;
@@ -24,6 +25,7 @@ pub mod database;
 pub mod events;
 pub mod inspector;
 pub mod lab;
+pub mod measures;
 pub mod metrics;
 pub mod ops;
 pub mod participants;

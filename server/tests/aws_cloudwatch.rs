@@ -123,7 +123,7 @@ async fn dashboard_queries_go_out_with_their_namespaces_dimensions_periods_stats
     );
     let queries = input.metric_data_queries();
     let ids: Vec<&str> = queries.iter().filter_map(|query| query.id()).collect();
-    assert_eq!(ids, ["m1", "m2", "m3", "e1", "e2"]);
+    assert_eq!(ids, ["m1", "m2", "m3", "m4", "m5", "e1", "e2"]);
 
     let stat = |index: usize| queries[index].metric_stat().unwrap();
     let metric = |index: usize| stat(index).metric().unwrap();
@@ -148,11 +148,22 @@ async fn dashboard_queries_go_out_with_their_namespaces_dimensions_periods_stats
         assert_eq!(query.expression(), None);
     }
     assert_eq!(queries[0].label(), Some("CSV notifications"));
-    assert_eq!(queries[3].expression(), Some("100 * m2 / (m1 + m2)"));
-    assert_eq!(queries[3].label(), Some("Percent in error"));
-    assert_eq!(queries[4].expression(), Some("100 * (m1 - m3) / m1"));
-    assert_eq!(queries[4].label(), Some("Percent in flight"));
-    assert!(queries[3].metric_stat().is_none());
+    assert_eq!(
+        metric(3).metric_name(),
+        Some("ApproximateNumberOfMessagesVisible")
+    );
+    assert_eq!(stat(3).stat(), Some("Maximum"));
+    assert_eq!(
+        queries[5].expression(),
+        Some("100 * FILL(m2, 0) / (FILL(m1, 0) + FILL(m2, 0))")
+    );
+    assert_eq!(queries[5].label(), Some("Percent in error"));
+    assert_eq!(
+        queries[6].expression(),
+        Some("100 * (m4 + m5) / (m4 + m5 + m3)")
+    );
+    assert_eq!(queries[6].label(), Some("Percent in flight"));
+    assert!(queries[5].metric_stat().is_none());
 }
 
 #[test]

@@ -153,7 +153,8 @@ fn percent_in_error_divides_dead_letters_by_all_outcomes_and_returns_only_the_ra
             .stat("Sum")
             .label("Dead-letter events")
             .hidden(),
-            expression_query("e1", "100 * m2 / (m1 + m2)").label("Percent in error"),
+            expression_query("e1", "100 * FILL(m2, 0) / (FILL(m1, 0) + FILL(m2, 0))")
+                .label("Percent in error"),
         ]
     );
 }

@@ -330,3 +330,101 @@ async fn the_instructors_reset_is_in_the_api_too() {
             .contains(&("stack_reset".to_owned(), "by the instructor".to_owned()))
     );
 }
+
+/// Every value of the series labelled `label` in the dashboard's widget titled `title`.
+fn series_values(dashboard: &serde_json::Value, title: &str, label: &str) -> Vec<f64> {
+    dashboard["widgets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|widget| widget["title"] == title)
+        .flat_map(|widget| widget["series"].as_array().unwrap())
+        .filter(|series| series["label"] == label)
+        .flat_map(|series| series["values"].as_array().unwrap())
+        .map(|value| value.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn percent_in_flight_is_never_below_zero_over_three_hours_of_starts_and_stops() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let mut supervisor = Supervisor::default();
+    let path = format!("/api/v1/participants/{}/traffic", ada.id);
+    let put = |body: serde_json::Value| lab.api(Method::PUT, &path, Some(&ada.token), Some(body));
+    for _ in 0..3 {
+        // Steady traffic, then the subscriber stops while the publisher goes on (a backlog),
+        // then the subscriber drains it much faster than CSV arrives, then everything stops.
+        put(json!({ "publisher": { "rate": 2 }, "subscriber": { "rate": 2 } })).await;
+        run(&lab, &mut supervisor, 15).await;
+        lab.state.traffic.stop_subscriber(&ada.id).await;
+        run(&lab, &mut supervisor, 15).await;
+        put(json!({ "subscriber": { "rate": 20 } })).await;
+        run(&lab, &mut supervisor, 10).await;
+        lab.api(Method::DELETE, &path, Some(&ada.token), None).await;
+        run(&lab, &mut supervisor, 20).await;
+    }
+    let (status, dashboard) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{}/dashboard?minutes=180", ada.id),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let over_time = series_values(
+        &dashboard,
+        "Percent in error and in flight over time",
+        "Percent in flight",
+    );
+    assert!(over_time.len() >= 20, "{over_time:?}");
+    assert!(
+        over_time.iter().all(|value| (0.0..=100.0).contains(value)),
+        "{over_time:?}"
+    );
+    assert!(
+        over_time.iter().any(|value| *value > 50.0),
+        "the backlog shows: {over_time:?}"
+    );
+    // The old definition, (sent − deleted) ÷ sent, on the same metrics: negative while the
+    // subscriber drained the backlog.
+    let now = lab.state.backend.clock().now();
+    let csv_queue = lab
+        .state
+        .backend
+        .stack_names(&ada.id)
+        .unwrap()
+        .csv_queue_name;
+    let metric = |id: &str, name: &str| {
+        json!({ "Id": id, "ReturnData": false, "MetricStat": { "Metric": { "Namespace": "AWS/SQS",
+            "MetricName": name, "Dimensions": [{ "Name": "QueueName", "Value": csv_queue }] },
+            "Period": 300, "Stat": "Sum" } })
+    };
+    let (_, old) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{}/metrics/query", ada.id),
+            Some(&ada.token),
+            Some(json!({
+                "MetricDataQueries": [
+                    metric("m1", "NumberOfMessagesSent"),
+                    metric("m3", "NumberOfMessagesDeleted"),
+                    { "Id": "old", "Expression": "100 * (m1 - m3) / m1" }
+                ],
+                "StartTime": chaoslab::metrics::rfc3339::format(now - 180 * 60_000),
+                "EndTime": chaoslab::metrics::rfc3339::format(now),
+            })),
+        )
+        .await;
+    let old_values: Vec<f64> = old["MetricDataResults"][0]["Values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_f64().unwrap())
+        .collect();
+    assert!(
+        old_values.iter().any(|value| *value < -100.0),
+        "the old definition went below 0: {old_values:?}"
+    );
+}

@@ -583,10 +583,14 @@ fn dashboard_expressions_reference_only_ids_of_their_widget() {
             assert!(
                 expression
                     .chars()
-                    .all(|c| c.is_ascii_alphanumeric() || " _.+-*/()".contains(c)),
+                    .all(|c| c.is_ascii_alphanumeric() || " _.,+-*/()".contains(c)),
                 "{title}: {expression} is not plain metric math"
             );
-            for referenced in identifiers(expression) {
+            // Function names (FILL) are not ids.
+            for referenced in identifiers(expression)
+                .into_iter()
+                .filter(|token| token.starts_with(|c: char| c.is_ascii_lowercase()))
+            {
                 assert!(
                     unique.contains(referenced.as_str()),
                     "{title}: {expression} uses {referenced}"
@@ -603,19 +607,40 @@ fn percent_in_error_is_dead_letter_events_over_all_processed_objects() {
     assert_eq!(properties(&widget)["view"], "singleValue");
     let entries = expanded_metrics(&widget);
 
-    assert_eq!(expression_of(&entries, "e1"), "100 * m2 / (m1 + m2)");
+    // FILL: the DLQ reports nothing before its first message, and a pipeline that never
+    // failed is 0% in error, not "no data".
+    assert_eq!(
+        expression_of(&entries, "e1"),
+        "100 * FILL(m2, 0) / (FILL(m1, 0) + FILL(m2, 0))"
+    );
     assert_hidden_metric(&entries, "m1", "NumberOfMessagesSent", "${csv_queue_name}");
     assert_hidden_metric(&entries, "m2", "NumberOfMessagesSent", "${dlq_name}");
 }
 
 #[test]
-fn percent_in_flight_is_csv_notifications_not_yet_consumed() {
+fn percent_in_flight_is_the_notifications_waiting_among_those_waiting_or_consumed() {
     let widget = dashboard_widget("Percent in flight");
     assert_eq!(properties(&widget)["view"], "singleValue");
     let entries = expanded_metrics(&widget);
 
-    assert_eq!(expression_of(&entries, "e2"), "100 * (m1 - m3) / m1");
-    assert_hidden_metric(&entries, "m1", "NumberOfMessagesSent", "${csv_queue_name}");
+    // Every term counts something that exists, so the share is never below 0 (sent minus
+    // deleted was, whenever the subscriber drained an older backlog).
+    assert_eq!(
+        expression_of(&entries, "e2"),
+        "100 * (m4 + m5) / (m4 + m5 + m3)"
+    );
+    assert_hidden_metric(
+        &entries,
+        "m4",
+        "ApproximateNumberOfMessagesVisible",
+        "${csv_queue_name}",
+    );
+    assert_hidden_metric(
+        &entries,
+        "m5",
+        "ApproximateNumberOfMessagesNotVisible",
+        "${csv_queue_name}",
+    );
     assert_hidden_metric(
         &entries,
         "m3",

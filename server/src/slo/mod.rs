@@ -2,8 +2,8 @@
 //!
 //! The indicator (SLI) is the lab's steady state: dead-letter messages ÷ objects processed, where
 //! an object is processed once it has either become a CSV notification or reached the DLQ. It is
-//! the dashboard's "Percent in error" (`terraform/dashboard.json`): the DLQ's
-//! `NumberOfMessagesSent` over the csv queue's plus the DLQ's.
+//! the dashboard's "Percent in error", read from its one definition in `terraform/dashboard.json`
+//! through [`crate::measures`].
 //!
 //! - this module holds the [`SloObjective`], its validation, the pure [`judge`] and the
 //!   participant-facing [`advice`];
@@ -164,6 +164,30 @@ impl SloStatus {
             processed,
             value_percent,
             met,
+            headroom_percent: value_percent.map(|value| objective.max_percent - value),
+        }
+    }
+
+    /// The status of a window whose SLI `value_percent` was measured by the dashboard's
+    /// "Percent in error" expression, with the counts behind it: met when the value is at most
+    /// the objective, not enough data without a value.
+    pub fn measured(
+        objective: SloObjective,
+        window_start: EpochMillis,
+        window_end: EpochMillis,
+        dlq_messages: f64,
+        processed: f64,
+        value_percent: Option<f64>,
+    ) -> Self {
+        let value_percent = value_percent.filter(|value| value.is_finite());
+        Self {
+            objective,
+            window_start,
+            window_end,
+            dlq_messages,
+            processed,
+            value_percent,
+            met: value_percent.map(|value| value <= objective.max_percent),
             headroom_percent: value_percent.map(|value| objective.max_percent - value),
         }
     }

@@ -48,11 +48,12 @@ pub struct ParticipantRow {
     pub stops_in: Option<String>,
     /// Objects published per minute over the last [`THROUGHPUT_MINUTES`] of pipeline time.
     pub published_per_minute: Option<f64>,
-    /// Objects in the dead-letter queue.
+    /// Events sent to the dead-letter queue over the last [`THROUGHPUT_MINUTES`].
     pub dead_lettered: u64,
-    /// Objects processed: converted or dead-lettered.
+    /// Objects processed (converted or dead-lettered) over the last [`THROUGHPUT_MINUTES`].
     pub processed: u64,
-    /// `dead_lettered ÷ processed` in percent; `None` before anything was processed.
+    /// The dashboard's "Percent in error" over the last [`THROUGHPUT_MINUTES`]; `None` when
+    /// nothing was processed in them.
     pub error_ratio: Option<f64>,
     /// Their SLO's state.
     pub slo: SloCell,
@@ -112,14 +113,20 @@ impl ParticipantRow {
             };
             return row;
         };
-        match state.backend.accounting(id).await {
-            Ok(accounting) => {
-                row.dead_lettered = accounting.dead_lettered;
-                row.processed = accounting.converted + accounting.dead_lettered;
-                row.error_ratio = (row.processed > 0)
-                    .then(|| 100.0 * row.dead_lettered as f64 / row.processed as f64);
+        // The dashboard's own "Percent in error", over the throughput's window.
+        match crate::measures::percent_in_error(
+            state.backend.as_ref(),
+            id,
+            THROUGHPUT_MINUTES as u32,
+        )
+        .await
+        {
+            Ok(window) => {
+                row.dead_lettered = window.dead_lettered as u64;
+                row.processed = window.processed as u64;
+                row.error_ratio = window.percent;
             }
-            Err(error) => row.problems.push(format!("Accounting: {error}.")),
+            Err(error) => row.problems.push(format!("Percent in error: {error}.")),
         }
         match published_per_minute(state.backend.as_ref(), id, &names).await {
             Ok(rate) => row.published_per_minute = Some(rate),
