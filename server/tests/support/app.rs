@@ -21,7 +21,7 @@ pub struct Lab {
     pub state: AppState,
     /// Its router.
     pub router: Router,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 /// A participant who joined through the join page.
@@ -91,8 +91,13 @@ impl Lab {
         Self {
             router: app(state.clone()),
             state,
-            _dir: dir,
+            dir: dir,
         }
+    }
+
+    /// The lab's data directory.
+    pub fn data_dir(&self) -> &std::path::Path {
+        self.dir.path()
     }
 
     /// Sends a request; returns the status, the headers and the body as text.
