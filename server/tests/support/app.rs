@@ -91,7 +91,7 @@ impl Lab {
         Self {
             router: app(state.clone()),
             state,
-            dir: dir,
+            dir,
         }
     }
 
