@@ -6,7 +6,9 @@
 //! - [`topic`]: SNS's notification envelope;
 //! - [`queue`]: SQS queues;
 //! - [`function`]: the function's settings and fault injection;
-//! - [`journal`]: the SQLite tables the state is saved in.
+//! - [`journal`]: the SQLite tables the state is saved in; `restore` rebuilds the stacks from
+//!   them at start-up;
+//! - `reporting`: SQS's per-minute metrics and the periodic save of metric sets.
 //!
 //! The [`Engine`] owns the stacks and their background tasks: each stack's invoker, a reporter
 //! that publishes SQS's per-minute metrics, and a flusher that saves metric sets.
@@ -16,6 +18,8 @@ pub mod function;
 pub mod invoker;
 pub mod journal;
 pub mod queue;
+mod reporting;
+mod restore;
 pub mod service;
 pub mod stack;
 pub mod topic;
@@ -25,16 +29,15 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use tokio::task::AbortHandle;
 
 use self::journal::{Journal, JournalError, Op};
-use self::queue::Message;
-use self::stack::{AsyncEvent, QueueKind, Stack, StackRecord, StackState};
+use self::reporting::{flush_metrics, publish_queue_metrics, report_queue_metrics, save_metrics};
+use self::restore::restore_stacks;
+use self::stack::{Stack, StackRecord};
 use super::{EMBEDDED_ACCOUNT_ID, PipelineClock, StackNames, system_now_millis};
 use crate::database::{self, DatabaseError};
-use crate::metrics::store::{MetricStore, StatisticSet};
-use crate::metrics::{EpochMillis, Metric};
+use crate::metrics::EpochMillis;
 
 /// How often changed metric sets are saved, in wall-clock time: a crash loses at most this much
 /// of the metrics (never any accounting, which is saved with every change).
@@ -271,177 +274,5 @@ impl Drop for Engine {
         for running in self.running().values() {
             running.invoker.abort();
         }
-    }
-}
-
-/// Rebuilds the stacks from the saved rows.
-fn restore_stacks(
-    snapshot: journal::Snapshot,
-    clock: PipelineClock,
-    journal: &Arc<Journal>,
-) -> Result<Vec<Arc<Stack>>, EngineError> {
-    let corrupt = |what: String| {
-        move |error: serde_json::Error| EngineError::Corrupt {
-            what,
-            error: error.to_string(),
-        }
-    };
-    let mut stacks = BTreeMap::new();
-    for (id, state) in snapshot.stacks {
-        let record: StackRecord =
-            serde_json::from_str(&state).map_err(corrupt(format!("stack {id}")))?;
-        stacks.insert(
-            id.clone(),
-            Stack::new(id, record, clock, Arc::clone(journal)),
-        );
-    }
-    for row in snapshot.objects {
-        if let Some(stack) = stacks.get(&row.stack) {
-            let object = bucket::StoredObject {
-                body: Bytes::from(row.body),
-                content_type: row.content_type,
-                etag: row.etag,
-                last_modified: row.last_modified,
-            };
-            stack.lock().bucket.restore(row.key, object);
-        }
-    }
-    for (id, state) in snapshot.events {
-        let event: AsyncEvent =
-            serde_json::from_str(&state).map_err(corrupt(format!("event of stack {id}")))?;
-        if let Some(stack) = stacks.get(&id) {
-            let mut stack_state = stack.lock();
-            // An attempt that was running when the process stopped is lost; the event runs again.
-            stack_state
-                .schedule
-                .insert((event.next_attempt_at, event.id.clone()));
-            stack_state.events.insert(event.id.clone(), event);
-        }
-    }
-    for (id, queue_name, state) in snapshot.messages {
-        let message: Message =
-            serde_json::from_str(&state).map_err(corrupt(format!("message of stack {id}")))?;
-        if let Some(stack) = stacks.get(&id) {
-            let kind = if queue_name == stack.names().dlq_name {
-                QueueKind::DeadLetter
-            } else {
-                QueueKind::Csv
-            };
-            stack.lock().queue(kind).restore(message);
-        }
-    }
-    for (id, metric, minute, statistics) in snapshot.metric_sets {
-        let what = || format!("metric set of stack {id}");
-        let metric: Metric = serde_json::from_str(&metric).map_err(corrupt(what()))?;
-        let set: StatisticSet = serde_json::from_str(&statistics).map_err(corrupt(what()))?;
-        if let Some(stack) = stacks.get(&id) {
-            stack.lock().metrics.merge_set(&metric, minute, &set);
-        }
-    }
-    Ok(stacks.into_values().map(Arc::new).collect())
-}
-
-/// Publishes SQS's metrics at every minute boundary of pipeline time, as SQS does: one datapoint
-/// per counter per minute, zeros included, and the gauges, while each queue is active.
-async fn report_queue_metrics(engine: std::sync::Weak<Engine>) {
-    loop {
-        let Some(next_minute) = engine.upgrade().map(|engine| {
-            let now = engine.clock.now();
-            (engine.clock, now - now.rem_euclid(MINUTE) + MINUTE)
-        }) else {
-            return;
-        };
-        let (clock, at) = next_minute;
-        tokio::time::sleep_until(clock.instant_at(at)).await;
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
-        for stack in engine.stacks() {
-            publish_queue_metrics(&stack);
-        }
-    }
-}
-
-/// Records the minute that just ended for both of a stack's queues.
-fn publish_queue_metrics(stack: &Stack) {
-    let now = stack.now();
-    let minute = MetricStore::minute_of(now - 1);
-    let mut state = stack.lock();
-    for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
-        let ids = match kind {
-            QueueKind::Csv => &stack.metric_ids.csv_queue,
-            QueueKind::DeadLetter => &stack.metric_ids.dlq,
-        };
-        let queue = state.queue(kind);
-        let counts = queue.take_counts();
-        if !queue.is_active(now) {
-            continue;
-        }
-        let gauges = queue.gauges(now);
-        let samples = [
-            (&ids.sent, counts.sent as f64),
-            (&ids.received, counts.received as f64),
-            (&ids.deleted, counts.deleted as f64),
-            (&ids.empty_receives, counts.empty_receives as f64),
-            (&ids.visible, gauges.visible as f64),
-            (&ids.not_visible, gauges.not_visible as f64),
-            (&ids.age_of_oldest, gauges.age_of_oldest_seconds),
-        ];
-        for (metric, value) in samples {
-            state.record(metric, minute, value);
-        }
-    }
-    prune_metrics(&mut state, now);
-}
-
-fn prune_metrics(state: &mut StackState, now: EpochMillis) {
-    let retention = i64::try_from(METRIC_RETENTION.as_millis()).unwrap_or(i64::MAX);
-    state.metrics.prune_before(now - retention);
-}
-
-/// Saves changed metric sets every few seconds of wall time.
-async fn flush_metrics(engine: std::sync::Weak<Engine>) {
-    let mut interval = tokio::time::interval(METRIC_FLUSH_INTERVAL);
-    interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    loop {
-        interval.tick().await;
-        let Some(engine) = engine.upgrade() else {
-            return;
-        };
-        for stack in engine.stacks() {
-            save_metrics(&stack);
-        }
-        let _ = engine.journal.commit(&[Op::SaveClock {
-            pipeline_millis: engine.clock.now(),
-        }]);
-    }
-}
-
-/// Writes every metric set of the minutes that changed since the last save.
-fn save_metrics(stack: &Stack) {
-    let mut state = stack.lock();
-    if state.dirty_minutes.is_empty() {
-        return;
-    }
-    let minutes = std::mem::take(&mut state.dirty_minutes);
-    let mut ops = Vec::new();
-    for metric in state.metrics.metrics() {
-        let Ok(metric_json) = serde_json::to_string(metric) else {
-            continue;
-        };
-        for &minute in &minutes {
-            for (at, set) in state.metrics.sets(metric, minute, minute + MINUTE) {
-                ops.push(Op::SaveMetricSet {
-                    stack: stack.id().to_owned(),
-                    metric: metric_json.clone(),
-                    minute: at,
-                    statistics: serde_json::to_string(set).unwrap_or_default(),
-                });
-            }
-        }
-    }
-    if let Err(error) = stack.journal.commit(&ops) {
-        tracing::error!(stack = stack.id(), %error, "could not save metrics; will retry");
-        state.dirty_minutes.extend(minutes);
     }
 }

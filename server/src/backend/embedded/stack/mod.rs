@@ -5,27 +5,33 @@
 //! written to the journal as one transaction, so memory and disk move together and a crash leaves
 //! the last committed change. The S3 → SNS → SQS fan-out of a new object happens inside the same
 //! change as the write that caused it, so a CSV notification can never be lost between them.
+//!
+//! - [`state`]: what the stack holds in memory, and its saved record;
+//! - [`metric_ids`]: the metrics it records, named as CloudWatch names them;
+//! - [`delivery`]: S3's put and the notifications it fans out to the function and the topic.
+
+mod delivery;
+mod metric_ids;
+mod state;
+
+pub(super) use self::metric_ids::StackMetrics;
+pub(super) use self::state::{AsyncEvent, StackRecord, StackState, save_event};
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::bucket::{Bucket, BucketError, Destination, Notification, StoredObject};
+use super::bucket::{Bucket, BucketError, StoredObject};
 use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
-use super::queue::{
-    MAX_RECEIVE_BATCH, MAX_WAIT, MessageAttribute, Queue, QueueError, ReceivedMessage,
-};
-use super::topic;
+use super::queue::{MAX_RECEIVE_BATCH, MAX_WAIT, Queue, QueueError, ReceivedMessage};
 use crate::backend::{Accounting, FaultInjection, PipelineClock, StackNames};
-use crate::metrics::names::{lambda, sns, sqs};
 use crate::metrics::query::{QueryError, get_metric_data};
 use crate::metrics::store::MetricStore;
-use crate::metrics::{Dimension, EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric};
+use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
 
 /// Which of the stack's queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -55,174 +61,6 @@ pub enum StackError {
     /// The change could not be saved.
     #[error(transparent)]
     Journal(#[from] JournalError),
-}
-
-/// An event waiting in the function's asynchronous queue.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub(super) struct AsyncEvent {
-    /// The invocation's request id; the same for every attempt, as on AWS.
-    pub id: String,
-    /// The S3 event JSON, exactly as the function and the dead-letter queue receive it.
-    pub payload: String,
-    /// When Lambda accepted the event.
-    pub received_at: EpochMillis,
-    /// Attempts made so far.
-    pub attempts: u32,
-    /// When the next attempt may start.
-    pub next_attempt_at: EpochMillis,
-    /// Times the event was throttled.
-    pub throttles: u32,
-    /// Whether an attempt is running now (not saved: after a restart the attempt is lost and the
-    /// event runs again).
-    #[serde(skip)]
-    pub running: bool,
-}
-
-/// The stack's own state row: everything but objects, events, messages and metric sets.
-#[derive(Debug, Serialize, Deserialize)]
-pub(super) struct StackRecord {
-    pub names: StackNames,
-    pub config: FunctionConfig,
-    pub fault_injection: FaultInjection,
-    pub accounting: Accounting,
-    pub csv_queue_activity: Option<EpochMillis>,
-    pub dlq_activity: Option<EpochMillis>,
-}
-
-/// The metric identities a stack records, built once so recording allocates nothing.
-#[derive(Debug)]
-pub(super) struct StackMetrics {
-    pub invocations: Metric,
-    pub errors: Metric,
-    pub duration: Metric,
-    pub throttles: Metric,
-    pub concurrent_executions: Metric,
-    pub async_events_received: Metric,
-    pub async_event_age: Metric,
-    pub dead_letter_errors: Metric,
-    pub published: Metric,
-    pub delivered: Metric,
-    pub delivery_failed: Metric,
-    pub csv_queue: QueueMetrics,
-    pub dlq: QueueMetrics,
-}
-
-/// One queue's metric identities.
-#[derive(Debug)]
-pub(super) struct QueueMetrics {
-    pub sent: Metric,
-    pub received: Metric,
-    pub deleted: Metric,
-    pub empty_receives: Metric,
-    pub visible: Metric,
-    pub not_visible: Metric,
-    pub age_of_oldest: Metric,
-}
-
-fn metric(namespace: &str, name: &str, dimension: &str, value: &str) -> Metric {
-    Metric {
-        namespace: namespace.to_owned(),
-        metric_name: name.to_owned(),
-        dimensions: vec![Dimension {
-            name: dimension.to_owned(),
-            value: value.to_owned(),
-        }],
-    }
-}
-
-impl QueueMetrics {
-    fn new(queue: &str) -> Self {
-        let metric = |name| metric(sqs::NAMESPACE, name, sqs::DIMENSION, queue);
-        Self {
-            sent: metric(sqs::MESSAGES_SENT),
-            received: metric(sqs::MESSAGES_RECEIVED),
-            deleted: metric(sqs::MESSAGES_DELETED),
-            empty_receives: metric(sqs::EMPTY_RECEIVES),
-            visible: metric(sqs::MESSAGES_VISIBLE),
-            not_visible: metric(sqs::MESSAGES_NOT_VISIBLE),
-            age_of_oldest: metric(sqs::AGE_OF_OLDEST_MESSAGE),
-        }
-    }
-}
-
-impl StackMetrics {
-    fn new(names: &StackNames) -> Self {
-        let function = |name| {
-            metric(
-                lambda::NAMESPACE,
-                name,
-                lambda::DIMENSION,
-                &names.function_name,
-            )
-        };
-        let topic = |name| metric(sns::NAMESPACE, name, sns::DIMENSION, &names.topic_name);
-        Self {
-            invocations: function(lambda::INVOCATIONS),
-            errors: function(lambda::ERRORS),
-            duration: function(lambda::DURATION),
-            throttles: function(lambda::THROTTLES),
-            concurrent_executions: function(lambda::CONCURRENT_EXECUTIONS),
-            async_events_received: function(lambda::ASYNC_EVENTS_RECEIVED),
-            async_event_age: function(lambda::ASYNC_EVENT_AGE),
-            dead_letter_errors: function(lambda::DEAD_LETTER_ERRORS),
-            published: topic(sns::MESSAGES_PUBLISHED),
-            delivered: topic(sns::NOTIFICATIONS_DELIVERED),
-            delivery_failed: topic(sns::NOTIFICATIONS_FAILED),
-            csv_queue: QueueMetrics::new(&names.csv_queue_name),
-            dlq: QueueMetrics::new(&names.dlq_name),
-        }
-    }
-}
-
-/// Everything a stack holds in memory.
-#[derive(Debug)]
-pub(super) struct StackState {
-    pub config: FunctionConfig,
-    pub fault_injection: FaultInjection,
-    pub bucket: Bucket,
-    pub events: BTreeMap<String, AsyncEvent>,
-    /// Pending events by next attempt time.
-    pub schedule: BTreeSet<(EpochMillis, String)>,
-    pub running: u32,
-    pub csv_queue: Queue,
-    pub dlq: Queue,
-    pub metrics: MetricStore,
-    /// Minutes whose metric sets changed since the last flush.
-    pub dirty_minutes: BTreeSet<EpochMillis>,
-    pub accounting: Accounting,
-    /// Whether a setting in the stack's own row changed without a row op to carry it.
-    pub settings_changed: bool,
-}
-
-impl StackState {
-    /// Records one metric sample and remembers its minute for the next flush.
-    pub fn record(&mut self, metric: &Metric, at: EpochMillis, value: f64) {
-        self.metrics.record(metric, at, value);
-        self.dirty_minutes.insert(MetricStore::minute_of(at));
-    }
-
-    pub fn queue(&mut self, kind: QueueKind) -> &mut Queue {
-        match kind {
-            QueueKind::Csv => &mut self.csv_queue,
-            QueueKind::DeadLetter => &mut self.dlq,
-        }
-    }
-
-    /// Queues an event for the function and schedules its first attempt.
-    pub fn enqueue_event(&mut self, event: AsyncEvent, ops: &mut Vec<Op>, stack: &str) {
-        ops.push(save_event(stack, &event));
-        self.schedule
-            .insert((event.next_attempt_at, event.id.clone()));
-        self.events.insert(event.id.clone(), event);
-    }
-}
-
-pub(super) fn save_event(stack: &str, event: &AsyncEvent) -> Op {
-    Op::SaveEvent {
-        stack: stack.to_owned(),
-        id: event.id.clone(),
-        state: serde_json::to_string(event).unwrap_or_default(),
-    }
 }
 
 /// One participant's pipeline.
@@ -335,132 +173,6 @@ impl Stack {
         Op::SaveStack {
             stack: self.id.clone(),
             state: serde_json::to_string(&record).unwrap_or_default(),
-        }
-    }
-
-    /// Writes an object, as S3 PutObject does, and delivers the notification it triggers:
-    /// `input/*.json` queues an invocation of the function, `output/*.csv` goes through the topic
-    /// to the csv queue. Returns the object's ETag once the write is saved.
-    pub fn put_object(
-        &self,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-    ) -> Result<String, StackError> {
-        let request_id = new_id();
-        let etag = self.transact(|state, ops, now| {
-            let etag = self.put_in_bucket(state, ops, key, body, content_type, now, &request_id)?;
-            Ok(etag)
-        })?;
-        self.invoker_wake.notify_one();
-        Ok(etag)
-    }
-
-    /// The put itself, inside a change: stores the object and fans its notification out.
-    #[allow(clippy::too_many_arguments)]
-    pub(super) fn put_in_bucket(
-        &self,
-        state: &mut StackState,
-        ops: &mut Vec<Op>,
-        key: &str,
-        body: Bytes,
-        content_type: &str,
-        now: EpochMillis,
-        request_id: &str,
-    ) -> Result<String, StackError> {
-        let (object, notification) = state.bucket.put(key, body, content_type, now, request_id)?;
-        ops.push(Op::PutObject {
-            stack: self.id.clone(),
-            key: key.to_owned(),
-            body: object.body.clone(),
-            content_type: object.content_type.clone(),
-            etag: object.etag.clone(),
-            last_modified: now,
-        });
-        if let Some(notification) = notification {
-            self.deliver(state, ops, notification, now);
-        }
-        Ok(object.etag)
-    }
-
-    fn deliver(
-        &self,
-        state: &mut StackState,
-        ops: &mut Vec<Op>,
-        notification: Notification,
-        now: EpochMillis,
-    ) {
-        let event_json = serde_json::to_string(&notification.event).unwrap_or_default();
-        match notification.destination {
-            Destination::Function => {
-                // S3 invokes the function asynchronously: Lambda queues the event and answers at
-                // once; the attempt happens later.
-                state.accounting.published += 1;
-                state.accounting.in_flight += 1;
-                state.record(&self.metric_ids.async_events_received, now, 1.0);
-                state.enqueue_event(
-                    AsyncEvent {
-                        id: new_id(),
-                        payload: event_json,
-                        received_at: now,
-                        attempts: 0,
-                        next_attempt_at: now,
-                        throttles: 0,
-                        running: false,
-                    },
-                    ops,
-                    &self.id,
-                );
-            }
-            Destination::Topic => {
-                let message_id = new_id();
-                state.record(&self.metric_ids.published, now, 1.0);
-                let body = topic::envelope(
-                    &self.names.topic_arn,
-                    &self.names.region,
-                    &message_id,
-                    &event_json,
-                    now,
-                );
-                // The subscription is the csv queue, with raw message delivery off.
-                match self.send_message(state, ops, QueueKind::Csv, body, Vec::new(), now) {
-                    Ok(()) => state.record(&self.metric_ids.delivered, now, 1.0),
-                    Err(error) => {
-                        tracing::warn!(stack = %self.id, %error, "SNS could not deliver to the csv queue");
-                        state.record(&self.metric_ids.delivery_failed, now, 1.0);
-                    }
-                }
-            }
-        }
-    }
-
-    /// Adds a message to a queue inside a change.
-    pub(super) fn send_message(
-        &self,
-        state: &mut StackState,
-        ops: &mut Vec<Op>,
-        kind: QueueKind,
-        body: String,
-        attributes: Vec<MessageAttribute>,
-        now: EpochMillis,
-    ) -> Result<(), StackError> {
-        let queue = state.queue(kind);
-        let queue_name = queue.name().to_owned();
-        let message = queue.send(body, attributes, new_id(), now)?;
-        ops.push(Op::SaveMessage {
-            stack: self.id.clone(),
-            queue: queue_name,
-            seq: message.seq,
-            state: serde_json::to_string(message).unwrap_or_default(),
-        });
-        self.arrivals(kind).notify_waiters();
-        Ok(())
-    }
-
-    fn arrivals(&self, kind: QueueKind) -> &Notify {
-        match kind {
-            QueueKind::Csv => &self.csv_arrivals,
-            QueueKind::DeadLetter => &self.dlq_arrivals,
         }
     }
 
