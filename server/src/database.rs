@@ -101,3 +101,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(&dir);
     }
 }
+
+/// One connection to the database, shared by the threads of a store (the participants, the
+/// event log): SQLite serialises writers anyway, and a store's calls are short.
+#[derive(Debug)]
+pub struct SharedConnection(std::sync::Mutex<Connection>);
+
+impl SharedConnection {
+    /// Opens the data directory's database, migrated.
+    pub fn open(data_dir: &Path) -> Result<Self, DatabaseError> {
+        Ok(Self(std::sync::Mutex::new(open(data_dir)?)))
+    }
+
+    /// The connection, for one call. A panic elsewhere while holding it leaves SQLite's own
+    /// state consistent, so a poisoned lock is taken over.
+    pub fn lock(&self) -> std::sync::MutexGuard<'_, Connection> {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+}

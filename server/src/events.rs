@@ -2,12 +2,11 @@
 //! instructor's overview and its CSV/JSON export.
 
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, params};
 use serde::{Deserialize, Serialize};
 
-use crate::database::{self, DatabaseError};
+use crate::database::{DatabaseError, SharedConnection};
 use crate::metrics::{EpochMillis, rfc3339};
 
 /// What happened.
@@ -102,21 +101,19 @@ pub enum EventLogError {
 /// The event log, in the database.
 #[derive(Debug)]
 pub struct EventLog {
-    connection: Mutex<Connection>,
+    connection: SharedConnection,
 }
 
 impl EventLog {
     /// Opens the log in the data directory's database.
     pub fn open(data_dir: &Path) -> Result<Self, EventLogError> {
         Ok(Self {
-            connection: Mutex::new(database::open(data_dir)?),
+            connection: SharedConnection::open(data_dir)?,
         })
     }
 
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.connection.lock()
     }
 
     /// Appends an event. A failure is logged, not returned: the log must never stop the lab.

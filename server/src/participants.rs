@@ -3,12 +3,11 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
-use std::sync::{Mutex, PoisonError};
 
 use rusqlite::{Connection, OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
-use crate::database::{self, DatabaseError};
+use crate::database::{DatabaseError, SharedConnection};
 use crate::metrics::EpochMillis;
 use crate::slo::SloObjective;
 use crate::traffic::TrafficSettings;
@@ -101,7 +100,7 @@ pub fn clean_name(name: &str) -> Result<String, ParticipantError> {
 /// The participants, saved in the database.
 #[derive(Debug)]
 pub struct Participants {
-    connection: Mutex<Connection>,
+    connection: SharedConnection,
 }
 
 const COLUMNS: &str =
@@ -146,14 +145,12 @@ impl Participants {
     /// Opens the participant table in the data directory's database.
     pub fn open(data_dir: &Path) -> Result<Self, ParticipantError> {
         Ok(Self {
-            connection: Mutex::new(database::open(data_dir)?),
+            connection: SharedConnection::open(data_dir)?,
         })
     }
 
     fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
+        self.connection.lock()
     }
 
     /// Adds a participant with a fresh id and token.

@@ -27,6 +27,28 @@ pub mod traffic;
 
 pub use self::error::OpError;
 
+use crate::events::EventKind;
+use crate::participants::{Participant, ParticipantError};
+use crate::state::App;
+
+/// Logs what a participant's operation did, at INFO, and records it in the event log.
+pub(crate) fn record(app: &App, id: &str, kind: EventKind, detail: String, what: &str) {
+    tracing::info!(participant = %id, "{what}");
+    app.events.record(kind, Some(id), detail);
+}
+
+/// Changes a participant's saved state with `change`, noting that they were active just now.
+pub(crate) fn save(
+    app: &App,
+    id: &str,
+    change: impl FnOnce(&mut Participant),
+) -> Result<Participant, ParticipantError> {
+    app.participants.update(id, |participant| {
+        change(participant);
+        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
+    })
+}
+
 /// Who asked for an operation, as the event log names them.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Actor {

@@ -29,11 +29,13 @@ pub async fn join(app: &App, name: &str) -> Result<Joined, OpError> {
             return Err(error.into());
         }
     };
-    tracing::info!(participant = %participant.id, "participant joined");
-    app.events.record(
+    let detail = participant.name.clone();
+    super::record(
+        app,
+        &participant.id,
         EventKind::Joined,
-        Some(&participant.id),
-        participant.name.clone(),
+        detail,
+        "participant joined",
     );
     Ok(Joined { participant, stack })
 }
@@ -51,8 +53,13 @@ pub fn resume(app: &App, token: &str) -> Result<Participant, OpError> {
                 "That resume code does not belong to anyone here: check it, or join with a new name.",
             )
         })?;
-    app.events
-        .record(EventKind::Resumed, Some(&participant.id), "");
+    super::record(
+        app,
+        &participant.id,
+        EventKind::Resumed,
+        String::new(),
+        "participant resumed",
+    );
     Ok(participant)
 }
 
@@ -61,8 +68,7 @@ pub fn resume(app: &App, token: &str) -> Result<Participant, OpError> {
 pub async fn leave(app: &App, id: &str) -> Result<(), OpError> {
     app.participants.get(id)?;
     traffic::stop(app, id, Actor::Participant).await?;
-    tracing::info!(participant = %id, "participant left");
-    app.events.record(EventKind::Left, Some(id), "");
+    super::record(app, id, EventKind::Left, String::new(), "participant left");
     Ok(())
 }
 
@@ -80,9 +86,8 @@ pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
         }
         participant.traffic_running = false;
     })?;
-    tracing::info!(participant = %id, "stack reset");
-    app.events
-        .record(EventKind::StackReset, Some(id), actor.describe(""));
+    let detail = actor.describe("");
+    super::record(app, id, EventKind::StackReset, detail, "stack reset");
     Ok(())
 }
 
@@ -97,8 +102,13 @@ pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
         Err(error) => return Err(error.into()),
     }
     app.participants.remove(id)?;
-    tracing::info!(participant = %id, "participant removed");
-    app.events
-        .record(EventKind::ParticipantRemoved, Some(id), actor.describe(""));
+    let detail = actor.describe("");
+    super::record(
+        app,
+        id,
+        EventKind::ParticipantRemoved,
+        detail,
+        "participant removed",
+    );
     Ok(())
 }

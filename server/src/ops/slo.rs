@@ -37,18 +37,17 @@ pub async fn state(
     objective
         .validate()
         .map_err(|error| OpError::invalid("invalid_slo", error.to_string()))?;
-    app.participants.update(id, |participant| {
-        participant.slo = Some(objective);
-        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
-    })?;
-    tracing::info!(participant = %id, "SLO stated");
-    app.events.record(
+    super::save(app, id, |participant| participant.slo = Some(objective))?;
+    let detail = format!(
+        "≤ {}% over {} min",
+        objective.max_percent, objective.window_minutes
+    );
+    super::record(
+        app,
+        id,
         EventKind::SloSet,
-        Some(id),
-        actor.describe(&format!(
-            "≤ {}% over {} min",
-            objective.max_percent, objective.window_minutes
-        )),
+        actor.describe(&detail),
+        "SLO stated",
     );
     Ok(SloView {
         stated: true,

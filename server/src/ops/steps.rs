@@ -53,9 +53,8 @@ pub struct StepStatus {
 
 /// Records that a participant has looked at something a check asks for.
 pub fn mark_viewed(app: &App, id: &str, what: Viewed) -> Result<Participant, OpError> {
-    Ok(app.participants.update(id, |participant| {
+    Ok(super::save(app, id, |participant| {
         participant.progress.viewed.insert(what);
-        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
     })?)
 }
 
@@ -63,12 +62,11 @@ pub fn mark_viewed(app: &App, id: &str, what: Viewed) -> Result<Participant, OpE
 /// counts as seen (step 1 shows the architecture picture).
 pub fn open_step(app: &App, id: &str, step: &Step) -> Result<Participant, OpError> {
     let shows_architecture = step.body.contains(&crate::lab::BodyPart::Architecture);
-    Ok(app.participants.update(id, |participant| {
+    Ok(super::save(app, id, |participant| {
         participant.progress.current_step = Some(step.id.clone());
         if shows_architecture {
             participant.progress.viewed.insert(Viewed::Architecture);
         }
-        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
     })?)
 }
 
@@ -85,9 +83,14 @@ pub async fn run_check(
         app.participants.update(&participant.id, |participant| {
             participant.progress.completed.insert(step.id.clone(), now);
         })?;
-        tracing::info!(participant = %participant.id, step = %step.id, "step done");
-        app.events
-            .record(EventKind::StepDone, Some(&participant.id), step.id.clone());
+        let detail = step.id.clone();
+        super::record(
+            app,
+            &participant.id,
+            EventKind::StepDone,
+            detail,
+            "step done",
+        );
     }
     Ok(CheckOutcome {
         passed: judgement.passes || already,

@@ -8,7 +8,7 @@
 //! /traffic`, the traffic form, the step buttons and the instructor's "Start" all go through
 //! [`start`], so they cannot disagree.
 
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use utoipa::ToSchema;
 
 use crate::events::EventKind;
@@ -21,38 +21,32 @@ use crate::traffic::{
 
 /// What to start or change. Every part and every field may be left out: see the module's
 /// merge rule.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct TrafficChange {
     /// Start or change the publisher.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub publisher: Option<PublisherChange>,
     /// Start or change the subscriber.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub subscriber: Option<SubscriberChange>,
 }
 
 /// The publisher's settings to change; a field left out keeps its current value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublisherChange {
     /// Objects per second.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
     /// The share of objects that are malformed, from 0 to 1.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_rate: Option<f64>,
     /// Seconds of pipeline time after which the publisher stops by itself.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub stop_after_s: Option<u64>,
 }
 
 /// The subscriber's settings to change; a field left out keeps its current value.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberChange {
     /// Messages per second, at most, on average.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub rate: Option<f64>,
 }
 
@@ -148,15 +142,14 @@ pub fn start(
         publisher: requested.publisher.or(saved.publisher),
         subscriber: requested.subscriber.or(saved.subscriber),
     };
-    app.participants.update(id, |participant| {
-        participant.traffic = Some(merged);
-        participant.last_seen_ms = chrono::Utc::now().timestamp_millis();
-    })?;
-    tracing::info!(participant = %id, "traffic started");
-    app.events.record(
+    super::save(app, id, |participant| participant.traffic = Some(merged))?;
+    let detail = actor.describe(&describe(&requested, &limits));
+    super::record(
+        app,
+        id,
         EventKind::TrafficStarted,
-        Some(id),
-        actor.describe(&describe(&requested, &limits)),
+        detail,
+        "traffic started",
     );
     Ok(status)
 }
@@ -168,9 +161,14 @@ pub async fn stop(app: &App, id: &str, actor: Actor) -> Result<(TrafficStatus, b
     let was_running = app.traffic.status(id).is_running();
     let status = app.traffic.stop(id).await;
     if was_running {
-        tracing::info!(participant = %id, "traffic stopped");
-        app.events
-            .record(EventKind::TrafficStopped, Some(id), actor.describe(""));
+        let detail = actor.describe("");
+        super::record(
+            app,
+            id,
+            EventKind::TrafficStopped,
+            detail,
+            "traffic stopped",
+        );
     }
     Ok((status, was_running))
 }
@@ -224,13 +222,15 @@ impl Supervisor {
                 let ran = crate::lab::checks::minutes_seconds(
                     publisher.running_for_ms(publisher.stops_at),
                 );
-                tracing::info!(participant = %id, "the publisher stopped by itself");
-                app.events.record(
+                let detail = format!(
+                    "publisher stopped by itself after {ran} (its automatic stop); the subscriber drains the csv queue, then stops"
+                );
+                super::record(
+                    app,
+                    &id,
                     EventKind::TrafficStopped,
-                    Some(&id),
-                    format!(
-                        "publisher stopped by itself after {ran} (its automatic stop); the subscriber drains the csv queue, then stops"
-                    ),
+                    detail,
+                    "the publisher stopped by itself",
                 );
                 let subscribing = status.subscriber.as_ref().is_some_and(|s| s.running);
                 if subscribing {
@@ -254,15 +254,17 @@ impl Supervisor {
             if drained || waited >= DRAIN_LIMIT_MILLIS {
                 self.draining.remove(&id);
                 app.traffic.stop_subscriber(&id).await;
-                tracing::info!(participant = %id, "the subscriber stopped after draining");
-                app.events.record(
+                let detail = if drained {
+                    "subscriber stopped by itself: the csv queue is drained"
+                } else {
+                    "subscriber stopped by itself after draining for 10 min"
+                };
+                super::record(
+                    app,
+                    &id,
                     EventKind::TrafficStopped,
-                    Some(&id),
-                    if drained {
-                        "subscriber stopped by itself: the csv queue is drained"
-                    } else {
-                        "subscriber stopped by itself after draining for 10 min"
-                    },
+                    detail.to_owned(),
+                    "the subscriber stopped after draining",
                 );
             }
         }

@@ -155,17 +155,15 @@ impl SloStatus {
         dlq_messages: f64,
         processed: f64,
     ) -> Self {
-        let (value_percent, met) = judge(dlq_messages, processed, &objective);
-        Self {
+        let (value_percent, _) = judge(dlq_messages, processed, &objective);
+        Self::measured(
             objective,
             window_start,
             window_end,
             dlq_messages,
             processed,
             value_percent,
-            met,
-            headroom_percent: value_percent.map(|value| objective.max_percent - value),
-        }
+        )
     }
 
     /// The status of a window whose SLI `value_percent` was measured by the dashboard's

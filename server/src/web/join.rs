@@ -28,6 +28,11 @@ struct JoinPage {
 }
 
 impl JoinPage {
+    /// The page again, refusing what was typed (422).
+    fn refused(self) -> Response {
+        (StatusCode::UNPROCESSABLE_ENTITY, self).into_response()
+    }
+
     fn new(notice: Option<&'static str>) -> Self {
         Self {
             chrome: None,
@@ -97,15 +102,15 @@ pub async fn join(
     let joined = match participants::join(&state, &form.name).await {
         Ok(joined) => joined,
         Err(OpError::Invalid { .. }) => {
-            let page = JoinPage {
+            return Ok(JoinPage {
                 error: Some(format!(
                     "Please enter a name of 1 to {MAX_NAME_CHARS} characters, without control characters (you entered {}).",
                     form.name.trim().chars().count()
                 )),
                 name: form.name.chars().take(MAX_NAME_CHARS * 2).collect(),
                 ..JoinPage::new(None)
-            };
-            return Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response());
+            }
+            .refused());
         }
         Err(error) => return Err(error.into()),
     };
@@ -130,13 +135,11 @@ pub async fn resume(
             let jar = jar.add(new_cookie(&participant.id));
             Ok((jar, Redirect::to(&resume_path(&participant))).into_response())
         }
-        Err(OpError::Invalid { message, .. }) => {
-            let page = JoinPage {
-                resume_error: Some(message),
-                ..JoinPage::new(None)
-            };
-            Ok((StatusCode::UNPROCESSABLE_ENTITY, page).into_response())
+        Err(OpError::Invalid { message, .. }) => Ok(JoinPage {
+            resume_error: Some(message),
+            ..JoinPage::new(None)
         }
+        .refused()),
         Err(error) => Err(error.into()),
     }
 }

@@ -30,13 +30,21 @@ pub struct Session {
 impl Session {
     /// Checks a posted CSRF token against the session's.
     pub fn check_csrf(&self, posted: &str) -> Result<(), WebError> {
-        if secrets_match(posted, &self.csrf) {
-            Ok(())
-        } else {
-            Err(WebError::Forbidden(
-                "This form is out of date or came from another site. Reload the page and try again.".into(),
-            ))
-        }
+        check_csrf(posted, &self.csrf)
+    }
+}
+
+/// Checks a form's posted CSRF token against its session's (a participant's or the
+/// instructor's): a form that is out of date or came from another site changes nothing.
+pub fn check_csrf(posted: &str, expected: &str) -> Result<(), WebError> {
+    if secrets_match(posted, expected) {
+        Ok(())
+    } else {
+        Err(WebError::Forbidden(
+            "This form is out of date or came from another site, so nothing was changed. Reload \
+             the page and try again."
+                .into(),
+        ))
     }
 }
 

@@ -341,27 +341,33 @@ mod tests {
     #[test]
     fn form_errors_speak_in_the_forms_units() {
         let limits = TrafficLimits::default();
-        let fields = RateFields {
-            error_percent: Some("150".into()),
-            ..RateFields::default()
-        };
-        assert_eq!(
-            fields.change(&limits).err().as_deref(),
-            Some("Malformed objects must be from 0 to 100%; you entered 150.")
-        );
-        let fields = RateFields {
-            stop_after_minutes: Some("500".into()),
-            ..RateFields::default()
-        };
-        assert_eq!(
-            fields.change(&limits).err().as_deref(),
-            Some("Stop automatically after must be from 1 to 240 minutes; you entered 500.")
-        );
-        let fields = RateFields {
-            publisher_rate: Some("0.0001".into()),
-            ..RateFields::default()
-        };
-        assert!(fields.change(&limits).is_err(), "below the form's 0.1");
+        let cases = [
+            (
+                "error_percent",
+                "150",
+                Some("Malformed objects must be from 0 to 100%; you entered 150."),
+            ),
+            (
+                "stop_after_minutes",
+                "500",
+                Some("Stop automatically after must be from 1 to 240 minutes; you entered 500."),
+            ),
+            (
+                "publisher_rate",
+                "0.0001",
+                Some("Objects per second must be from 0.1 to 20 per second; you entered 0.0001."),
+            ),
+        ];
+        for (field, typed, expected) in cases {
+            let mut fields = RateFields::default();
+            let slot = match field {
+                "error_percent" => &mut fields.error_percent,
+                "stop_after_minutes" => &mut fields.stop_after_minutes,
+                _ => &mut fields.publisher_rate,
+            };
+            *slot = Some(typed.to_owned());
+            assert_eq!(fields.change(&limits).err().as_deref(), expected, "{field}");
+        }
     }
 
     #[test]

@@ -233,9 +233,8 @@ impl Engine {
         Ok(true)
     }
 
-    /// Stops every task and saves what is only in memory: metric sets and the clock. The engine
-    /// must not be used afterwards.
-    pub fn shutdown(&self) {
+    /// Aborts the reporter and the flusher.
+    fn abort_background(&self) {
         for handle in self
             .background
             .lock()
@@ -244,6 +243,12 @@ impl Engine {
         {
             handle.abort();
         }
+    }
+
+    /// Stops every task and saves what is only in memory: metric sets and the clock. The engine
+    /// must not be used afterwards.
+    pub fn shutdown(&self) {
+        self.abort_background();
         let stacks: Vec<RunningStack> =
             std::mem::take(&mut *self.running()).into_values().collect();
         for running in &stacks {
@@ -263,14 +268,7 @@ impl Drop for Engine {
     /// Dropping the engine stops its tasks without saving anything more: like a crash, which is
     /// what the crash tests rely on.
     fn drop(&mut self) {
-        for handle in self
-            .background
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .iter()
-        {
-            handle.abort();
-        }
+        self.abort_background();
         for running in self.running().values() {
             running.invoker.abort();
         }

@@ -40,13 +40,7 @@ pub struct InstructorSession {
 impl InstructorSession {
     /// Checks a posted CSRF token against the session's.
     pub fn check_csrf(&self, posted: &str) -> Result<(), InstructorError> {
-        if secrets_match(posted, &self.csrf) {
-            Ok(())
-        } else {
-            Err(InstructorError::forbidden(
-                "This form is out of date or came from another site, so nothing was changed.",
-            ))
-        }
+        Ok(crate::web::session::check_csrf(posted, &self.csrf)?)
     }
 }
 
