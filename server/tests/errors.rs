@@ -135,3 +135,21 @@ async fn a_server_error_shows_an_id_and_never_its_cause() {
         "{message}"
     );
 }
+
+#[test]
+fn with_the_aws_backend_no_embedded_engine_is_opened() {
+    // Refused for want of a stacks file: before the fix, the embedded engine had already
+    // opened (and migrated) the database in the data directory by then.
+    let dir = tempfile::tempdir().unwrap();
+    let args = chaoslab::serve::ServeArgs {
+        backend: chaoslab::backend::BackendKind::Aws,
+        stacks: None,
+        ..chaoslab::serve::ServeArgs::embedded(dir.path())
+    };
+    let error = chaoslab::serve::build_state(&args).err().unwrap();
+    assert!(format!("{error:#}").contains("stacks"), "{error:#}");
+    assert!(
+        !dir.path().join(chaoslab::database::FILE_NAME).exists(),
+        "the embedded pipeline's database was opened"
+    );
+}
