@@ -28,9 +28,10 @@ pub struct EventQuery {
 #[utoipa::path(get, path = "/events", tag = "events", params(EventQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of events (JSON), or the whole log with format=csv", body = EventPage),
-        (status = 400, body = ApiError),
-        (status = 401, body = ApiError),
-        (status = 403, body = ApiError),
+        (status = 400, description = "A query parameter that is not a number", body = ApiError),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 422, description = "`limit` outside 1–1000, or a `format` other than json or csv", body = ApiError),
     ))]
 pub async fn list_events(
     State(state): State<AppState>,

@@ -120,7 +120,8 @@ pub async fn create_participant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of participants", body = ParticipantPage),
-        (status = 400, description = "Invalid paging", body = ApiError),
+        (status = 400, description = "A paging parameter that is not a number", body = ApiError),
+        (status = 422, description = "`limit` outside 1–500", body = ApiError),
         (status = 401, description = "No or invalid token", body = ApiError),
         (status = 403, description = "Not the instructor", body = ApiError),
     ))]

@@ -58,7 +58,13 @@ pub struct DashboardRange {
 /// dashboard page draws.
 #[utoipa::path(get, path = "/participants/{id}/dashboard", tag = "pipeline",
     params(("id" = String, Path, description = "Participant id"), DashboardRange), security(("bearer" = [])),
-    responses((status = 200, body = DashboardData), (status = 400, body = ApiError), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+    responses(
+        (status = 200, description = "Every widget's data", body = DashboardData),
+        (status = 400, description = "`minutes` is not a whole number", body = ApiError),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+        (status = 422, description = "`minutes` outside 5–1440", body = ApiError),
+    ))]
 pub async fn get_dashboard(
     State(state): State<AppState>,
     caller: Caller,
