@@ -15,40 +15,7 @@ use chaoslab::traffic::{
     PublisherSettings, SubscriberSettings, TrafficController, TrafficLimits, TrafficMessage,
     TrafficSettings, TrafficSettingsError, lab_message,
 };
-use support::START;
-
-/// An engine with a stack for "alice", and a controller over it with the default limits.
-struct Lab {
-    _dir: tempfile::TempDir,
-    engine: Arc<Engine>,
-    traffic: TrafficController,
-}
-
-impl Lab {
-    fn open() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let engine = support::open_engine(dir.path(), Some(START));
-        engine.create_stack("alice").unwrap();
-        let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
-        let traffic = TrafficController::new(backend, TrafficLimits::default());
-        Self {
-            _dir: dir,
-            engine,
-            traffic,
-        }
-    }
-
-    async fn sleep(&self, seconds: u64) {
-        self.engine
-            .clock()
-            .sleep(Duration::from_secs(seconds))
-            .await;
-    }
-
-    fn now(&self) -> i64 {
-        self.engine.clock().now()
-    }
-}
+use support::{START, TrafficLab as Lab};
 
 fn publisher(rate: f64, error_rate: f64, stop_after_s: u64) -> TrafficSettings {
     TrafficSettings {

@@ -8,11 +8,14 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use chaoslab::backend::Backend;
+use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::stack::Stack;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
 use chaoslab::metrics::{
     Dimension, EpochMillis, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat,
 };
+use chaoslab::traffic::{TrafficController, TrafficLimits};
 
 /// 2026-11-26T00:00:00Z: pipeline time starts on a minute boundary, so minutes are easy to read.
 pub const START: EpochMillis = 1_795_651_200_000;
@@ -42,6 +45,37 @@ impl TestPipeline {
 
     pub async fn sleep(&self, duration: Duration) {
         self.engine.clock().sleep(duration).await;
+    }
+}
+
+/// A [`TestPipeline`] with a traffic controller over it, with the default limits.
+pub struct TrafficLab {
+    pub pipeline: TestPipeline,
+    pub engine: Arc<Engine>,
+    pub traffic: TrafficController,
+}
+
+impl TrafficLab {
+    pub fn open() -> Self {
+        let pipeline = TestPipeline::open();
+        let engine = Arc::clone(&pipeline.engine);
+        let backend: Arc<dyn Backend> = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
+        let traffic = TrafficController::new(backend, TrafficLimits::default());
+        Self {
+            pipeline,
+            engine,
+            traffic,
+        }
+    }
+
+    /// Sleeps for `seconds` of pipeline time.
+    pub async fn sleep(&self, seconds: u64) {
+        self.pipeline.sleep(Duration::from_secs(seconds)).await;
+    }
+
+    /// Pipeline time now.
+    pub fn now(&self) -> EpochMillis {
+        self.engine.clock().now()
     }
 }
 
