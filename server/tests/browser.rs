@@ -668,6 +668,49 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     })
     .await;
     assert!(ada.count(".uplot canvas").await >= 1, "uPlot charts");
+    // Every value carries its unit: the single-value tiles, the y axes' ticks, the legends.
+    let shown = ada
+        .client
+        .execute(
+            "const plots = [...document.querySelectorAll('[data-chart].chart--drawn')]\
+               .map((element) => chaoslab.plotOf(element)).filter((plot) => plot);\
+             return {\
+               tiles: [...document.querySelectorAll('.chart__plot .tile__value')]\
+                 .map((tile) => tile.textContent),\
+               axes: plots.flatMap((plot) => plot.axes.slice(1)\
+                 .map((axis) => (axis._values || []).join(' | '))),\
+               legends: [...document.querySelectorAll('.u-legend')]\
+                 .map((legend) => legend.textContent),\
+             };",
+            vec![],
+        )
+        .await
+        .unwrap();
+    let texts = |key: &str| -> Vec<String> {
+        shown[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|text| text.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let tiles = texts("tiles");
+    assert!(
+        tiles.len() >= 2 && tiles.iter().all(|tile| tile.ends_with('%')),
+        "{tiles:?}"
+    );
+    let axes = texts("axes");
+    for unit in ["%", "\u{a0}ms", "\u{a0}s", "\u{a0}count"] {
+        assert!(
+            axes.iter()
+                .any(|ticks| !ticks.is_empty()
+                    && ticks.split(" | ").all(|tick| tick.ends_with(unit))),
+            "no y axis in {unit:?}: {axes:?}"
+        );
+    }
+    let legends = texts("legends").join("\n");
+    assert!(legends.contains("\u{a0}ms"), "{legends}");
+    assert!(legends.contains("\u{a0}count"), "{legends}");
     assert!(!ada.body().await.contains("No data yet"));
     // Read in one script, so a refresh swapping the widgets cannot get in between.
     let labels = || async {

@@ -630,6 +630,50 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
     assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
 }
 
+/// The text of the cell after the row header `label` in the page's no-JavaScript tables, or of
+/// the tile labelled `label`.
+fn value_shown_for<'a>(page: &'a str, label: &str) -> &'a str {
+    let after = page
+        .split(&format!(">{label}</th><td class=\"number\">"))
+        .nth(1)
+        .or_else(|| {
+            page.split(&format!(">{label}</dt><dd class=\"tile__value\">"))
+                .nth(1)
+        })
+        .unwrap_or_else(|| panic!("no value shown for {label}"));
+    after.split('<').next().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dashboard_page_writes_each_value_with_its_unit() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    tokio::time::sleep(Duration::from_secs(15 * 60)).await;
+    lab.state.traffic.stop_all().await;
+
+    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    let percent = value_shown_for(&page, "Percent in error");
+    assert!(
+        percent.ends_with('%') && percent[..percent.len() - 1].parse::<f64>().is_ok(),
+        "{percent:?}"
+    );
+    let duration = value_shown_for(&page, "Duration");
+    assert!(duration.ends_with("\u{a0}ms"), "{duration:?}");
+    let invocations = value_shown_for(&page, "Invocations");
+    assert!(invocations.ends_with("\u{a0}count"), "{invocations:?}");
+    assert!(
+        invocations
+            .trim_end_matches("\u{a0}count")
+            .parse::<u32>()
+            .unwrap()
+            > 0,
+        "{invocations:?}"
+    );
+    let oldest = value_shown_for(&page, "ApproximateAgeOfOldestMessage");
+    assert!(oldest.ends_with("\u{a0}s"), "{oldest:?}");
+}
+
 #[tokio::test]
 async fn a_participant_sees_their_own_api_token_which_works_for_them_only() {
     let lab = Lab::open();

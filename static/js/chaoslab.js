@@ -4,8 +4,10 @@
  * Every element with a `data-chart` attribute holds one widget, either inline in a child
  * `<script type="application/json">` or at the URL in `data-chart` (fetched as JSON):
  *   {"title": "...", "view": "timeSeries" | "singleValue",
- *    "series": [{"id", "label", "timestamps": [epoch ms, ascending], "values": [...], "latest"}]}
- * Time series become uPlot charts, single values become big numbers. A child marked
+ *    "series": [{"id", "label", "timestamps": [epoch ms, ascending], "values": [...], "latest",
+ *                "unit": "Percent" | "Milliseconds" | "Seconds" | "Count" | null}]}
+ * Time series become uPlot charts, single values become big numbers; every value is written with
+ * its unit, and series of different units get a y axis each. A child marked
  * `data-chart-fallback` (e.g. a table for no-JS visitors) stays in the page for screen readers.
  * Charts are redrawn after htmx swaps and follow their container's width.
  */
@@ -22,6 +24,27 @@
 
   function formatNumber(value) {
     return value === null || value === undefined || !isFinite(value) ? '\u2014' : numberFormat.format(value);
+  }
+
+  // CloudWatch's unit names, as the server sends them, and how a value is followed by each.
+  var unitSymbols = { Percent: '%', Milliseconds: 'ms', Seconds: 's', Count: 'count' };
+
+  /** A value with its unit, as the page's tables write it: 1.5%, 11.39 ms, 4 s, 531 count. */
+  function formatValue(value, unit) {
+    var number = formatNumber(value);
+    var symbol = unitSymbols[unit];
+    if (!symbol || number === '\u2014') return number;
+    // A non-breaking space keeps a number and its unit on one line.
+    return unit === 'Percent' ? number + symbol : number + '\u00a0' + symbol;
+  }
+
+  /** An axis as wide as its longest tick label (uPlot's default fits short numbers only). */
+  function axisSize(u, values, axisIndex, cycle) {
+    var axis = u.axes[axisIndex];
+    if (cycle > 1) return axis._size;
+    var longest = (values || []).reduce(function (a, b) { return String(b).length > a.length ? String(b) : a; }, '');
+    u.ctx.font = axis.font[0];
+    return Math.ceil(axis.ticks.size + axis.gap + u.ctx.measureText(longest).width / (window.devicePixelRatio || 1));
   }
 
   /** The newest non-null value of a series: what its legend shows while the pointer is elsewhere. */
@@ -82,7 +105,7 @@
     // The canvas says nothing to a screen reader: the label gives the title and latest values.
     container.setAttribute('aria-label', (widget.title ? widget.title + ': ' : '') +
       widget.series.map(function (s) {
-        return s.label + ' ' + formatNumber(s.latest === null ? lastValue(s.values) : s.latest);
+        return s.label + ' ' + formatValue(s.latest === null ? lastValue(s.values) : s.latest, s.unit);
       }).join(', '));
     element.appendChild(container);
     element.classList.add('chart--drawn');
@@ -98,7 +121,7 @@
       tile.className = 'tile';
       var value = document.createElement('span');
       value.className = 'tile__value';
-      value.textContent = formatNumber(s.latest);
+      value.textContent = formatValue(s.latest, s.unit);
       var label = document.createElement('span');
       label.className = 'tile__label';
       label.textContent = s.label;
@@ -118,11 +141,30 @@
     var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     var data = alignSeries(widget.series);
     var formatTime = window.uPlot.fmtDate('{MMM} {D} {h}:{mm}{aa}');
+    // One y scale and axis per unit: milliseconds next to counts would flatten one or the other.
+    // The first axis is on the left with the grid, the next on the right, and so on.
+    var units = [];
+    widget.series.forEach(function (s) {
+      if (units.indexOf(s.unit || null) < 0) units.push(s.unit || null);
+    });
+    var scaleOf = function (unit) { return 'y' + units.indexOf(unit || null); };
+    var scales = { x: { time: true } };
+    var axes = [axis];
+    units.forEach(function (unit, i) {
+      scales[scaleOf(unit)] = { auto: true };
+      axes.push(Object.assign({}, axis, {
+        scale: scaleOf(unit),
+        side: i % 2 === 0 ? 3 : 1,
+        grid: Object.assign({}, axis.grid, { show: i === 0 }),
+        size: axisSize,
+        values: function (u, ticks) { return ticks.map(function (tick) { return formatValue(tick, unit); }); },
+      }));
+    });
     var options = {
       width: Math.max(container.clientWidth, 200),
       height: height,
-      scales: { x: { time: true } },
-      axes: [axis, Object.assign({}, axis, { size: 60, values: function (u, ticks) { return ticks.map(formatNumber); } })],
+      scales: scales,
+      axes: axes,
       // Without a pointer on the chart, the legend shows each series' newest value.
       series: [{
         label: 'Time',
@@ -130,10 +172,11 @@
       }].concat(widget.series.map(function (s, i) {
         return {
           label: s.label,
+          scale: scaleOf(s.unit),
           stroke: palette[i % palette.length],
           width: 2,
           points: { fill: surface },
-          value: function (u, v, si, idx) { return formatNumber(idx === null ? lastValue(u.data[si]) : v); },
+          value: function (u, v, si, idx) { return formatValue(idx === null ? lastValue(u.data[si]) : v, s.unit); },
         };
       })),
     };
@@ -188,7 +231,14 @@
     return Promise.all(elements.map(function (element) { return drawChart(element); }));
   }
 
-  window.chaoslab = { drawCharts: drawCharts, drawChart: drawChart };
+  /** The uPlot chart drawn in `element`, if any: for the browser tests and the console. */
+  function plotOf(element) {
+    var found = null;
+    drawn.forEach(function (chart) { if (chart.element === element) found = chart.plot; });
+    return found;
+  }
+
+  window.chaoslab = { drawCharts: drawCharts, drawChart: drawChart, plotOf: plotOf };
 
   function start() {
     drawCharts(document);

@@ -7,7 +7,8 @@
 //! - [`template`] fills in the `${name}` placeholders, as Terraform's `templatefile()` does;
 //! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`];
 //! - [`metric_array`] expands CloudWatch's metric-array shorthand into GetMetricData queries;
-//! - [`data`] runs the queries through a [`MetricSource`] and shapes the results for charts.
+//! - [`data`] runs the queries through a [`MetricSource`] and shapes the results for charts;
+//! - [`unit`] decides each series' [`Unit`] from its query.
 //!
 //! Only metric widgets are kept: text, log, alarm and explorer widgets have nothing the server
 //! can query, so they are skipped (the CloudWatch console still shows them).
@@ -15,6 +16,7 @@
 pub mod data;
 pub mod metric_array;
 pub mod template;
+pub mod unit;
 pub mod widget;
 
 use serde::{Deserialize, Serialize};
@@ -23,6 +25,7 @@ use serde_json::Value;
 pub use data::{DashboardData, MetricSource, QueryError, SeriesData, TimeRange, WidgetData};
 pub use metric_array::MetricEntryProblem;
 pub use template::render;
+pub use unit::Unit;
 pub use widget::{Position, View, Widget};
 
 /// The dashboard definition, `terraform/dashboard.json`, compiled into the server.

@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::error::WebError;
 use super::layout::Chrome;
 use super::session::Session;
-use crate::dashboard::{DashboardData, View, WidgetData};
+use crate::dashboard::{DashboardData, SeriesData, Unit, View, WidgetData};
 use crate::state::{App, AppState};
 
 /// The time ranges offered, as (query value, label, minutes).
@@ -53,35 +53,49 @@ impl WidgetView {
         }
     }
 
-    /// The newest value of each series, formatted, for the table.
+    /// The newest value of each series with its unit, for the tiles shown without JavaScript.
     pub fn latest(&self) -> Vec<(String, String)> {
         self.widget
             .series
             .iter()
-            .map(|series| {
-                let value = series
-                    .values
-                    .last()
-                    .map_or_else(|| "no data".to_owned(), |value| format!("{value:.2}"));
-                (series.label.clone(), value)
-            })
+            .map(|series| (series.label.clone(), newest(series)))
             .collect()
     }
 
-    /// The newest value of each series and how many periods have data, for the table shown
-    /// without JavaScript (a sum would mean nothing for gauges and percentages).
+    /// The newest value of each series with its unit, and how many periods have data, for the
+    /// table shown without JavaScript (a sum would mean nothing for gauges and percentages).
     pub fn totals(&self) -> Vec<(String, String, usize)> {
         self.widget
             .series
             .iter()
-            .map(|series| {
-                let latest = series.values.last().map_or_else(
-                    || "no data".to_owned(),
-                    |value| format!("{:.2}", value + 0.0),
-                );
-                (series.label.clone(), latest, series.values.len())
-            })
+            .map(|series| (series.label.clone(), newest(series), series.values.len()))
             .collect()
+    }
+}
+
+/// A series' newest value with its unit, or "no data".
+fn newest(series: &SeriesData) -> String {
+    series.values.last().map_or_else(
+        || "no data".to_owned(),
+        |value| format_value(*value, series.unit),
+    )
+}
+
+/// `value` with at most two decimals and its unit, as the charts write it: `1.5%`, `11.39 ms`,
+/// `4 s`, `531 count` (with a non-breaking space, so a unit never wraps onto a line of its own).
+pub fn format_value(value: f64, unit: Option<Unit>) -> String {
+    // `+ 0.0` turns -0.0 into 0.0, so a zero never reads "-0".
+    let fixed = format!("{:.2}", value + 0.0);
+    let number = if fixed.contains('.') {
+        fixed.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &fixed
+    };
+    let number = if number == "-0" { "0" } else { number };
+    match unit {
+        None => number.to_owned(),
+        Some(Unit::Percent) => format!("{number}%"),
+        Some(unit) => format!("{number}\u{a0}{}", unit.symbol()),
     }
 }
 
