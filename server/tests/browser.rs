@@ -503,7 +503,68 @@ impl Browser {
     async fn close(self) {
         self.client.close().await.unwrap();
     }
+
+    /// Draws `widget` (the JSON the server embeds) with chaoslab.js in a new element of the page,
+    /// and returns what uPlot was given and shows: the x values, each series' values (with
+    /// `"gap"` for a `null`, where the line breaks, and `"joined"` for `undefined`, where it
+    /// carries on), each series' `spanGaps`, the x scale's range, the x axis' tick labels and
+    /// the legend's text.
+    async fn draw_chart(&self, widget: Value) -> Value {
+        let drawn = self
+            .client
+            .execute_async(
+                r#"
+                const [widget, done] = arguments;
+                const element = document.createElement('div');
+                element.setAttribute('data-chart', '');
+                document.querySelector('main').append(element);
+                chaoslab.drawChart(element, widget).then(() => {
+                  const plot = chaoslab.plotOf(element);
+                  if (!plot) return done({ error: 'no chart drawn' });
+                  const mark = (v) => v === null ? 'gap' : v === undefined ? 'joined' : v;
+                  done({
+                    xs: plot.data[0],
+                    ys: plot.data.slice(1).map((ys) => Array.from(ys, mark)),
+                    spanGaps: plot.series.slice(1).map((series) => series.spanGaps),
+                    xMin: plot.scales.x.min,
+                    xMax: plot.scales.x.max,
+                    xTicks: plot.axes[0]._values,
+                    legend: element.querySelector('.u-legend').textContent,
+                  });
+                  element.remove();
+                }, (error) => done({ error: String(error) }));
+                "#,
+                vec![widget],
+            )
+            .await
+            .unwrap();
+        assert!(drawn.get("error").is_none(), "{drawn}");
+        drawn
+    }
 }
+
+/// A series' points, each (minutes after `T0`, value).
+type Points<'a> = &'a [(i64, f64)];
+
+/// A time-series widget as the server embeds it, with one series per (label, unit, points).
+fn time_series_widget(period: u32, series: &[(&str, &str, Points)]) -> Value {
+    json!({
+        "title": "Test chart",
+        "view": "timeSeries",
+        "position": {"x": 0, "y": 0, "width": 12, "height": 6},
+        "period": period,
+        "series": series.iter().enumerate().map(|(index, (label, unit, points))| json!({
+            "id": format!("m{}", index + 1),
+            "label": label,
+            "unit": unit,
+            "timestamps": points.iter().map(|(minute, _)| T0 + minute * 60_000).collect::<Vec<_>>(),
+            "values": points.iter().map(|(_, value)| value).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A moment of pipeline time for the synthetic charts: 2026-11-26 10:00 UTC, in epoch ms.
+const T0: i64 = 1_795_687_200_000;
 
 /// The number in the architecture picture's `<n> put` label.
 async fn published_count(browser: &Browser) -> u64 {
@@ -957,6 +1018,74 @@ async fn the_participant_path_works_without_javascript() {
     assert!(!traffic.contains("running"), "{traffic}");
     assert!(traffic.contains("stopped"), "{traffic}");
     grace.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_breaks_its_line_over_periods_without_data() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Lambda reports nothing for an idle period: traffic stopped from minute 15 to minute 40.
+    let idle: Points = &[(0, 1.5), (5, 2.5), (10, 3.5), (40, 4.5), (45, 5.5)];
+    let drawn = browser
+        .draw_chart(time_series_widget(300, &[("Invocations", "Count", idle)]))
+        .await;
+    let minutes: Vec<i64> = drawn["xs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x.as_i64().unwrap() * 1000 - T0) / 60_000)
+        .collect();
+    assert_eq!(
+        minutes,
+        [0, 5, 10, 15, 40, 45],
+        "a time marks the first missing period"
+    );
+    assert_eq!(drawn["ys"][0], json!([1.5, 2.5, 3.5, "gap", 4.5, 5.5]));
+    assert_eq!(drawn["spanGaps"], json!([false]));
+
+    // A series on another grid (SQS every 5 minutes from minute 1) shares the axis: the line of
+    // the first carries on across the second's times, except inside its idle periods.
+    let steady: Vec<(i64, f64)> = (0..10).map(|n| (1 + 5 * n, 0.5)).collect();
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[
+                ("Invocations", "Count", idle),
+                ("Visible", "Count", &steady),
+            ],
+        ))
+        .await;
+    let xs: Vec<i64> = drawn["xs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x.as_i64().unwrap() * 1000 - T0) / 60_000)
+        .collect();
+    for (index, minute) in xs.iter().enumerate() {
+        let expected = match idle.iter().find(|(at, _)| at == minute) {
+            Some((_, value)) => json!(value),
+            None if (11..40).contains(minute) => json!("gap"),
+            None => json!("joined"),
+        };
+        assert_eq!(
+            drawn["ys"][0][index], expected,
+            "Invocations at minute {minute}"
+        );
+        let expected = if steady.iter().any(|(at, _)| at == minute) {
+            json!(0.5)
+        } else {
+            json!("joined")
+        };
+        assert_eq!(
+            drawn["ys"][1][index], expected,
+            "Visible at minute {minute}"
+        );
+    }
+    browser.close().await;
 }
 
 /// Every participant page, as a path.

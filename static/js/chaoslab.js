@@ -3,7 +3,7 @@
  *
  * Every element with a `data-chart` attribute holds one widget, either inline in a child
  * `<script type="application/json">` or at the URL in `data-chart` (fetched as JSON):
- *   {"title": "...", "view": "timeSeries" | "singleValue",
+ *   {"title": "...", "view": "timeSeries" | "singleValue", "period": seconds,
  *    "series": [{"id", "label", "timestamps": [epoch ms, ascending], "values": [...], "latest",
  *                "unit": "Percent" | "Milliseconds" | "Seconds" | "Count" | null}]}
  * Time series become uPlot charts, single values become big numbers; every value is written with
@@ -70,16 +70,40 @@
       });
   }
 
-  /** Puts every series on one time axis (seconds); a series without a point there gets null. */
-  function alignSeries(series) {
+  /**
+   * Puts every series on one time axis, in seconds, for uPlot. A series has a point for each
+   * period with data, and none for a period without (Lambda reports nothing while idle), so
+   * where a series skips a period the line must break: uPlot breaks a line at `null` (with
+   * `spanGaps: false`) and joins across `undefined`. Inside a run of missing periods a series
+   * gets `null` at every time on the axis, with a time added at the first missing period in
+   * case no other series has one there; elsewhere, a time that only other series have (on
+   * another grid) is `undefined`, and the line carries on across it.
+   */
+  function alignSeries(series, periodSeconds) {
+    var period = (periodSeconds || 300) * 1000;
     var times = new Set();
-    series.forEach(function (s) { s.timestamps.forEach(function (t) { times.add(t); }); });
+    series.forEach(function (s) {
+      s.timestamps.forEach(function (t, i) {
+        times.add(t);
+        var next = s.timestamps[i + 1];
+        if (next !== undefined && next - t > period) times.add(t + period);
+      });
+    });
     var xs = Array.from(times).sort(function (a, b) { return a - b; });
-    var index = new Map(xs.map(function (t, i) { return [t, i]; }));
     var data = [xs.map(function (t) { return t / 1000; })];
     series.forEach(function (s) {
-      var ys = new Array(xs.length).fill(null);
-      s.timestamps.forEach(function (t, i) { ys[index.get(t)] = s.values[i]; });
+      var ys = new Array(xs.length); // every entry undefined: joined across
+      var j = 0; // index of the series' newest point at or before xs[i]
+      xs.forEach(function (t, i) {
+        while (j + 1 < s.timestamps.length && s.timestamps[j + 1] <= t) j++;
+        var before = s.timestamps[j];
+        var after = s.timestamps[j + 1];
+        if (before === t) {
+          ys[i] = s.values[j];
+        } else if (before < t && after !== undefined && after - before > period) {
+          ys[i] = null; // inside periods the series has no data for
+        }
+      });
       data.push(ys);
     });
     return data;
@@ -139,7 +163,7 @@
     var grid = cssVar('--chart-grid', '#d0d7de');
     var surface = cssVar('--surface', '#ffffff');
     var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    var data = alignSeries(widget.series);
+    var data = alignSeries(widget.series, widget.period);
     var formatTime = window.uPlot.fmtDate('{MMM} {D} {h}:{mm}{aa}');
     // One y scale and axis per unit: milliseconds next to counts would flatten one or the other.
     // The first axis is on the left with the grid, the next on the right, and so on.
@@ -175,6 +199,7 @@
           scale: scaleOf(s.unit),
           stroke: palette[i % palette.length],
           width: 2,
+          spanGaps: false, // a period without data is a gap, not a straight line
           points: { fill: surface },
           value: function (u, v, si, idx) { return formatValue(idx === null ? lastValue(u.data[si]) : v, s.unit); },
         };
