@@ -1088,6 +1088,42 @@ async fn a_chart_breaks_its_line_over_periods_without_data() {
     browser.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_with_one_point_spans_a_few_periods_around_it() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Just after a reset: one period with data.
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[("Invocations", "Count", &[(0, 12.5)])],
+        ))
+        .await;
+    let (min, max) = (
+        drawn["xMin"].as_f64().unwrap(),
+        drawn["xMax"].as_f64().unwrap(),
+    );
+    let point = (T0 / 1000) as f64;
+    assert!(
+        min < point && point < max && max - min <= 3_600.0,
+        "the x axis spans {min}..{max} around {point}"
+    );
+    let ticks = drawn["xTicks"].as_array().unwrap();
+    assert!(!ticks.is_empty(), "{drawn}");
+    for tick in ticks {
+        let tick = tick.as_str().unwrap_or_default();
+        assert!(
+            !tick.contains("202"),
+            "a time of day, not a year: {ticks:?}"
+        );
+    }
+    browser.close().await;
+}
+
 /// Every participant page, as a path.
 fn participant_pages() -> Vec<String> {
     let mut pages: Vec<String> = STEPS.iter().map(|(id, _)| format!("/lab/{id}")).collect();

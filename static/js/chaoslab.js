@@ -163,7 +163,8 @@
     var grid = cssVar('--chart-grid', '#d0d7de');
     var surface = cssVar('--surface', '#ffffff');
     var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
-    var data = alignSeries(widget.series, widget.period);
+    var period = widget.period || 300;
+    var data = alignSeries(widget.series, period);
     var formatTime = window.uPlot.fmtDate('{MMM} {D} {h}:{mm}{aa}');
     // One y scale and axis per unit: milliseconds next to counts would flatten one or the other.
     // The first axis is on the left with the grid, the next on the right, and so on.
@@ -172,7 +173,21 @@
       if (units.indexOf(s.unit || null) < 0) units.push(s.unit || null);
     });
     var scaleOf = function (unit) { return 'y' + units.indexOf(unit || null); };
-    var scales = { x: { time: true } };
+    var scales = {
+      x: {
+        time: true,
+        // With one time on the axis (just after a reset) uPlot spans "a day" in milliseconds,
+        // which on an axis in seconds is 1000 days, so the axis showed years. A few periods
+        // either side of the point keep it in times of day.
+        range: function (u, min, max) {
+          var xs = u.data[0];
+          if (xs.length > 0 && xs[0] === xs[xs.length - 1]) {
+            return [xs[0] - 3 * period, xs[0] + 3 * period];
+          }
+          return [min, max];
+        },
+      },
+    };
     var axes = [axis];
     units.forEach(function (unit, i) {
       scales[scaleOf(unit)] = { auto: true };
