@@ -33,6 +33,8 @@ use serde_json::{Value, json};
 const INSTRUCTOR_TOKEN: &str = "browser-test-instructor-token";
 /// Pipeline time runs this many times faster than the wall clock.
 const TIME_SCALE: &str = "60";
+/// The browsers' time zone: not UTC, and not a whole number of hours from it.
+const BROWSER_TIME_ZONE: &str = "Asia/Kathmandu";
 /// How long to wait for anything the pipeline has to do first.
 const PATIENCE: Duration = Duration::from_secs(90);
 
@@ -189,6 +191,9 @@ impl Driver {
         };
         let child = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
+            // The browsers live at UTC+05:45, so a page that shows the browser's local time
+            // where it means pipeline time (UTC) shows it wrong.
+            .env("TZ", BROWSER_TIME_ZONE)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -508,7 +513,8 @@ impl Browser {
     /// and returns what uPlot was given and shows: the x values, each series' values (with
     /// `"gap"` for a `null`, where the line breaks, and `"joined"` for `undefined`, where it
     /// carries on), each series' `spanGaps`, the x scale's range, the x axis' tick labels and
-    /// the legend's text.
+    /// times, the legend's text, the browser's offset from UTC, and the legend's text with the pointer
+    /// on the first point.
     async fn draw_chart(&self, widget: Value) -> Value {
         let drawn = self
             .client
@@ -522,15 +528,21 @@ impl Browser {
                   const plot = chaoslab.plotOf(element);
                   if (!plot) return done({ error: 'no chart drawn' });
                   const mark = (v) => v === null ? 'gap' : v === undefined ? 'joined' : v;
-                  done({
+                  const drawn = {
                     xs: plot.data[0],
                     ys: plot.data.slice(1).map((ys) => Array.from(ys, mark)),
                     spanGaps: plot.series.slice(1).map((series) => series.spanGaps),
                     xMin: plot.scales.x.min,
                     xMax: plot.scales.x.max,
                     xTicks: plot.axes[0]._values,
+                    xSplits: plot.axes[0]._splits,
                     legend: element.querySelector('.u-legend').textContent,
-                  });
+                    utcOffsetMinutes: -new Date(plot.data[0][0] * 1000).getTimezoneOffset(),
+                  };
+                  // The pointer on the first point: the legend shows that point's time.
+                  plot.setCursor({ left: plot.valToPos(plot.data[0][0], 'x'), top: 1 });
+                  drawn.hovered = element.querySelector('.u-legend').textContent;
+                  done(drawn);
                   element.remove();
                 }, (error) => done({ error: String(error) }));
                 "#,
@@ -740,6 +752,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
                  .map((tile) => tile.textContent),\
                axes: plots.flatMap((plot) => plot.axes.slice(1)\
                  .map((axis) => (axis._values || []).join(' | '))),\
+               times: plots.flatMap((plot) => plot.axes[0]._values || []),\
                legends: [...document.querySelectorAll('.u-legend')]\
                  .map((legend) => legend.textContent),\
              };",
@@ -769,6 +782,21 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
             "no y axis in {unit:?}: {axes:?}"
         );
     }
+    // The time axes read HH:MM, pipeline time in UTC, like the page's "Updated at" line.
+    let times = texts("times");
+    assert!(
+        !times.is_empty()
+            && times.iter().all(|time| time.len() == 5
+                && time.as_bytes()[2] == b':'
+                && time.replace(':', "").parse::<u32>().is_ok()),
+        "{times:?}"
+    );
+    assert!(
+        ada.text("#widgets [role=status]")
+            .await
+            .contains(" UTC (pipeline time)"),
+        "the page says its times are pipeline time"
+    );
     let legends = texts("legends").join("\n");
     assert!(legends.contains("\u{a0}ms"), "{legends}");
     assert!(legends.contains("\u{a0}count"), "{legends}");
@@ -1121,6 +1149,59 @@ async fn a_chart_with_one_point_spans_a_few_periods_around_it() {
             "a time of day, not a year: {ticks:?}"
         );
     }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_times_are_pipeline_time_on_a_24_hour_utc_clock_whatever_the_browsers_zone() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Twelve hours of 5-minute periods from 10:00 UTC: ticks every hour or so, where a tick on
+    // a round time of the browser's zone would fall at a quarter past in UTC.
+    let points: Vec<(i64, f64)> = (0..144).map(|n| (5 * n, 1.5)).collect();
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[("Invocations", "Count", &points)],
+        ))
+        .await;
+    assert_eq!(drawn["utcOffsetMinutes"], 5 * 60 + 45, "the browser's zone");
+    let utc = |seconds: i64| {
+        let minutes = seconds.rem_euclid(86_400) / 60;
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    };
+    let splits: Vec<i64> = drawn["xSplits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|split| split.as_f64().unwrap() as i64)
+        .collect();
+    let ticks: Vec<&str> = drawn["xTicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tick| tick.as_str().unwrap())
+        .collect();
+    assert!(splits.len() >= 2, "{drawn}");
+    assert_eq!(
+        ticks,
+        splits.iter().map(|split| utc(*split)).collect::<Vec<_>>(),
+        "ticks read HH:MM in UTC"
+    );
+    // On round times of UTC, not of the browser's zone (UTC+05:45).
+    let step = splits[1] - splits[0];
+    assert!(
+        splits.iter().all(|split| split % step == 0),
+        "{ticks:?} every {step} s"
+    );
+    let legend = drawn["legend"].as_str().unwrap();
+    assert!(legend.contains("Pipeline time (UTC)"), "{legend}");
+    let hovered = drawn["hovered"].as_str().unwrap();
+    assert!(hovered.contains("Pipeline time (UTC)10:00"), "{hovered}");
     browser.close().await;
 }
 

@@ -38,6 +38,19 @@
     return unit === 'Percent' ? number + symbol : number + '\u00a0' + symbol;
   }
 
+  function twoDigits(n) { return (n < 10 ? '0' : '') + n; }
+
+  /**
+   * A time on the chart's axis (epoch seconds) as the server writes times: 24-hour, UTC, `HH:MM`,
+   * or `HH:MM:SS` when `seconds` is true. It is pipeline time, which may run faster than the
+   * wall clock, so the browser's own time zone means nothing here.
+   */
+  function formatClock(epochSeconds, seconds) {
+    var date = new Date(epochSeconds * 1000);
+    var text = twoDigits(date.getUTCHours()) + ':' + twoDigits(date.getUTCMinutes());
+    return seconds ? text + ':' + twoDigits(date.getUTCSeconds()) : text;
+  }
+
   /** An axis as wide as its longest tick label (uPlot's default fits short numbers only). */
   function axisSize(u, values, axisIndex, cycle) {
     var axis = u.axes[axisIndex];
@@ -165,7 +178,6 @@
     var axis = { stroke: text, grid: { stroke: grid, width: 1 }, ticks: { stroke: grid, width: 1 } };
     var period = widget.period || 300;
     var data = alignSeries(widget.series, period);
-    var formatTime = window.uPlot.fmtDate('{MMM} {D} {h}:{mm}{aa}');
     // One y scale and axis per unit: milliseconds next to counts would flatten one or the other.
     // The first axis is on the left with the grid, the next on the right, and so on.
     var units = [];
@@ -188,7 +200,13 @@
         },
       },
     };
-    var axes = [axis];
+    var axes = [Object.assign({}, axis, {
+      // Ticks in UTC: seconds only when a tick falls between whole minutes.
+      values: function (u, ticks) {
+        var seconds = ticks.some(function (tick) { return tick % 60 !== 0; });
+        return ticks.map(function (tick) { return formatClock(tick, seconds); });
+      },
+    })];
     units.forEach(function (unit, i) {
       scales[scaleOf(unit)] = { auto: true };
       axes.push(Object.assign({}, axis, {
@@ -204,10 +222,12 @@
       height: height,
       scales: scales,
       axes: axes,
+      // uPlot places time ticks on round times of the zone tzDate gives; pipeline time is UTC.
+      tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1000), 'Etc/UTC'); },
       // Without a pointer on the chart, the legend shows each series' newest value.
       series: [{
-        label: 'Time',
-        value: function (u, v, si, idx) { return idx === null || v === null ? 'latest' : formatTime(new Date(v * 1000)); },
+        label: 'Pipeline time (UTC)',
+        value: function (u, v, si, idx) { return idx === null || v === null ? 'latest' : formatClock(v, v % 60 !== 0); },
       }].concat(widget.series.map(function (s, i) {
         return {
           label: s.label,
