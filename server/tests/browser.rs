@@ -791,12 +791,12 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
                 && time.replace(':', "").parse::<u32>().is_ok()),
         "{times:?}"
     );
+    let status = ada.text("#widgets [role=status]").await;
     assert!(
-        ada.text("#widgets [role=status]")
-            .await
-            .contains(" UTC (pipeline time)"),
-        "the page says its times are pipeline time"
+        status.contains(" UTC (pipeline time)"),
+        "the page says its times are pipeline time: {status}"
     );
+    assert!(status.contains("Refreshes every 15 seconds."), "{status}");
     let legends = texts("legends").join("\n");
     assert!(legends.contains("\u{a0}ms"), "{legends}");
     assert!(legends.contains("\u{a0}count"), "{legends}");
@@ -876,6 +876,12 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
         })
         .await;
     let row = "#participants tbody tr";
+    assert!(
+        instructor
+            .text("main")
+            .await
+            .contains("The table refreshes every 2 seconds.")
+    );
     assert!(instructor.text(row).await.contains("Ada Lovelace"));
     assert!(instructor.text(row).await.contains("publishing 2/s"));
     assert!(instructor.text(row).await.contains("7/7 steps done"));
@@ -1010,6 +1016,24 @@ async fn the_participant_path_works_without_javascript() {
     );
     assert_eq!(grace.count(".uplot").await, 0);
     assert!(grace.count("[data-chart-fallback] table tbody tr").await >= 1);
+    let status = grace.text("#widgets [role=status]").await;
+    assert!(
+        !status.contains("Refreshes"),
+        "nothing refreshes without scripts: {status}"
+    );
+    // WebDriver never counts a <noscript> as displayed, whether or not scripts run; its box
+    // says whether the browser lays it out.
+    let reload = grace
+        .client
+        .find(Locator::Css("#widgets [role=status] noscript"))
+        .await
+        .unwrap();
+    assert!(
+        reload.html(true).await.unwrap().contains("Reload the page"),
+        "without scripts the page says to reload"
+    );
+    let (_, _, width, height) = reload.rectangle().await.unwrap();
+    assert!(width > 0.0 && height > 0.0, "the reload note is laid out");
     let tables = grace.text("#widgets").await;
     assert!(tables.contains("Invocations"), "{tables}");
     assert!(!tables.contains("No data yet"), "{tables}");

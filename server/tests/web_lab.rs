@@ -630,6 +630,39 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
     assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
 }
 
+/// Whether `page` says "Refreshes every 15 seconds" in an element that is not `hidden`.
+fn claims_to_refresh(page: &str) -> bool {
+    let note = "Refreshes every 15 seconds.";
+    page.split(note).next().is_some_and(|before| {
+        page.contains(note)
+            && !before
+                .rsplit('<')
+                .next()
+                .is_some_and(|tag| tag.contains(" hidden"))
+    })
+}
+
+#[tokio::test]
+async fn the_dashboard_claims_to_refresh_itself_only_where_scripts_run() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    // The full page cannot know whether scripts run: the note is hidden until chaoslab.js shows
+    // it, and without scripts the page says to reload.
+    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    assert!(page.contains("Refreshes every 15 seconds."), "{page}");
+    assert!(!claims_to_refresh(&page), "{page}");
+    let reload = page
+        .split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .unwrap_or_default();
+    assert!(reload.contains("Reload the page"), "{page}");
+    // htmx polls the partial, so scripts run.
+    let (_, partial) = lab.htmx("/dashboard/live", &cookie).await;
+    assert!(claims_to_refresh(&partial), "{partial}");
+    assert!(!partial.contains("<noscript>"), "{partial}");
+}
+
 /// The text of the cell after the row header `label` in the page's no-JavaScript tables, or of
 /// the tile labelled `label`.
 fn value_shown_for<'a>(page: &'a str, label: &str) -> &'a str {

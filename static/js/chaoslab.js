@@ -300,7 +300,14 @@
 
   window.chaoslab = { drawCharts: drawCharts, drawChart: drawChart, plotOf: plotOf };
 
+  /** Shows the notes saying a part of the page refreshes itself: htmx does that, if it loaded. */
+  function showRefreshNotes(root) {
+    if (!window.htmx) return;
+    root.querySelectorAll('[data-refresh-note][hidden]').forEach(function (note) { note.hidden = false; });
+  }
+
   function start() {
+    showRefreshNotes(document);
     drawCharts(document);
     // htmx swaps in new widget JSON (live updates); draw it once the new content has settled.
     document.body.addEventListener('htmx:afterSettle', function (event) {

@@ -111,6 +111,8 @@ struct DashboardPage {
     chrome: Option<Chrome>,
     range: &'static str,
     ranges: Vec<(&'static str, &'static str, bool)>,
+    /// Always false: the full page cannot know whether scripts will run.
+    polled: bool,
     widgets: Vec<WidgetView>,
     updated: String,
     empty: bool,
@@ -119,6 +121,8 @@ struct DashboardPage {
 #[derive(Template, WebTemplate)]
 #[template(path = "partials/widgets.html")]
 struct WidgetsPartial {
+    /// Whether htmx asked for it, so scripts run and the widgets refresh themselves.
+    polled: bool,
     range: &'static str,
     widgets: Vec<WidgetView>,
     updated: String,
@@ -179,6 +183,7 @@ pub async fn show_dashboard(
             .iter()
             .map(|(key, label, _)| (*key, *label, *key == range))
             .collect(),
+        polled: false,
         widgets,
         updated,
         empty,
@@ -198,6 +203,7 @@ pub async fn dashboard_partial(
             .await?;
     let (widgets, updated, empty) = shape(&state, data);
     Ok(WidgetsPartial {
+        polled: true,
         range,
         widgets,
         updated,
