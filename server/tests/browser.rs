@@ -1246,8 +1246,8 @@ fn participant_pages() -> Vec<String> {
     pages
 }
 
-/// Joins as `name` with the form and starts the standard traffic with step 5's button.
-async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+/// Joins as `name` with the form.
+async fn join(browser: &Browser, server: &Server, name: &str) {
     browser.goto(&server.url("/")).await;
     browser.fill("#name", name).await;
     browser.submit("form[action='/join'] button").await;
@@ -1256,6 +1256,58 @@ async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) 
             browser.path().await == "/lab/prepare"
         })
         .await;
+}
+
+/// A name as long as a participant's may be, without a space to break it at.
+const LONG_NAME: &str = "Wolfeschlegelsteinhausenbergerdorffvoral";
+
+/// Logs in as the instructor and waits for the overview.
+async fn log_in_as_instructor(browser: &Browser, server: &Server) {
+    browser.goto(&server.url("/instructor/login")).await;
+    browser.fill("#token", INSTRUCTOR_TOKEN).await;
+    browser
+        .submit("form[action='/instructor/login'] button")
+        .await;
+    browser
+        .wait_until("the overview", || async {
+            browser.path().await == "/instructor"
+        })
+        .await;
+}
+
+/// How the overview's row for `name` is laid out: how far the table's scroll box overflows
+/// sideways, how far the whole page does, and whether the row's buttons lie inside the visible
+/// part of the scroll box.
+async fn overview_layout(browser: &Browser, name: &str) -> Value {
+    browser
+        .client
+        .execute(
+            r#"
+            const [name] = arguments;
+            const wrap = document.querySelector('#participants .table-wrap');
+            const cell = [...wrap.querySelectorAll('tbody th')]
+              .find((th) => th.textContent.includes(name));
+            const box = wrap.getBoundingClientRect();
+            const buttons = [...cell.closest('tr').querySelectorAll('button')]
+              .map((button) => button.getBoundingClientRect());
+            return {
+              table: wrap.scrollWidth - wrap.clientWidth,
+              page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+              buttonsInView: buttons.length > 0
+                && buttons.every((b) => b.left >= box.left && b.right <= box.right),
+              nameLines: Math.round(cell.querySelector('a').getBoundingClientRect().height
+                / parseFloat(getComputedStyle(cell).lineHeight)),
+            };
+            "#,
+            vec![json!(name)],
+        )
+        .await
+        .unwrap()
+}
+
+/// Joins as `name` with the form and starts the standard traffic with step 5's button.
+async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+    join(browser, server, name).await;
     browser.goto(&server.url("/lab/start-traffic")).await;
     browser.submit("form[action='/traffic'] button").await;
     browser
@@ -1285,6 +1337,9 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
         .await;
     join_and_start_traffic(&dark, &server, "Hedy Lamarr").await;
     join_and_start_traffic(&phone, &server, "Katherine Johnson").await;
+    let long = driver.browser(true).await;
+    join(&long, &server, LONG_NAME).await;
+    long.close().await;
     // Let the dashboard gather a few minutes of pipeline time.
     phone.goto(&server.url("/dashboard")).await;
     phone
@@ -1368,14 +1423,21 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
     // The instructor's pages, in dark colours.
     dark.goto(&server.url("/instructor/login")).await;
     dark.assert_accessible(axe, "instructor login (dark)").await;
-    dark.fill("#token", INSTRUCTOR_TOKEN).await;
-    dark.submit("form[action='/instructor/login'] button").await;
-    dark.wait_until("the overview", || async {
-        dark.path().await == "/instructor"
-    })
-    .await;
+    log_in_as_instructor(&dark, &server).await;
     dark.assert_accessible(axe, "instructor overview (dark)")
         .await;
+    // On a laptop's screen a name without spaces wraps rather than widening the table and
+    // pushing its row's buttons out of view.
+    dark.client.set_window_size(1024, 900).await.unwrap();
+    let layout = overview_layout(&dark, LONG_NAME).await;
+    assert_eq!(layout["table"], 0, "the table fits 1024 px: {layout}");
+    assert_eq!(layout["buttonsInView"], true, "{layout}");
+    assert!(
+        layout["nameLines"].as_i64().unwrap() > 1,
+        "the long name wraps: {layout}"
+    );
+    dark.client.set_window_size(1280, 900).await.unwrap();
+    dark.screenshot("overview-dark").await;
     dark.goto(&server.url("/instructor/events")).await;
     dark.assert_accessible(axe, "instructor events (dark)")
         .await;
