@@ -1442,6 +1442,18 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
     dark.assert_accessible(axe, "instructor events (dark)")
         .await;
 
+    // The overview on a phone: the table scrolls in its own box, the page does not.
+    log_in_as_instructor(&phone, &server).await;
+    phone
+        .assert_accessible(axe, "instructor overview (390 px)")
+        .await;
+    let layout = overview_layout(&phone, LONG_NAME).await;
+    assert_eq!(
+        layout["page"], 0,
+        "the overview overflows a 390 px screen: {layout}"
+    );
+    phone.screenshot("overview-mobile").await;
+
     phone.close().await;
     dark.close().await;
 }
