@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use chaoslab::dashboard::{
     Dashboard, DashboardError, DashboardNames, MetricEntryProblem, MetricSource, Position,
-    QueryError, TEMPLATE, TimeRange, Unit, View, Widget, render,
+    QueryError, TEMPLATE, TextWidget, TimeRange, Unit, View, Widget, render,
 };
 use chaoslab::metrics::names::{lambda, sns, sqs};
 use chaoslab::metrics::{
@@ -426,14 +426,46 @@ fn expression_entries_become_expression_queries() {
 }
 
 #[test]
-fn text_widgets_are_skipped() {
+fn text_widgets_are_kept_apart_with_their_place_and_markdown() {
     let dashboard = Dashboard::from_template(&fixture("shorthand.json"), &alice()).unwrap();
     let titles: Vec<&str> = dashboard
         .widgets
         .iter()
         .map(|widget| widget.title.as_str())
         .collect();
-    assert_eq!(titles, ["Shorthand"]);
+    assert_eq!(titles, ["Shorthand"], "a text widget has nothing to query");
+    assert_eq!(
+        dashboard.text_widgets,
+        [TextWidget {
+            position: Position {
+                x: 0,
+                y: 0,
+                width: 24,
+                height: 2
+            },
+            markdown: "# Text widgets have nothing to query".to_owned(),
+        }]
+    );
+    // Placeholders are filled in there too, as Terraform does in the whole file.
+    let template =
+        r#"{"widgets": [{"type": "text", "properties": {"markdown": "Queue ${csv_queue_name}"}}]}"#;
+    let dashboard = Dashboard::from_template(template, &alice()).unwrap();
+    assert_eq!(
+        dashboard.text_widgets[0].markdown,
+        "Queue chaos-csv-queue-3f9a0c1d2b4e5f67"
+    );
+    assert_eq!(dashboard.text_widgets[0].position.width, 6);
+}
+
+#[test]
+fn a_text_widget_without_markdown_is_refused_naming_it() {
+    let template = r#"{"widgets": [{"type": "text", "properties": {"text": "Hello"}}]}"#;
+    let error = Dashboard::from_template(template, &alice()).unwrap_err();
+    assert!(
+        matches!(&error, DashboardError::InvalidWidget { widget, .. } if widget == "#0 (text)"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("\"markdown\""), "{error}");
 }
 
 #[test]

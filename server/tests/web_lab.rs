@@ -630,6 +630,80 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
     assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
 }
 
+#[test]
+fn text_widgets_show_their_markdown_at_their_place_among_the_charts() {
+    let template = r###"{"widgets": [
+        {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {"title": "Top left",
+         "metrics": [["AWS/Lambda", "Invocations", "FunctionName", "${function_name}"]]}},
+        {"type": "text", "x": 0, "y": 12, "width": 24, "height": 3, "properties": {"markdown":
+         "## How the measures are computed\n\nA **ratio** of sums. <script>alert(1)</script>"}},
+        {"type": "metric", "x": 12, "y": 0, "width": 12, "height": 6, "properties": {"title": "Top right",
+         "metrics": [["AWS/Lambda", "Errors", "FunctionName", "${function_name}"]]}},
+        {"type": "text", "x": 0, "y": 6, "width": 12, "height": 2, "properties": {"markdown": "Between"}},
+        {"type": "metric", "x": 12, "y": 6, "width": 12, "height": 6, "properties": {"title": "Middle",
+         "metrics": [["AWS/Lambda", "Throttles", "FunctionName", "${function_name}"]]}}
+    ]}"###;
+    let names = chaoslab::dashboard::DashboardNames {
+        region: "us-east-1".to_owned(),
+        function_name: "etl".to_owned(),
+        csv_queue_name: "csv".to_owned(),
+        dlq_name: "dlq".to_owned(),
+        topic_name: "topic".to_owned(),
+    };
+    let dashboard = chaoslab::dashboard::Dashboard::from_template(template, &names).unwrap();
+    let data = chaoslab::dashboard::DashboardData {
+        widgets: dashboard
+            .widgets
+            .iter()
+            .map(|widget| chaoslab::dashboard::WidgetData {
+                title: widget.title.clone(),
+                view: widget.view,
+                position: widget.position,
+                period: widget.period,
+                series: Vec::new(),
+            })
+            .collect(),
+    };
+    let html = chaoslab::web::dashboard::WidgetsPartial::new(
+        "1h",
+        data,
+        &dashboard.text_widgets,
+        "10:00:00 UTC".to_owned(),
+        false,
+    )
+    .to_string();
+
+    // Top to bottom, then left to right, as on CloudWatch's grid.
+    let at = |text: &str| {
+        html.find(text)
+            .unwrap_or_else(|| panic!("{text:?} is not on the page:\n{html}"))
+    };
+    assert!(at(">Top left<") < at(">Top right<"), "{html}");
+    assert!(at(">Top right<") < at("<p>Between</p>"), "{html}");
+    assert!(at("<p>Between</p>") < at(">Middle<"), "{html}");
+    assert!(
+        at(">Middle<") < at("<h2>How the measures are computed</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<strong>ratio</strong>"), "{html}");
+    assert!(
+        !html.contains("<script>alert"),
+        "raw HTML is escaped: {html}"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)"), "{html}");
+    // As wide as CloudWatch's grid: across the page's grid too.
+    let wide = html[..at("<h2>How the measures")]
+        .rsplit("<div class=\"")
+        .nth(1)
+        .unwrap();
+    assert!(wide.contains("widget--full"), "{wide}");
+    let narrow = html[..at("<p>Between</p>")]
+        .rsplit("<div class=\"")
+        .nth(1)
+        .unwrap();
+    assert!(!narrow.contains("widget--full"), "{narrow}");
+}
+
 /// Whether `page` says "Refreshes every 15 seconds" in an element that is not `hidden`.
 fn claims_to_refresh(page: &str) -> bool {
     let note = "Refreshes every 15 seconds.";

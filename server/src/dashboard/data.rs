@@ -36,11 +36,12 @@ pub struct TimeRange {
     pub period: Option<u32>,
 }
 
-/// Every widget's results, in the dashboard's order.
+/// Every metric widget's results, in the dashboard's order. Text widgets have no data and are
+/// left out; the dashboard page shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardData {
-    /// One entry per widget.
+    /// One entry per metric widget.
     pub widgets: Vec<WidgetData>,
 }
 

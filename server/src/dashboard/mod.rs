@@ -5,13 +5,15 @@
 //! GetMetricData, so the CloudWatch console and the lab pages show the same numbers.
 //!
 //! - [`template`] fills in the `${name}` placeholders, as Terraform's `templatefile()` does;
-//! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`];
+//! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`], and each
+//!   `"type": "text"` widget into a [`TextWidget`];
 //! - [`metric_array`] expands CloudWatch's metric-array shorthand into GetMetricData queries;
 //! - [`data`] runs the queries through a [`MetricSource`] and shapes the results for charts;
 //! - [`unit`] decides each series' [`Unit`] from its query.
 //!
-//! Only metric widgets are kept: text, log, alarm and explorer widgets have nothing the server
-//! can query, so they are skipped (the CloudWatch console still shows them).
+//! Metric widgets are queried; text widgets are kept as Markdown for the dashboard page. Log,
+//! alarm and explorer widgets have nothing the server can query or show, so they are skipped
+//! (the CloudWatch console still shows them).
 
 pub mod data;
 pub mod metric_array;
@@ -26,7 +28,7 @@ pub use data::{DashboardData, MetricSource, QueryError, SeriesData, TimeRange, W
 pub use metric_array::MetricEntryProblem;
 pub use template::render;
 pub use unit::Unit;
-pub use widget::{Position, View, Widget};
+pub use widget::{Position, TextWidget, View, Widget};
 
 /// The dashboard definition, `terraform/dashboard.json`, compiled into the server.
 pub const TEMPLATE: &str = include_str!(concat!(
@@ -76,12 +78,14 @@ impl DashboardNames {
 }
 
 /// One stack's dashboard: its metric widgets, in the template's order, with their queries
-/// expanded and naming the stack's own resources.
+/// expanded and naming the stack's own resources, and its text widgets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     /// The metric widgets.
     pub widgets: Vec<Widget>,
+    /// The text widgets, in the template's order.
+    pub text_widgets: Vec<TextWidget>,
 }
 
 impl Dashboard {
@@ -100,12 +104,18 @@ impl Dashboard {
             .and_then(Value::as_array)
             .ok_or(DashboardError::NoWidgets)?;
         let mut parsed = Vec::with_capacity(widgets.len());
+        let mut text_widgets = Vec::new();
         for (index, widget) in widgets.iter().enumerate() {
-            if let Some(widget) = Widget::from_json(index, widget)? {
+            if widget.get("type").and_then(Value::as_str) == Some("text") {
+                text_widgets.push(TextWidget::from_json(index, widget)?);
+            } else if let Some(widget) = Widget::from_json(index, widget)? {
                 parsed.push(widget);
             }
         }
-        Ok(Self { widgets: parsed })
+        Ok(Self {
+            widgets: parsed,
+            text_widgets,
+        })
     }
 
     /// The widget titled `title`, if any.
