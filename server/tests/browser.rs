@@ -742,10 +742,12 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     .await;
     assert!(ada.count(".uplot canvas").await >= 1, "uPlot charts");
     // Every value carries its unit: the single-value tiles, the y axes' ticks, the legends.
-    let shown = ada
-        .client
-        .execute(
-            "const plots = [...document.querySelectorAll('[data-chart].chart--drawn')]\
+    // Read in one script once every chart is drawn: htmx may have just swapped in new widgets.
+    let read_charts = || async {
+        ada.client
+            .execute(
+                "if (document.querySelector('[data-chart]:not(.chart--drawn)')) return null;\
+             const plots = [...document.querySelectorAll('[data-chart].chart--drawn')]\
                .map((element) => chaoslab.plotOf(element)).filter((plot) => plot);\
              return {\
                tiles: [...document.querySelectorAll('.chart__plot .tile__value')]\
@@ -756,10 +758,20 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
                legends: [...document.querySelectorAll('.u-legend')]\
                  .map((legend) => legend.textContent),\
              };",
-            vec![],
-        )
-        .await
-        .unwrap();
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let shown = loop {
+        let shown = read_charts().await;
+        if !shown.is_null() {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "the charts were never all drawn");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
     let texts = |key: &str| -> Vec<String> {
         shown[key]
             .as_array()
