@@ -9,7 +9,12 @@
  * Time series become uPlot charts, single values become big numbers; every value is written with
  * its unit, and series of different units get a y axis each. A child marked
  * `data-chart-fallback` (e.g. a table for no-JS visitors) stays in the page for screen readers.
- * Charts are redrawn after htmx swaps and follow their container's width.
+ * Charts are redrawn after htmx swaps and follow their container's width. Times are pipeline
+ * time, written HH:MM in UTC like the server's. `window.chaoslab.plotOf(element)` gives the uPlot
+ * chart drawn in an element (for the browser tests).
+ *
+ * Elements marked `data-refresh-note` (rendered `hidden`) say that part of the page refreshes
+ * itself; htmx does that, so they are shown once htmx has loaded.
  */
 (function () {
   'use strict';
