@@ -33,6 +33,8 @@ use serde_json::{Value, json};
 const INSTRUCTOR_TOKEN: &str = "browser-test-instructor-token";
 /// Pipeline time runs this many times faster than the wall clock.
 const TIME_SCALE: &str = "60";
+/// The browsers' time zone: not UTC, and not a whole number of hours from it.
+const BROWSER_TIME_ZONE: &str = "Asia/Kathmandu";
 /// How long to wait for anything the pipeline has to do first.
 const PATIENCE: Duration = Duration::from_secs(90);
 
@@ -189,6 +191,9 @@ impl Driver {
         };
         let child = Command::new(&tools.chromedriver)
             .arg(format!("--port={port}"))
+            // The browsers live at UTC+05:45, so a page that shows the browser's local time
+            // where it means pipeline time (UTC) shows it wrong.
+            .env("TZ", BROWSER_TIME_ZONE)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())
@@ -503,7 +508,75 @@ impl Browser {
     async fn close(self) {
         self.client.close().await.unwrap();
     }
+
+    /// Draws `widget` (the JSON the server embeds) with chaoslab.js in a new element of the page,
+    /// and returns what uPlot was given and shows: the x values, each series' values (with
+    /// `"gap"` for a `null`, where the line breaks, and `"joined"` for `undefined`, where it
+    /// carries on), each series' `spanGaps`, the x scale's range, the x axis' tick labels and
+    /// times, the legend's text, the browser's offset from UTC, and the legend's text with the pointer
+    /// on the first point.
+    async fn draw_chart(&self, widget: Value) -> Value {
+        let drawn = self
+            .client
+            .execute_async(
+                r#"
+                const [widget, done] = arguments;
+                const element = document.createElement('div');
+                element.setAttribute('data-chart', '');
+                document.querySelector('main').append(element);
+                chaoslab.drawChart(element, widget).then(() => {
+                  const plot = chaoslab.plotOf(element);
+                  if (!plot) return done({ error: 'no chart drawn' });
+                  const mark = (v) => v === null ? 'gap' : v === undefined ? 'joined' : v;
+                  const drawn = {
+                    xs: plot.data[0],
+                    ys: plot.data.slice(1).map((ys) => Array.from(ys, mark)),
+                    spanGaps: plot.series.slice(1).map((series) => series.spanGaps),
+                    xMin: plot.scales.x.min,
+                    xMax: plot.scales.x.max,
+                    xTicks: plot.axes[0]._values,
+                    xSplits: plot.axes[0]._splits,
+                    legend: element.querySelector('.u-legend').textContent,
+                    utcOffsetMinutes: -new Date(plot.data[0][0] * 1000).getTimezoneOffset(),
+                  };
+                  // The pointer on the first point: the legend shows that point's time.
+                  plot.setCursor({ left: plot.valToPos(plot.data[0][0], 'x'), top: 1 });
+                  drawn.hovered = element.querySelector('.u-legend').textContent;
+                  done(drawn);
+                  element.remove();
+                }, (error) => done({ error: String(error) }));
+                "#,
+                vec![widget],
+            )
+            .await
+            .unwrap();
+        assert!(drawn.get("error").is_none(), "{drawn}");
+        drawn
+    }
 }
+
+/// A series' points, each (minutes after `T0`, value).
+type Points<'a> = &'a [(i64, f64)];
+
+/// A time-series widget as the server embeds it, with one series per (label, unit, points).
+fn time_series_widget(period: u32, series: &[(&str, &str, Points)]) -> Value {
+    json!({
+        "title": "Test chart",
+        "view": "timeSeries",
+        "position": {"x": 0, "y": 0, "width": 12, "height": 6},
+        "period": period,
+        "series": series.iter().enumerate().map(|(index, (label, unit, points))| json!({
+            "id": format!("m{}", index + 1),
+            "label": label,
+            "unit": unit,
+            "timestamps": points.iter().map(|(minute, _)| T0 + minute * 60_000).collect::<Vec<_>>(),
+            "values": points.iter().map(|(_, value)| value).collect::<Vec<_>>(),
+        })).collect::<Vec<_>>(),
+    })
+}
+
+/// A moment of pipeline time for the synthetic charts: 2026-11-26 10:00 UTC, in epoch ms.
+const T0: i64 = 1_795_687_200_000;
 
 /// The number in the architecture picture's `<n> put` label.
 async fn published_count(browser: &Browser) -> u64 {
@@ -668,6 +741,77 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     })
     .await;
     assert!(ada.count(".uplot canvas").await >= 1, "uPlot charts");
+    // Every value carries its unit: the single-value tiles, the y axes' ticks, the legends.
+    // Read in one script once every chart is drawn: htmx may have just swapped in new widgets.
+    let read_charts = || async {
+        ada.client
+            .execute(
+                "if (document.querySelector('[data-chart]:not(.chart--drawn)')) return null;\
+             const plots = [...document.querySelectorAll('[data-chart].chart--drawn')]\
+               .map((element) => chaoslab.plotOf(element)).filter((plot) => plot);\
+             return {\
+               tiles: [...document.querySelectorAll('.chart__plot .tile__value')]\
+                 .map((tile) => tile.textContent),\
+               axes: plots.flatMap((plot) => plot.axes.slice(1)\
+                 .map((axis) => (axis._values || []).join(' | '))),\
+               times: plots.flatMap((plot) => plot.axes[0]._values || []),\
+               legends: [...document.querySelectorAll('.u-legend')]\
+                 .map((legend) => legend.textContent),\
+             };",
+                vec![],
+            )
+            .await
+            .unwrap()
+    };
+    let deadline = Instant::now() + PATIENCE;
+    let shown = loop {
+        let shown = read_charts().await;
+        if !shown.is_null() {
+            break shown;
+        }
+        assert!(Instant::now() < deadline, "the charts were never all drawn");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    let texts = |key: &str| -> Vec<String> {
+        shown[key]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|text| text.as_str().unwrap().to_owned())
+            .collect()
+    };
+    let tiles = texts("tiles");
+    assert!(
+        tiles.len() >= 2 && tiles.iter().all(|tile| tile.ends_with('%')),
+        "{tiles:?}"
+    );
+    let axes = texts("axes");
+    for unit in ["%", "\u{a0}ms", "\u{a0}s", "\u{a0}count"] {
+        assert!(
+            axes.iter()
+                .any(|ticks| !ticks.is_empty()
+                    && ticks.split(" | ").all(|tick| tick.ends_with(unit))),
+            "no y axis in {unit:?}: {axes:?}"
+        );
+    }
+    // The time axes read HH:MM, pipeline time in UTC, like the page's "Updated at" line.
+    let times = texts("times");
+    assert!(
+        !times.is_empty()
+            && times.iter().all(|time| time.len() == 5
+                && time.as_bytes()[2] == b':'
+                && time.replace(':', "").parse::<u32>().is_ok()),
+        "{times:?}"
+    );
+    let status = ada.text("#widgets [role=status]").await;
+    assert!(
+        status.contains(" UTC (pipeline time)"),
+        "the page says its times are pipeline time: {status}"
+    );
+    assert!(status.contains("Refreshes every 15 seconds."), "{status}");
+    let legends = texts("legends").join("\n");
+    assert!(legends.contains("\u{a0}ms"), "{legends}");
+    assert!(legends.contains("\u{a0}count"), "{legends}");
     assert!(!ada.body().await.contains("No data yet"));
     // Read in one script, so a refresh swapping the widgets cannot get in between.
     let labels = || async {
@@ -744,6 +888,12 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
         })
         .await;
     let row = "#participants tbody tr";
+    assert!(
+        instructor
+            .text("main")
+            .await
+            .contains("The table refreshes every 2 seconds.")
+    );
     assert!(instructor.text(row).await.contains("Ada Lovelace"));
     assert!(instructor.text(row).await.contains("publishing 2/s"));
     assert!(instructor.text(row).await.contains("7/7 steps done"));
@@ -878,6 +1028,24 @@ async fn the_participant_path_works_without_javascript() {
     );
     assert_eq!(grace.count(".uplot").await, 0);
     assert!(grace.count("[data-chart-fallback] table tbody tr").await >= 1);
+    let status = grace.text("#widgets [role=status]").await;
+    assert!(
+        !status.contains("Refreshes"),
+        "nothing refreshes without scripts: {status}"
+    );
+    // WebDriver never counts a <noscript> as displayed, whether or not scripts run; its box
+    // says whether the browser lays it out.
+    let reload = grace
+        .client
+        .find(Locator::Css("#widgets [role=status] noscript"))
+        .await
+        .unwrap();
+    assert!(
+        reload.html(true).await.unwrap().contains("Reload the page"),
+        "without scripts the page says to reload"
+    );
+    let (_, _, width, height) = reload.rectangle().await.unwrap();
+    assert!(width > 0.0 && height > 0.0, "the reload note is laid out");
     let tables = grace.text("#widgets").await;
     assert!(tables.contains("Invocations"), "{tables}");
     assert!(!tables.contains("No data yet"), "{tables}");
@@ -916,6 +1084,163 @@ async fn the_participant_path_works_without_javascript() {
     grace.close().await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_breaks_its_line_over_periods_without_data() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Lambda reports nothing for an idle period: traffic stopped from minute 15 to minute 40.
+    let idle: Points = &[(0, 1.5), (5, 2.5), (10, 3.5), (40, 4.5), (45, 5.5)];
+    let drawn = browser
+        .draw_chart(time_series_widget(300, &[("Invocations", "Count", idle)]))
+        .await;
+    let minutes: Vec<i64> = drawn["xs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x.as_i64().unwrap() * 1000 - T0) / 60_000)
+        .collect();
+    assert_eq!(
+        minutes,
+        [0, 5, 10, 15, 40, 45],
+        "a time marks the first missing period"
+    );
+    assert_eq!(drawn["ys"][0], json!([1.5, 2.5, 3.5, "gap", 4.5, 5.5]));
+    assert_eq!(drawn["spanGaps"], json!([false]));
+
+    // A series on another grid (SQS every 5 minutes from minute 1) shares the axis: the line of
+    // the first carries on across the second's times, except inside its idle periods.
+    let steady: Vec<(i64, f64)> = (0..10).map(|n| (1 + 5 * n, 0.5)).collect();
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[
+                ("Invocations", "Count", idle),
+                ("Visible", "Count", &steady),
+            ],
+        ))
+        .await;
+    let xs: Vec<i64> = drawn["xs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| (x.as_i64().unwrap() * 1000 - T0) / 60_000)
+        .collect();
+    for (index, minute) in xs.iter().enumerate() {
+        let expected = match idle.iter().find(|(at, _)| at == minute) {
+            Some((_, value)) => json!(value),
+            None if (11..40).contains(minute) => json!("gap"),
+            None => json!("joined"),
+        };
+        assert_eq!(
+            drawn["ys"][0][index], expected,
+            "Invocations at minute {minute}"
+        );
+        let expected = if steady.iter().any(|(at, _)| at == minute) {
+            json!(0.5)
+        } else {
+            json!("joined")
+        };
+        assert_eq!(
+            drawn["ys"][1][index], expected,
+            "Visible at minute {minute}"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_with_one_point_spans_a_few_periods_around_it() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Just after a reset: one period with data.
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[("Invocations", "Count", &[(0, 12.5)])],
+        ))
+        .await;
+    let (min, max) = (
+        drawn["xMin"].as_f64().unwrap(),
+        drawn["xMax"].as_f64().unwrap(),
+    );
+    let point = (T0 / 1000) as f64;
+    assert!(
+        min < point && point < max && max - min <= 3_600.0,
+        "the x axis spans {min}..{max} around {point}"
+    );
+    let ticks = drawn["xTicks"].as_array().unwrap();
+    assert!(!ticks.is_empty(), "{drawn}");
+    for tick in ticks {
+        let tick = tick.as_str().unwrap_or_default();
+        assert!(
+            !tick.contains("202"),
+            "a time of day, not a year: {ticks:?}"
+        );
+    }
+    browser.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chart_times_are_pipeline_time_on_a_24_hour_utc_clock_whatever_the_browsers_zone() {
+    let Some(tools) = tools() else { return };
+    let server = Server::start();
+    let driver = Driver::start(&tools).await;
+    let browser = driver.browser(true).await;
+    browser.goto(&server.url("/")).await;
+
+    // Twelve hours of 5-minute periods from 10:00 UTC: ticks every hour or so, where a tick on
+    // a round time of the browser's zone would fall at a quarter past in UTC.
+    let points: Vec<(i64, f64)> = (0..144).map(|n| (5 * n, 1.5)).collect();
+    let drawn = browser
+        .draw_chart(time_series_widget(
+            300,
+            &[("Invocations", "Count", &points)],
+        ))
+        .await;
+    assert_eq!(drawn["utcOffsetMinutes"], 5 * 60 + 45, "the browser's zone");
+    let utc = |seconds: i64| {
+        let minutes = seconds.rem_euclid(86_400) / 60;
+        format!("{:02}:{:02}", minutes / 60, minutes % 60)
+    };
+    let splits: Vec<i64> = drawn["xSplits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|split| split.as_f64().unwrap() as i64)
+        .collect();
+    let ticks: Vec<&str> = drawn["xTicks"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|tick| tick.as_str().unwrap())
+        .collect();
+    assert!(splits.len() >= 2, "{drawn}");
+    assert_eq!(
+        ticks,
+        splits.iter().map(|split| utc(*split)).collect::<Vec<_>>(),
+        "ticks read HH:MM in UTC"
+    );
+    // On round times of UTC, not of the browser's zone (UTC+05:45).
+    let step = splits[1] - splits[0];
+    assert!(
+        splits.iter().all(|split| split % step == 0),
+        "{ticks:?} every {step} s"
+    );
+    let legend = drawn["legend"].as_str().unwrap();
+    assert!(legend.contains("Pipeline time (UTC)"), "{legend}");
+    let hovered = drawn["hovered"].as_str().unwrap();
+    assert!(hovered.contains("Pipeline time (UTC)10:00"), "{hovered}");
+    browser.close().await;
+}
+
 /// Every participant page, as a path.
 fn participant_pages() -> Vec<String> {
     let mut pages: Vec<String> = STEPS.iter().map(|(id, _)| format!("/lab/{id}")).collect();
@@ -933,8 +1258,8 @@ fn participant_pages() -> Vec<String> {
     pages
 }
 
-/// Joins as `name` with the form and starts the standard traffic with step 5's button.
-async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+/// Joins as `name` with the form.
+async fn join(browser: &Browser, server: &Server, name: &str) {
     browser.goto(&server.url("/")).await;
     browser.fill("#name", name).await;
     browser.submit("form[action='/join'] button").await;
@@ -943,6 +1268,58 @@ async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) 
             browser.path().await == "/lab/prepare"
         })
         .await;
+}
+
+/// A name as long as a participant's may be, without a space to break it at.
+const LONG_NAME: &str = "Wolfeschlegelsteinhausenbergerdorffvoral";
+
+/// Logs in as the instructor and waits for the overview.
+async fn log_in_as_instructor(browser: &Browser, server: &Server) {
+    browser.goto(&server.url("/instructor/login")).await;
+    browser.fill("#token", INSTRUCTOR_TOKEN).await;
+    browser
+        .submit("form[action='/instructor/login'] button")
+        .await;
+    browser
+        .wait_until("the overview", || async {
+            browser.path().await == "/instructor"
+        })
+        .await;
+}
+
+/// How the overview's row for `name` is laid out: how far the table's scroll box overflows
+/// sideways, how far the whole page does, and whether the row's buttons lie inside the visible
+/// part of the scroll box.
+async fn overview_layout(browser: &Browser, name: &str) -> Value {
+    browser
+        .client
+        .execute(
+            r#"
+            const [name] = arguments;
+            const wrap = document.querySelector('#participants .table-wrap');
+            const cell = [...wrap.querySelectorAll('tbody th')]
+              .find((th) => th.textContent.includes(name));
+            const box = wrap.getBoundingClientRect();
+            const buttons = [...cell.closest('tr').querySelectorAll('button')]
+              .map((button) => button.getBoundingClientRect());
+            return {
+              table: wrap.scrollWidth - wrap.clientWidth,
+              page: document.documentElement.scrollWidth - document.documentElement.clientWidth,
+              buttonsInView: buttons.length > 0
+                && buttons.every((b) => b.left >= box.left && b.right <= box.right),
+              nameLines: Math.round(cell.querySelector('a').getBoundingClientRect().height
+                / parseFloat(getComputedStyle(cell).lineHeight)),
+            };
+            "#,
+            vec![json!(name)],
+        )
+        .await
+        .unwrap()
+}
+
+/// Joins as `name` with the form and starts the standard traffic with step 5's button.
+async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+    join(browser, server, name).await;
     browser.goto(&server.url("/lab/start-traffic")).await;
     browser.submit("form[action='/traffic'] button").await;
     browser
@@ -972,6 +1349,9 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
         .await;
     join_and_start_traffic(&dark, &server, "Hedy Lamarr").await;
     join_and_start_traffic(&phone, &server, "Katherine Johnson").await;
+    let long = driver.browser(true).await;
+    join(&long, &server, LONG_NAME).await;
+    long.close().await;
     // Let the dashboard gather a few minutes of pipeline time.
     phone.goto(&server.url("/dashboard")).await;
     phone
@@ -1055,17 +1435,36 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
     // The instructor's pages, in dark colours.
     dark.goto(&server.url("/instructor/login")).await;
     dark.assert_accessible(axe, "instructor login (dark)").await;
-    dark.fill("#token", INSTRUCTOR_TOKEN).await;
-    dark.submit("form[action='/instructor/login'] button").await;
-    dark.wait_until("the overview", || async {
-        dark.path().await == "/instructor"
-    })
-    .await;
+    log_in_as_instructor(&dark, &server).await;
     dark.assert_accessible(axe, "instructor overview (dark)")
         .await;
+    // On a laptop's screen a name without spaces wraps rather than widening the table and
+    // pushing its row's buttons out of view.
+    dark.client.set_window_size(1024, 900).await.unwrap();
+    let layout = overview_layout(&dark, LONG_NAME).await;
+    assert_eq!(layout["table"], 0, "the table fits 1024 px: {layout}");
+    assert_eq!(layout["buttonsInView"], true, "{layout}");
+    assert!(
+        layout["nameLines"].as_i64().unwrap() > 1,
+        "the long name wraps: {layout}"
+    );
+    dark.client.set_window_size(1280, 900).await.unwrap();
+    dark.screenshot("overview-dark").await;
     dark.goto(&server.url("/instructor/events")).await;
     dark.assert_accessible(axe, "instructor events (dark)")
         .await;
+
+    // The overview on a phone: the table scrolls in its own box, the page does not.
+    log_in_as_instructor(&phone, &server).await;
+    phone
+        .assert_accessible(axe, "instructor overview (390 px)")
+        .await;
+    let layout = overview_layout(&phone, LONG_NAME).await;
+    assert_eq!(
+        layout["page"], 0,
+        "the overview overflows a 390 px screen: {layout}"
+    );
+    phone.screenshot("overview-mobile").await;
 
     phone.close().await;
     dark.close().await;

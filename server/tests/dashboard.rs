@@ -10,7 +10,7 @@ use std::task::{Context, Poll, Waker};
 
 use chaoslab::dashboard::{
     Dashboard, DashboardError, DashboardNames, MetricEntryProblem, MetricSource, Position,
-    QueryError, TEMPLATE, TimeRange, View, Widget, render,
+    QueryError, TEMPLATE, TextWidget, TimeRange, Unit, View, Widget, render,
 };
 use chaoslab::metrics::names::{lambda, sns, sqs};
 use chaoslab::metrics::{
@@ -187,6 +187,121 @@ fn the_csv_queue_widget_repeats_namespace_and_queue_with_dots() {
 }
 
 #[test]
+fn every_series_of_the_lab_dashboard_has_cloudwatchs_unit_for_its_metric_or_expression() {
+    let dashboard = Dashboard::for_stack(&alice()).unwrap();
+    let mut units = Vec::new();
+    for widget in &dashboard.widgets {
+        for query in &widget.queries {
+            if query.return_data == Some(false) {
+                continue;
+            }
+            let name = query.label.clone().unwrap_or_else(|| {
+                query
+                    .metric_stat
+                    .as_ref()
+                    .map(|stat| stat.metric.metric_name.clone())
+                    .unwrap_or_else(|| query.id.clone())
+            });
+            units.push((widget.title.as_str(), name, widget.unit_of(&query.id)));
+        }
+    }
+    let unit_of = |title: &str, name: &str| {
+        units
+            .iter()
+            .find(|(widget, series, _)| *widget == title && series == name)
+            .unwrap_or_else(|| panic!("{title}: no series {name}"))
+            .2
+    };
+    assert_eq!(
+        unit_of("Percent in error", "Percent in error"),
+        Some(Unit::Percent)
+    );
+    assert_eq!(
+        unit_of("Percent in flight", "Percent in flight"),
+        Some(Unit::Percent)
+    );
+    assert_eq!(
+        unit_of("ETL function (Lambda)", lambda::DURATION),
+        Some(Unit::Milliseconds)
+    );
+    assert_eq!(
+        unit_of("ETL function (Lambda)", lambda::INVOCATIONS),
+        Some(Unit::Count)
+    );
+    assert_eq!(
+        unit_of("ETL function (Lambda)", lambda::CONCURRENT_EXECUTIONS),
+        Some(Unit::Count)
+    );
+    assert_eq!(
+        unit_of("CSV queue (SQS)", sqs::AGE_OF_OLDEST_MESSAGE),
+        Some(Unit::Seconds)
+    );
+    assert_eq!(
+        unit_of("CSV queue (SQS)", sqs::MESSAGES_VISIBLE),
+        Some(Unit::Count)
+    );
+    assert_eq!(
+        unit_of("SNS topic", sns::NOTIFICATIONS_DELIVERED),
+        Some(Unit::Count)
+    );
+    let unknown: Vec<_> = units.iter().filter(|(_, _, unit)| unit.is_none()).collect();
+    assert!(unknown.is_empty(), "series without a unit: {unknown:?}");
+}
+
+#[test]
+fn an_expressions_unit_comes_from_its_label_id_or_arithmetic_never_from_the_widget_title() {
+    let template = r#"{"widgets": [{"type": "metric", "properties": {
+        "title": "Percent of everything",
+        "metrics": [
+            ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "q", {"stat": "Sum"}],
+            [".", "NumberOfMessagesDeleted", ".", ".", {"stat": "Sum"}],
+            ["AWS/Lambda", "Duration", "FunctionName", "f", {"stat": "p99"}],
+            [".", "Duration", ".", ".", {"stat": "SampleCount"}],
+            ["Custom", "Widgets", "Shop", "s"],
+            [{"expression": "100 * m2 / m1", "id": "ratio"}],
+            [{"expression": "m2/m1*100", "id": "ratio_again"}],
+            [{"expression": "m2 / m1", "id": "share_percent"}],
+            [{"expression": "m2 / m1", "label": "Percent deleted"}],
+            [{"expression": "m1 - (m2 + m4)", "label": "Backlog"}],
+            [{"expression": "m1 + m3", "label": "Mixed"}],
+            [{"expression": "m3 / 1000", "label": "Seconds, really"}],
+            [{"expression": "m1 / m2", "label": "Ratio"}],
+            [{"expression": "e2 + m2", "label": "Backlog and deleted"}]
+        ]}}]}"#;
+    let widget = Dashboard::from_template(template, &alice())
+        .unwrap()
+        .widgets
+        .remove(0);
+    let units: Vec<(&str, Option<Unit>)> = widget
+        .queries
+        .iter()
+        .map(|query| (query.id.as_str(), widget.unit_of(&query.id)))
+        .collect();
+    assert_eq!(
+        units,
+        [
+            ("m1", Some(Unit::Count)),
+            ("m2", Some(Unit::Count)),
+            ("m3", Some(Unit::Milliseconds)),
+            // SampleCount counts data points, whatever the metric measures.
+            ("m4", Some(Unit::Count)),
+            ("m5", None),
+            ("ratio", Some(Unit::Percent)),
+            ("ratio_again", Some(Unit::Percent)),
+            ("share_percent", Some(Unit::Percent)),
+            ("e1", Some(Unit::Percent)),
+            ("e2", Some(Unit::Count)),
+            ("e3", None),
+            ("e4", None),
+            ("e5", None),
+            // An expression over an expression: e2 is a count, so this is too.
+            ("e6", Some(Unit::Count)),
+        ]
+    );
+    assert_eq!(widget.unit_of("nope"), None);
+}
+
+#[test]
 fn the_dashboard_names_deserialise_from_a_stack_in_terraform_output() {
     let output: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(concat!(
@@ -312,14 +427,46 @@ fn expression_entries_become_expression_queries() {
 }
 
 #[test]
-fn text_widgets_are_skipped() {
+fn text_widgets_are_kept_apart_with_their_place_and_markdown() {
     let dashboard = Dashboard::from_template(&fixture("shorthand.json"), &alice()).unwrap();
     let titles: Vec<&str> = dashboard
         .widgets
         .iter()
         .map(|widget| widget.title.as_str())
         .collect();
-    assert_eq!(titles, ["Shorthand"]);
+    assert_eq!(titles, ["Shorthand"], "a text widget has nothing to query");
+    assert_eq!(
+        dashboard.text_widgets,
+        [TextWidget {
+            position: Position {
+                x: 0,
+                y: 0,
+                width: 24,
+                height: 2
+            },
+            markdown: "# Text widgets have nothing to query".to_owned(),
+        }]
+    );
+    // Placeholders are filled in there too, as Terraform does in the whole file.
+    let template =
+        r#"{"widgets": [{"type": "text", "properties": {"markdown": "Queue ${csv_queue_name}"}}]}"#;
+    let dashboard = Dashboard::from_template(template, &alice()).unwrap();
+    assert_eq!(
+        dashboard.text_widgets[0].markdown,
+        "Queue chaos-csv-queue-3f9a0c1d2b4e5f67"
+    );
+    assert_eq!(dashboard.text_widgets[0].position.width, 6);
+}
+
+#[test]
+fn a_text_widget_without_markdown_is_refused_naming_it() {
+    let template = r#"{"widgets": [{"type": "text", "properties": {"text": "Hello"}}]}"#;
+    let error = Dashboard::from_template(template, &alice()).unwrap_err();
+    assert!(
+        matches!(&error, DashboardError::InvalidWidget { widget, .. } if widget == "#0 (text)"),
+        "{error:?}"
+    );
+    assert!(error.to_string().contains("\"markdown\""), "{error}");
 }
 
 #[test]
@@ -614,7 +761,7 @@ fn dashboard_data_serialises_for_the_browser() {
                 "view": "singleValue",
                 "position": {"x": 0, "y": 0, "width": 6, "height": 6},
                 "period": 300,
-                "series": [{"id": "e1", "label": "Percent of attempts in error", "timestamps": [START], "values": [1.0], "latest": 1.0}]
+                "series": [{"id": "e1", "label": "Percent of attempts in error", "timestamps": [START], "values": [1.0], "unit": "Percent", "latest": 1.0}]
             },
             {
                 "title": "Queue traffic",
@@ -622,8 +769,8 @@ fn dashboard_data_serialises_for_the_browser() {
                 "position": {"x": 6, "y": 0, "width": 18, "height": 6},
                 "period": 60,
                 "series": [
-                    {"id": "m1", "label": "Sent", "timestamps": [START], "values": [3.0]},
-                    {"id": "m2", "label": "ApproximateAgeOfOldestMessage", "timestamps": [], "values": []}
+                    {"id": "m1", "label": "Sent", "timestamps": [START], "values": [3.0], "unit": "Count"},
+                    {"id": "m2", "label": "ApproximateAgeOfOldestMessage", "timestamps": [], "values": [], "unit": "Seconds"}
                 ]
             }
         ]})

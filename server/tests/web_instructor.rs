@@ -398,6 +398,29 @@ async fn the_overview_lists_every_participant_with_their_step_and_traffic() {
 }
 
 #[tokio::test]
+async fn the_overview_claims_to_refresh_itself_only_where_scripts_run() {
+    let lab = Lab::open();
+    let instructor = lab.log_in().await;
+    let page = lab.overview("", &instructor).await;
+    let note = "The table refreshes every";
+    let before = page.split(note).next().unwrap();
+    assert!(page.contains(note), "{page}");
+    assert!(
+        before
+            .rsplit('<')
+            .next()
+            .is_some_and(|tag| tag.contains(" hidden")),
+        "hidden until chaoslab.js shows it: {page}"
+    );
+    let reload = page
+        .split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .unwrap_or_default();
+    assert!(reload.contains("Reload the page"), "{page}");
+}
+
+#[tokio::test]
 async fn names_are_escaped_everywhere() {
     let lab = Lab::open();
     let _mallory = lab.join("<script>alert(1)</script>").await;

@@ -630,6 +630,157 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
     assert!(invocations > 1_500.0, "15 minutes at 2/s: {invocations}");
 }
 
+#[test]
+fn text_widgets_show_their_markdown_at_their_place_among_the_charts() {
+    let template = r###"{"widgets": [
+        {"type": "metric", "x": 0, "y": 0, "width": 12, "height": 6, "properties": {"title": "Top left",
+         "metrics": [["AWS/Lambda", "Invocations", "FunctionName", "${function_name}"]]}},
+        {"type": "text", "x": 0, "y": 12, "width": 24, "height": 3, "properties": {"markdown":
+         "## How the measures are computed\n\nA **ratio** of sums. <script>alert(1)</script>"}},
+        {"type": "metric", "x": 12, "y": 0, "width": 12, "height": 6, "properties": {"title": "Top right",
+         "metrics": [["AWS/Lambda", "Errors", "FunctionName", "${function_name}"]]}},
+        {"type": "text", "x": 0, "y": 6, "width": 12, "height": 2, "properties": {"markdown": "Between"}},
+        {"type": "metric", "x": 12, "y": 6, "width": 12, "height": 6, "properties": {"title": "Middle",
+         "metrics": [["AWS/Lambda", "Throttles", "FunctionName", "${function_name}"]]}}
+    ]}"###;
+    let names = chaoslab::dashboard::DashboardNames {
+        region: "us-east-1".to_owned(),
+        function_name: "etl".to_owned(),
+        csv_queue_name: "csv".to_owned(),
+        dlq_name: "dlq".to_owned(),
+        topic_name: "topic".to_owned(),
+    };
+    let dashboard = chaoslab::dashboard::Dashboard::from_template(template, &names).unwrap();
+    let data = chaoslab::dashboard::DashboardData {
+        widgets: dashboard
+            .widgets
+            .iter()
+            .map(|widget| chaoslab::dashboard::WidgetData {
+                title: widget.title.clone(),
+                view: widget.view,
+                position: widget.position,
+                period: widget.period,
+                series: Vec::new(),
+            })
+            .collect(),
+    };
+    let html = chaoslab::web::dashboard::WidgetsPartial::new(
+        "1h",
+        data,
+        &dashboard.text_widgets,
+        "10:00:00 UTC".to_owned(),
+        false,
+    )
+    .to_string();
+
+    // Top to bottom, then left to right, as on CloudWatch's grid.
+    let at = |text: &str| {
+        html.find(text)
+            .unwrap_or_else(|| panic!("{text:?} is not on the page:\n{html}"))
+    };
+    assert!(at(">Top left<") < at(">Top right<"), "{html}");
+    assert!(at(">Top right<") < at("<p>Between</p>"), "{html}");
+    assert!(at("<p>Between</p>") < at(">Middle<"), "{html}");
+    assert!(
+        at(">Middle<") < at("<h2>How the measures are computed</h2>"),
+        "{html}"
+    );
+    assert!(html.contains("<strong>ratio</strong>"), "{html}");
+    assert!(
+        !html.contains("<script>alert"),
+        "raw HTML is escaped: {html}"
+    );
+    assert!(html.contains("&lt;script&gt;alert(1)"), "{html}");
+    // As wide as CloudWatch's grid: across the page's grid too.
+    let wide = html[..at("<h2>How the measures")]
+        .rsplit("<div class=\"")
+        .nth(1)
+        .unwrap();
+    assert!(wide.contains("widget--full"), "{wide}");
+    let narrow = html[..at("<p>Between</p>")]
+        .rsplit("<div class=\"")
+        .nth(1)
+        .unwrap();
+    assert!(!narrow.contains("widget--full"), "{narrow}");
+}
+
+/// Whether `page` says "Refreshes every 15 seconds" in an element that is not `hidden`.
+fn claims_to_refresh(page: &str) -> bool {
+    let note = "Refreshes every 15 seconds.";
+    page.split(note).next().is_some_and(|before| {
+        page.contains(note)
+            && !before
+                .rsplit('<')
+                .next()
+                .is_some_and(|tag| tag.contains(" hidden"))
+    })
+}
+
+#[tokio::test]
+async fn the_dashboard_claims_to_refresh_itself_only_where_scripts_run() {
+    let lab = Lab::open();
+    let (cookie, _) = lab.join("Ada").await;
+    // The full page cannot know whether scripts run: the note is hidden until chaoslab.js shows
+    // it, and without scripts the page says to reload.
+    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    assert!(page.contains("Refreshes every 15 seconds."), "{page}");
+    assert!(!claims_to_refresh(&page), "{page}");
+    let reload = page
+        .split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .unwrap_or_default();
+    assert!(reload.contains("Reload the page"), "{page}");
+    // htmx polls the partial, so scripts run.
+    let (_, partial) = lab.htmx("/dashboard/live", &cookie).await;
+    assert!(claims_to_refresh(&partial), "{partial}");
+    assert!(!partial.contains("<noscript>"), "{partial}");
+}
+
+/// The text of the cell after the row header `label` in the page's no-JavaScript tables, or of
+/// the tile labelled `label`.
+fn value_shown_for<'a>(page: &'a str, label: &str) -> &'a str {
+    let after = page
+        .split(&format!(">{label}</th><td class=\"number\">"))
+        .nth(1)
+        .or_else(|| {
+            page.split(&format!(">{label}</dt><dd class=\"tile__value\">"))
+                .nth(1)
+        })
+        .unwrap_or_else(|| panic!("no value shown for {label}"));
+    after.split('<').next().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_dashboard_page_writes_each_value_with_its_unit() {
+    let lab = Lab::open();
+    let (cookie, csrf) = lab.join("Ada").await;
+    lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    tokio::time::sleep(Duration::from_secs(15 * 60)).await;
+    lab.state.traffic.stop_all().await;
+
+    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    let percent = value_shown_for(&page, "Percent in error");
+    assert!(
+        percent.ends_with('%') && percent[..percent.len() - 1].parse::<f64>().is_ok(),
+        "{percent:?}"
+    );
+    let duration = value_shown_for(&page, "Duration");
+    assert!(duration.ends_with("\u{a0}ms"), "{duration:?}");
+    let invocations = value_shown_for(&page, "Invocations");
+    assert!(invocations.ends_with("\u{a0}count"), "{invocations:?}");
+    assert!(
+        invocations
+            .trim_end_matches("\u{a0}count")
+            .parse::<u32>()
+            .unwrap()
+            > 0,
+        "{invocations:?}"
+    );
+    let oldest = value_shown_for(&page, "ApproximateAgeOfOldestMessage");
+    assert!(oldest.ends_with("\u{a0}s"), "{oldest:?}");
+}
+
 #[tokio::test]
 async fn a_participant_sees_their_own_api_token_which_works_for_them_only() {
     let lab = Lab::open();

@@ -7,7 +7,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{Dashboard, Position, View, Widget};
+use super::{Dashboard, Position, Unit, View, Widget};
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse, MetricDataResult};
 
 /// Anything that answers GetMetricData: the embedded metric store or CloudWatch.
@@ -36,11 +36,12 @@ pub struct TimeRange {
     pub period: Option<u32>,
 }
 
-/// Every widget's results, in the dashboard's order.
+/// Every metric widget's results, in the dashboard's order. Text widgets have no data and are
+/// left out; the dashboard page shows them.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct DashboardData {
-    /// One entry per widget.
+    /// One entry per metric widget.
     pub widgets: Vec<WidgetData>,
 }
 
@@ -73,6 +74,10 @@ pub struct SeriesData {
     pub timestamps: Vec<EpochMillis>,
     /// The value at each timestamp.
     pub values: Vec<f64>,
+    /// The unit of the values, from the query: CloudWatch's unit for a metric and statistic
+    /// (`Milliseconds` for Lambda's `Duration`, `Count` for `Invocations`), `Percent` for an
+    /// expression that computes a percentage; `null` when it is not known.
+    pub unit: Option<Unit>,
     /// For a single-value widget, the value at the newest timestamp (`None` without data);
     /// always `None`, and left out when serialised, for a time-series widget.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -225,12 +230,19 @@ impl Widget {
             label
         };
         Ok(SeriesData {
+            unit: self.unit_of(&id),
             id,
             label,
             timestamps,
             values,
             latest,
         })
+    }
+
+    /// The unit of the values of query `id`, if the widget has that query and its unit is known.
+    pub fn unit_of(&self, id: &str) -> Option<Unit> {
+        let query = self.queries.iter().find(|query| query.id == id)?;
+        Unit::of_query(query, &self.queries)
     }
 
     /// The query's own label, else its expression or metric name, else its id.

@@ -5,16 +5,20 @@
 //! GetMetricData, so the CloudWatch console and the lab pages show the same numbers.
 //!
 //! - [`template`] fills in the `${name}` placeholders, as Terraform's `templatefile()` does;
-//! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`];
+//! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`], and each
+//!   `"type": "text"` widget into a [`TextWidget`];
 //! - [`metric_array`] expands CloudWatch's metric-array shorthand into GetMetricData queries;
-//! - [`data`] runs the queries through a [`MetricSource`] and shapes the results for charts.
+//! - [`data`] runs the queries through a [`MetricSource`] and shapes the results for charts;
+//! - [`unit`] decides each series' [`Unit`] from its query.
 //!
-//! Only metric widgets are kept: text, log, alarm and explorer widgets have nothing the server
-//! can query, so they are skipped (the CloudWatch console still shows them).
+//! Metric widgets are queried; text widgets are kept as Markdown for the dashboard page. Log,
+//! alarm and explorer widgets have nothing the server can query or show, so they are skipped
+//! (the CloudWatch console still shows them).
 
 pub mod data;
 pub mod metric_array;
 pub mod template;
+pub mod unit;
 pub mod widget;
 
 use serde::{Deserialize, Serialize};
@@ -23,7 +27,8 @@ use serde_json::Value;
 pub use data::{DashboardData, MetricSource, QueryError, SeriesData, TimeRange, WidgetData};
 pub use metric_array::MetricEntryProblem;
 pub use template::render;
-pub use widget::{Position, View, Widget};
+pub use unit::Unit;
+pub use widget::{Position, TextWidget, View, Widget};
 
 /// The dashboard definition, `terraform/dashboard.json`, compiled into the server.
 pub const TEMPLATE: &str = include_str!(concat!(
@@ -73,12 +78,14 @@ impl DashboardNames {
 }
 
 /// One stack's dashboard: its metric widgets, in the template's order, with their queries
-/// expanded and naming the stack's own resources.
+/// expanded and naming the stack's own resources, and its text widgets.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Dashboard {
     /// The metric widgets.
     pub widgets: Vec<Widget>,
+    /// The text widgets, in the template's order.
+    pub text_widgets: Vec<TextWidget>,
 }
 
 impl Dashboard {
@@ -97,12 +104,18 @@ impl Dashboard {
             .and_then(Value::as_array)
             .ok_or(DashboardError::NoWidgets)?;
         let mut parsed = Vec::with_capacity(widgets.len());
+        let mut text_widgets = Vec::new();
         for (index, widget) in widgets.iter().enumerate() {
-            if let Some(widget) = Widget::from_json(index, widget)? {
+            if widget.get("type").and_then(Value::as_str) == Some("text") {
+                text_widgets.push(TextWidget::from_json(index, widget)?);
+            } else if let Some(widget) = Widget::from_json(index, widget)? {
                 parsed.push(widget);
             }
         }
-        Ok(Self { widgets: parsed })
+        Ok(Self {
+            widgets: parsed,
+            text_widgets,
+        })
     }
 
     /// The widget titled `title`, if any.

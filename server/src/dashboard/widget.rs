@@ -1,4 +1,5 @@
-//! A metric widget of the dashboard: where it sits, how it is drawn and what it queries.
+//! The dashboard's widgets: a metric widget (where it sits, how it is drawn and what it
+//! queries) and a text widget (where it sits and its Markdown).
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -58,14 +59,72 @@ pub struct Widget {
     pub queries: Vec<MetricDataQuery>,
 }
 
-/// The fields of a metric widget that the server reads; others (`stacked`, `yAxis`, …) are
-/// ignored.
+/// A text widget: Markdown shown among the charts, e.g. how a measure is computed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct TextWidget {
+    /// Where it sits.
+    pub position: Position,
+    /// Its text, in Markdown (CloudWatch's `properties.markdown`).
+    pub markdown: String,
+}
+
+impl TextWidget {
+    /// Reads the `"type": "text"` widget at `index` of the dashboard body's `widgets` array.
+    pub(super) fn from_json(index: usize, json: &Value) -> Result<Self, DashboardError> {
+        let widget =
+            TextWidgetJson::deserialize(json).map_err(|error| DashboardError::InvalidWidget {
+                widget: format!("#{index} (text)"),
+                reason: format!("{error}; a text widget needs a \"markdown\" string"),
+            })?;
+        Ok(Self {
+            position: widget.place.position(),
+            markdown: widget.properties.markdown,
+        })
+    }
+}
+
+/// A widget's place as the template gives it.
 #[derive(Deserialize)]
-struct MetricWidgetJson {
+struct PlaceJson {
     x: Option<u32>,
     y: Option<u32>,
     width: Option<u32>,
     height: Option<u32>,
+}
+
+impl PlaceJson {
+    fn position(&self) -> Position {
+        // CloudWatch's defaults for a widget without a size; a widget without x and y is placed
+        // automatically by the console, here at the top left.
+        Position {
+            x: self.x.unwrap_or(0),
+            y: self.y.unwrap_or(0),
+            width: self.width.unwrap_or(6),
+            height: self.height.unwrap_or(6),
+        }
+    }
+}
+
+/// The fields of a text widget that the server reads (`background` is ignored).
+#[derive(Deserialize)]
+struct TextWidgetJson {
+    #[serde(flatten)]
+    place: PlaceJson,
+    properties: TextPropertiesJson,
+}
+
+#[derive(Deserialize)]
+struct TextPropertiesJson {
+    markdown: String,
+}
+
+/// The fields of a metric widget that the server reads; others (`stacked`, `yAxis`, …) are
+/// ignored.
+#[derive(Deserialize)]
+struct MetricWidgetJson {
+    #[serde(flatten)]
+    place: PlaceJson,
     properties: PropertiesJson,
 }
 
@@ -135,14 +194,7 @@ impl Widget {
         Ok(Some(Self {
             title: properties.title.unwrap_or_default(),
             view,
-            // CloudWatch's defaults for a widget without a size; a widget without x and y is
-            // placed automatically by the console, here at the top left.
-            position: Position {
-                x: widget.x.unwrap_or(0),
-                y: widget.y.unwrap_or(0),
-                width: widget.width.unwrap_or(6),
-                height: widget.height.unwrap_or(6),
-            },
+            position: widget.place.position(),
             period,
             stat,
             region: properties.region,

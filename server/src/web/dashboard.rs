@@ -1,5 +1,5 @@
-//! The dashboard page: every widget of the shared dashboard definition, drawn from the same
-//! GetMetricData queries the API answers.
+//! The dashboard page: every widget of the shared dashboard definition, the metric widgets drawn
+//! from the same GetMetricData queries the API answers, the text widgets' Markdown among them.
 
 use askama::Template;
 use askama_web::WebTemplate;
@@ -10,7 +10,7 @@ use serde::Deserialize;
 use super::error::WebError;
 use super::layout::Chrome;
 use super::session::Session;
-use crate::dashboard::{DashboardData, View, WidgetData};
+use crate::dashboard::{DashboardData, Position, SeriesData, TextWidget, Unit, View, WidgetData};
 use crate::state::{App, AppState};
 
 /// The time ranges offered, as (query value, label, minutes).
@@ -53,35 +53,49 @@ impl WidgetView {
         }
     }
 
-    /// The newest value of each series, formatted, for the table.
+    /// The newest value of each series with its unit, for the tiles shown without JavaScript.
     pub fn latest(&self) -> Vec<(String, String)> {
         self.widget
             .series
             .iter()
-            .map(|series| {
-                let value = series
-                    .values
-                    .last()
-                    .map_or_else(|| "no data".to_owned(), |value| format!("{value:.2}"));
-                (series.label.clone(), value)
-            })
+            .map(|series| (series.label.clone(), newest(series)))
             .collect()
     }
 
-    /// The newest value of each series and how many periods have data, for the table shown
-    /// without JavaScript (a sum would mean nothing for gauges and percentages).
+    /// The newest value of each series with its unit, and how many periods have data, for the
+    /// table shown without JavaScript (a sum would mean nothing for gauges and percentages).
     pub fn totals(&self) -> Vec<(String, String, usize)> {
         self.widget
             .series
             .iter()
-            .map(|series| {
-                let latest = series.values.last().map_or_else(
-                    || "no data".to_owned(),
-                    |value| format!("{:.2}", value + 0.0),
-                );
-                (series.label.clone(), latest, series.values.len())
-            })
+            .map(|series| (series.label.clone(), newest(series), series.values.len()))
             .collect()
+    }
+}
+
+/// A series' newest value with its unit, or "no data".
+fn newest(series: &SeriesData) -> String {
+    series.values.last().map_or_else(
+        || "no data".to_owned(),
+        |value| format_value(*value, series.unit),
+    )
+}
+
+/// `value` with at most two decimals and its unit, as the charts write it: `1.5%`, `11.39 ms`,
+/// `4 s`, `531 count` (with a non-breaking space, so a unit never wraps onto a line of its own).
+pub fn format_value(value: f64, unit: Option<Unit>) -> String {
+    // `+ 0.0` turns -0.0 into 0.0, so a zero never reads "-0".
+    let fixed = format!("{:.2}", value + 0.0);
+    let number = if fixed.contains('.') {
+        fixed.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &fixed
+    };
+    let number = if number == "-0" { "0" } else { number };
+    match unit {
+        None => number.to_owned(),
+        Some(Unit::Percent) => format!("{number}%"),
+        Some(unit) => format!("{number}\u{a0}{}", unit.symbol()),
     }
 }
 
@@ -95,21 +109,83 @@ pub struct DashboardQuery {
 #[template(path = "pages/dashboard.html")]
 struct DashboardPage {
     chrome: Option<Chrome>,
-    range: &'static str,
     ranges: Vec<(&'static str, &'static str, bool)>,
-    widgets: Vec<WidgetView>,
+    /// The widgets, rendered as their own template (the htmx partial).
+    widgets: WidgetsPartial,
+}
+
+/// A text widget ready for the page.
+#[derive(Debug)]
+pub struct TextView {
+    /// Its Markdown as HTML; raw HTML in the Markdown is escaped.
+    pub html: String,
+    /// Whether it is as wide as CloudWatch's grid (24 columns), so spans the page's grid too.
+    pub full_width: bool,
+}
+
+/// One widget of the page's grid.
+#[derive(Debug)]
+pub enum PageWidget {
+    /// A metric widget: a chart over a table.
+    Metric(WidgetView),
+    /// A text widget: Markdown.
+    Text(TextView),
+}
+
+/// The dashboard's widgets as the page shows them, also the partial htmx polls.
+#[derive(Debug, Template, WebTemplate)]
+#[template(path = "partials/widgets.html")]
+pub struct WidgetsPartial {
+    /// Whether htmx asked for it, so scripts run and the widgets refresh themselves.
+    polled: bool,
+    range: &'static str,
+    widgets: Vec<PageWidget>,
     updated: String,
     empty: bool,
 }
 
-#[derive(Template, WebTemplate)]
-#[template(path = "partials/widgets.html")]
-struct WidgetsPartial {
-    range: &'static str,
-    widgets: Vec<WidgetView>,
-    updated: String,
-    empty: bool,
+impl WidgetsPartial {
+    /// The metric widgets' `data` and the `text_widgets`, in the order of their places on
+    /// CloudWatch's grid (top to bottom, then left to right), over the time range `range` (a key
+    /// of [`RANGES`]), with the pipeline time they were `updated` at. `polled` says whether htmx
+    /// asked for them.
+    pub fn new(
+        range: &'static str,
+        data: DashboardData,
+        text_widgets: &[TextWidget],
+        updated: String,
+        polled: bool,
+    ) -> Self {
+        let empty = data
+            .widgets
+            .iter()
+            .all(|widget| widget.series.iter().all(|series| series.values.is_empty()));
+        let mut placed: Vec<(Position, PageWidget)> = data
+            .widgets
+            .into_iter()
+            .map(|widget| (widget.position, PageWidget::Metric(WidgetView::new(widget))))
+            .chain(text_widgets.iter().map(|text| {
+                let view = TextView {
+                    html: crate::lab::markdown_to_html(&text.markdown),
+                    full_width: text.position.width >= GRID_COLUMNS,
+                };
+                (text.position, PageWidget::Text(view))
+            }))
+            .collect();
+        // A stable sort: widgets on the same place keep the template's order.
+        placed.sort_by_key(|(position, _)| (position.y, position.x));
+        Self {
+            polled,
+            range,
+            widgets: placed.into_iter().map(|(_, widget)| widget).collect(),
+            updated,
+            empty,
+        }
+    }
 }
+
+/// The width of CloudWatch's dashboard grid, in columns.
+const GRID_COLUMNS: u32 = 24;
 
 /// A `?range=` value as (key, minutes); absent or empty is the last hour. The error message names
 /// the choices.
@@ -130,19 +206,15 @@ fn pick_range(query: &DashboardQuery) -> Result<(&'static str, i64), WebError> {
     parse_range(query.range.as_deref()).map_err(WebError::Invalid)
 }
 
-fn shape(state: &App, data: DashboardData) -> (Vec<WidgetView>, String, bool) {
-    let empty = data
-        .widgets
-        .iter()
-        .all(|widget| widget.series.iter().all(|series| series.values.is_empty()));
-    let updated =
-        chrono::DateTime::<chrono::Utc>::from_timestamp_millis(state.backend.clock().now())
-            .map_or_else(String::new, |time| time.format("%H:%M:%S UTC").to_string());
-    (
-        data.widgets.into_iter().map(WidgetView::new).collect(),
-        updated,
-        empty,
-    )
+/// The pipeline time now, as the page writes it: `HH:MM:SS UTC`.
+fn updated(state: &App) -> String {
+    chrono::DateTime::<chrono::Utc>::from_timestamp_millis(state.backend.clock().now())
+        .map_or_else(String::new, |time| time.format("%H:%M:%S UTC").to_string())
+}
+
+/// The text widgets of the participant's dashboard.
+fn text_widgets(state: &App, participant: &str) -> Result<Vec<TextWidget>, WebError> {
+    Ok(crate::ops::dashboard::dashboard_of(state.backend.as_ref(), participant)?.text_widgets)
 }
 
 /// `GET /dashboard`: the dashboard page.
@@ -157,17 +229,15 @@ pub async fn show_dashboard(
         participant: state.participants.get(&session.participant.id)?,
         csrf: session.csrf,
     };
-    let (widgets, updated, empty) = shape(&state, data);
+    let texts = text_widgets(&state, &session.participant.id)?;
     Ok(DashboardPage {
         chrome: Some(Chrome::new(&session, None)),
-        range,
         ranges: RANGES
             .iter()
             .map(|(key, label, _)| (*key, *label, *key == range))
             .collect(),
-        widgets,
-        updated,
-        empty,
+        // The full page cannot know whether scripts will run.
+        widgets: WidgetsPartial::new(range, data, &texts, updated(&state), false),
     }
     .into_response())
 }
@@ -182,12 +252,6 @@ pub async fn dashboard_partial(
     let data =
         crate::ops::dashboard::data(state.backend.as_ref(), &session.participant.id, minutes)
             .await?;
-    let (widgets, updated, empty) = shape(&state, data);
-    Ok(WidgetsPartial {
-        range,
-        widgets,
-        updated,
-        empty,
-    }
-    .into_response())
+    let texts = text_widgets(&state, &session.participant.id)?;
+    Ok(WidgetsPartial::new(range, data, &texts, updated(&state), true).into_response())
 }

@@ -66,6 +66,7 @@ impl SloView {
                     values: points.iter().map(|(_, value)| *value).collect(),
                     timestamps: timestamps.clone(),
                     latest: None,
+                    unit: Some(crate::dashboard::Unit::Percent),
                 },
                 SeriesData {
                     id: "objective".to_owned(),
@@ -73,6 +74,7 @@ impl SloView {
                     values: vec![objective.max_percent; timestamps.len()],
                     timestamps,
                     latest: None,
+                    unit: Some(crate::dashboard::Unit::Percent),
                 },
             ],
         };
