@@ -242,6 +242,18 @@ async fn leaving_asks_first_stops_the_traffic_and_the_resume_code_brings_them_ba
 }
 
 #[tokio::test]
+async fn the_dashboard_page_says_how_each_measure_is_computed() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let (_, _, page) = lab.get("/dashboard", &ada.cookie).await;
+    assert!(
+        page.contains("How the two measures are computed."),
+        "{page}"
+    );
+    assert!(page.contains("<em>Percent in flight</em>"), "{page}");
+}
+
+#[tokio::test]
 async fn every_lab_page_links_to_the_api_access_page() {
     let lab = Lab::open();
     let ada = lab.join("Ada").await;

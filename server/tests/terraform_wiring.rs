@@ -524,6 +524,26 @@ fn dashboard_template_is_json_with_every_lab_widget() {
 }
 
 #[test]
+fn the_dashboard_says_how_each_measure_is_computed_in_its_one_text_widget() {
+    let widgets = dashboard()["widgets"].as_array().unwrap().clone();
+    let texts: Vec<&Value> = widgets
+        .iter()
+        .filter(|widget| widget["type"] != "metric")
+        .collect();
+    assert_eq!(texts.len(), 1, "{texts:?}");
+    assert_eq!(texts[0]["type"], "text");
+    assert_eq!(texts[0]["width"], 24);
+    let markdown = texts[0]["properties"]["markdown"].as_str().unwrap();
+    for measure in [
+        "*Percent in error*",
+        "*Percent in flight*",
+        "never drop below 0",
+    ] {
+        assert!(markdown.contains(measure), "{measure}: {markdown}");
+    }
+}
+
+#[test]
 fn dashboard_widgets_query_their_region_with_a_period_and_a_stat() {
     for widget in dashboard_widgets() {
         assert_eq!(widget["type"], "metric");
@@ -1133,11 +1153,15 @@ fn dashboard() -> Value {
     read_json(&dashboard_path())
 }
 
+/// The dashboard's metric widgets (its text widget explains the measures).
 fn dashboard_widgets() -> Vec<Value> {
     dashboard()["widgets"]
         .as_array()
         .expect("a widgets array")
-        .clone()
+        .iter()
+        .filter(|widget| widget["type"] == "metric")
+        .cloned()
+        .collect()
 }
 
 fn dashboard_widget(title: &str) -> Value {
