@@ -2,85 +2,12 @@
 //! document so a new route cannot be left out.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use axum::Router;
+mod support;
+
 use axum::body::Body;
 use axum::http::{Method, Request, StatusCode, header};
-use chaoslab::router::app;
-use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::state::AppState;
-use http_body_util::BodyExt;
 use serde_json::{Value, json};
-use tower::ServiceExt;
-
-const INSTRUCTOR: &str = "instructor-token-for-tests";
-
-struct Api {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    router: Router,
-}
-
-impl Api {
-    fn open() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ServeArgs {
-            instructor_token: Some(INSTRUCTOR.to_owned()),
-            ..ServeArgs::embedded(dir.path())
-        };
-        let state = build_state(&args).unwrap();
-        Self {
-            router: app(state.clone()),
-            state,
-            _dir: dir,
-        }
-    }
-
-    async fn call(
-        &self,
-        method: Method,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Value) {
-        let mut request = Request::builder().method(method).uri(path);
-        if let Some(token) = token {
-            request = request.header(header::AUTHORIZATION, format!("Bearer {token}"));
-        }
-        let request = match body {
-            Some(body) => request
-                .header(header::CONTENT_TYPE, "application/json")
-                .body(Body::from(body.to_string())),
-            None => request.body(Body::empty()),
-        }
-        .unwrap();
-        self.raw(request).await
-    }
-
-    async fn raw(&self, request: Request<Body>) -> (StatusCode, Value) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let bytes = response.into_body().collect().await.unwrap().to_bytes();
-        let body = serde_json::from_slice(&bytes)
-            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()));
-        (status, body)
-    }
-
-    async fn join(&self, name: &str) -> (String, String) {
-        let (status, body) = self
-            .call(
-                Method::POST,
-                "/api/v1/participants",
-                None,
-                Some(json!({ "name": name })),
-            )
-            .await;
-        assert_eq!(status, StatusCode::CREATED, "{body}");
-        (
-            body["id"].as_str().unwrap().to_owned(),
-            body["token"].as_str().unwrap().to_owned(),
-        )
-    }
-}
+use support::app::{INSTRUCTOR, Lab};
 
 fn assert_error(body: &Value, code: &str) {
     assert_eq!(body["code"], code, "{body}");
@@ -124,9 +51,9 @@ fn access(operation: &str) -> &'static str {
 
 #[tokio::test]
 async fn authorization_matrix_over_every_documented_operation() {
-    let api = Api::open();
-    let (_, a_token) = api.join("A").await;
-    let (b_id, b_token) = api.join("B").await;
+    let lab = Lab::open();
+    let (_, a_token) = lab.join_through_api("A").await;
+    let (b_id, b_token) = lab.join_through_api("B").await;
     let document = serde_json::to_value(chaoslab::api::openapi()).unwrap();
     let mut operations = Vec::new();
     for (path, item) in document["paths"].as_object().unwrap() {
@@ -156,7 +83,7 @@ async fn authorization_matrix_over_every_documented_operation() {
             if operation == "delete_participant" && caller == "instructor" {
                 continue; // checked at the very end, as it removes B
             }
-            let (status, response) = api.call(method.clone(), &path, token, body()).await;
+            let (status, response) = lab.api(method.clone(), &path, token, body()).await;
             let expected_ok = match (access(&operation), caller) {
                 ("open", _) => true,
                 ("instructor", "instructor") => true,
@@ -184,8 +111,8 @@ async fn authorization_matrix_over_every_documented_operation() {
             checked += 1;
         }
     }
-    let (status, _) = api
-        .call(
+    let (status, _) = lab
+        .api(
             Method::DELETE,
             &format!("/api/v1/participants/{b_id}"),
             Some(INSTRUCTOR),
@@ -195,8 +122,8 @@ async fn authorization_matrix_over_every_documented_operation() {
     assert_eq!(status, StatusCode::NO_CONTENT);
     assert_eq!(checked, expected_calls);
     // A participant never sees another's data: B's resources are gone for everyone now.
-    let (status, _) = api
-        .call(
+    let (status, _) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/participants/{b_id}"),
             Some(INSTRUCTOR),
@@ -208,9 +135,9 @@ async fn authorization_matrix_over_every_documented_operation() {
 
 #[tokio::test]
 async fn creating_a_participant_returns_their_token_and_stack() {
-    let api = Api::open();
-    let (status, body) = api
-        .call(
+    let lab = Lab::open();
+    let (status, body) = lab
+        .api(
             Method::POST,
             "/api/v1/participants",
             None,
@@ -228,8 +155,8 @@ async fn creating_a_participant_returns_their_token_and_stack() {
     );
     let id = body["id"].as_str().unwrap();
     let token = body["token"].as_str().unwrap();
-    let (status, me) = api
-        .call(
+    let (status, me) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/participants/{id}"),
             Some(token),
@@ -246,9 +173,9 @@ async fn creating_a_participant_returns_their_token_and_stack() {
 
 #[tokio::test]
 async fn bad_bodies_get_the_documented_errors() {
-    let api = Api::open();
-    let (status, body) = api
-        .call(
+    let lab = Lab::open();
+    let (status, body) = lab
+        .api(
             Method::POST,
             "/api/v1/participants",
             None,
@@ -261,8 +188,8 @@ async fn bad_bodies_get_the_documented_errors() {
         "a wrong type is a shape error"
     );
     assert_error(&body, "invalid_body");
-    let (status, body) = api
-        .call(Method::POST, "/api/v1/participants", None, Some(json!({})))
+    let (status, body) = lab
+        .api(Method::POST, "/api/v1/participants", None, Some(json!({})))
         .await;
     assert_eq!(
         status,
@@ -270,8 +197,8 @@ async fn bad_bodies_get_the_documented_errors() {
         "a missing field is a shape error"
     );
     assert_error(&body, "invalid_body");
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::POST,
             "/api/v1/participants",
             None,
@@ -284,13 +211,13 @@ async fn bad_bodies_get_the_documented_errors() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from("{\"name\":"))
         .unwrap();
-    let (status, body) = api.raw(malformed).await;
+    let (status, body) = lab.api_raw(malformed).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
     assert_error(&body, "invalid_request");
     let no_type = Request::post("/api/v1/participants")
         .body(Body::from("{\"name\":\"x\"}"))
         .unwrap();
-    let (status, body) = api.raw(no_type).await;
+    let (status, body) = lab.api_raw(no_type).await;
     assert_eq!(status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
     assert_error(&body, "unsupported_media_type");
     let huge = format!("{{\"name\":\"{}\"}}", "x".repeat(100 * 1024));
@@ -298,21 +225,21 @@ async fn bad_bodies_get_the_documented_errors() {
         .header(header::CONTENT_TYPE, "application/json")
         .body(Body::from(huge))
         .unwrap();
-    let (status, body) = api.raw(oversize).await;
+    let (status, body) = lab.api_raw(oversize).await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_error(&body, "body_too_large");
     assert!(
-        api.state.participants.list().unwrap().is_empty(),
+        lab.state.participants.list().unwrap().is_empty(),
         "nothing was created"
     );
 }
 
 #[tokio::test]
 async fn unknown_ids_and_forged_tokens_are_refused() {
-    let api = Api::open();
-    let (id, token) = api.join("Ada").await;
-    let (status, body) = api
-        .call(
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (status, body) = lab
+        .api(
             Method::GET,
             "/api/v1/participants/p-nope/accounting",
             Some(INSTRUCTOR),
@@ -321,8 +248,8 @@ async fn unknown_ids_and_forged_tokens_are_refused() {
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_error(&body, "not_found");
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/participants/{id}"),
             Some("clp_forged"),
@@ -335,19 +262,19 @@ async fn unknown_ids_and_forged_tokens_are_refused() {
         .header(header::AUTHORIZATION, token.clone())
         .body(Body::empty())
         .unwrap();
-    let (status, body) = api.raw(request).await;
+    let (status, body) = lab.api_raw(request).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED, "a token without 'Bearer'");
     assert_error(&body, "unauthorized");
 }
 
 #[tokio::test]
 async fn traffic_slo_and_metrics_round_trip_with_validation() {
-    let api = Api::open();
-    let (id, token) = api.join("Ada").await;
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
     let t = Some(token.as_str());
     let base = format!("/api/v1/participants/{id}");
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::PUT,
             &format!("{base}/traffic"),
             t,
@@ -357,8 +284,8 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "invalid_traffic_settings");
     assert!(body["message"].as_str().unwrap().contains("publisher.rate"));
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::PUT,
             &format!("{base}/traffic"),
             t,
@@ -368,18 +295,18 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["subscriber"]["running"], true);
     assert!(body["publisher"].is_null(), "the publisher was left out");
-    let (_, body) = api
-        .call(Method::GET, &format!("{base}/traffic"), t, None)
+    let (_, body) = lab
+        .api(Method::GET, &format!("{base}/traffic"), t, None)
         .await;
     assert_eq!(body["subscriber"]["settings"]["rate"], 3.0);
-    let (status, body) = api
-        .call(Method::DELETE, &format!("{base}/traffic"), t, None)
+    let (status, body) = lab
+        .api(Method::DELETE, &format!("{base}/traffic"), t, None)
         .await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(body["subscriber"]["running"], false);
 
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::PUT,
             &format!("{base}/slo"),
             t,
@@ -388,8 +315,8 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "invalid_slo");
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::PUT,
             &format!("{base}/slo"),
             t,
@@ -403,8 +330,8 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         "no traffic: not enough data"
     );
 
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::POST,
             &format!("{base}/metrics/query"),
             t,
@@ -415,14 +342,14 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     assert_eq!(body["MetricDataResults"][0]["Id"], "m1");
     let mut bad = body_for("query_metrics").unwrap();
     bad["MetricDataQueries"][0]["MetricStat"]["Period"] = json!(61);
-    let (status, body) = api
-        .call(Method::POST, &format!("{base}/metrics/query"), t, Some(bad))
+    let (status, body) = lab
+        .api(Method::POST, &format!("{base}/metrics/query"), t, Some(bad))
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(body["message"].as_str().unwrap().contains("60"), "{body}");
 
-    let (status, body) = api
-        .call(Method::GET, &format!("{base}/dashboard?minutes=2"), t, None)
+    let (status, body) = lab
+        .api(Method::GET, &format!("{base}/dashboard?minutes=2"), t, None)
         .await;
     assert_eq!(
         status,
@@ -430,12 +357,12 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         "a value out of range"
     );
     assert_error(&body, "invalid_range");
-    let (_, body) = api
-        .call(Method::GET, &format!("{base}/dashboard"), t, None)
+    let (_, body) = lab
+        .api(Method::GET, &format!("{base}/dashboard"), t, None)
         .await;
     assert_eq!(body["widgets"].as_array().unwrap().len(), 7);
-    let (_, body) = api
-        .call(Method::GET, &format!("{base}/function"), t, None)
+    let (_, body) = lab
+        .api(Method::GET, &format!("{base}/function"), t, None)
         .await;
     assert_eq!(
         (
@@ -444,15 +371,15 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         ),
         (Some(3.0), Some(2))
     );
-    let (_, body) = api
-        .call(Method::GET, &format!("{base}/accounting"), t, None)
+    let (_, body) = lab
+        .api(Method::GET, &format!("{base}/accounting"), t, None)
         .await;
     assert_eq!(
         body,
         json!({ "published": 0, "converted": 0, "dead_lettered": 0, "in_flight": 0, "consumed": 0 })
     );
-    let (_, steps) = api
-        .call(Method::GET, &format!("{base}/steps"), t, None)
+    let (_, steps) = lab
+        .api(Method::GET, &format!("{base}/steps"), t, None)
         .await;
     assert_eq!(steps.as_array().unwrap().len(), 7);
     assert_eq!(steps[1]["id"], "create-the-pipeline");
@@ -462,18 +389,18 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
 
 #[tokio::test]
 async fn the_event_log_pages_and_exports_csv() {
-    let api = Api::open();
-    let (id, token) = api.join("Ada").await;
-    api.call(
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    lab.api(
         Method::PUT,
         &format!("/api/v1/participants/{id}/traffic"),
         Some(&token),
         Some(json!({ "subscriber": { "rate": 1 } })),
     )
     .await;
-    api.join("Bob").await;
-    let (status, page) = api
-        .call(
+    lab.join_through_api("Bob").await;
+    let (status, page) = lab
+        .api(
             Method::GET,
             "/api/v1/events?limit=2",
             Some(INSTRUCTOR),
@@ -485,8 +412,8 @@ async fn the_event_log_pages_and_exports_csv() {
     assert_eq!(page["items"][0]["kind"], "joined");
     assert_eq!(page["items"][1]["kind"], "traffic_started");
     let next = page["next"].as_i64().unwrap();
-    let (_, rest) = api
-        .call(
+    let (_, rest) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/events?after={next}"),
             Some(INSTRUCTOR),
@@ -495,8 +422,8 @@ async fn the_event_log_pages_and_exports_csv() {
         .await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert!(rest["next"].is_null());
-    let (_, mine) = api
-        .call(
+    let (_, mine) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/events?participant={id}"),
             Some(INSTRUCTOR),
@@ -504,8 +431,8 @@ async fn the_event_log_pages_and_exports_csv() {
         )
         .await;
     assert_eq!(mine["items"].as_array().unwrap().len(), 2);
-    let (status, csv) = api
-        .call(
+    let (status, csv) = lab
+        .api(
             Method::GET,
             "/api/v1/events?format=csv",
             Some(INSTRUCTOR),
@@ -516,8 +443,8 @@ async fn the_event_log_pages_and_exports_csv() {
     let csv = csv.as_str().unwrap().to_owned();
     assert!(csv.starts_with("seq,at,participant,kind,detail\n"));
     assert_eq!(csv.lines().count(), 4);
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::GET,
             "/api/v1/events?format=xml",
             Some(INSTRUCTOR),
@@ -530,12 +457,12 @@ async fn the_event_log_pages_and_exports_csv() {
 
 #[tokio::test]
 async fn the_instructor_lists_participants_in_pages() {
-    let api = Api::open();
+    let lab = Lab::open();
     for name in ["A", "B", "C"] {
-        api.join(name).await;
+        lab.join_through_api(name).await;
     }
-    let (_, page) = api
-        .call(
+    let (_, page) = lab
+        .api(
             Method::GET,
             "/api/v1/participants?limit=2",
             Some(INSTRUCTOR),
@@ -544,8 +471,8 @@ async fn the_instructor_lists_participants_in_pages() {
         .await;
     assert_eq!(page["items"].as_array().unwrap().len(), 2);
     let next = page["next"].as_str().unwrap().to_owned();
-    let (_, rest) = api
-        .call(
+    let (_, rest) = lab
+        .api(
             Method::GET,
             &format!("/api/v1/participants?limit=2&after={next}"),
             Some(INSTRUCTOR),
@@ -567,8 +494,8 @@ async fn the_instructor_lists_participants_in_pages() {
         "every participant once across the pages"
     );
     assert!(rest["next"].is_null());
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::GET,
             "/api/v1/participants?limit=0",
             Some(INSTRUCTOR),
@@ -577,8 +504,8 @@ async fn the_instructor_lists_participants_in_pages() {
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert_error(&body, "invalid_limit");
-    let (status, body) = api
-        .call(
+    let (status, body) = lab
+        .api(
             Method::GET,
             "/api/v1/participants?limit=abc",
             Some(INSTRUCTOR),
@@ -605,12 +532,12 @@ fn the_openapi_document_matches_its_snapshot() {
 
 #[tokio::test]
 async fn the_document_and_its_browsable_ui_are_served() {
-    let api = Api::open();
-    let (status, document) = api.call(Method::GET, "/api/openapi.json", None, None).await;
+    let lab = Lab::open();
+    let (status, document) = lab.api(Method::GET, "/api/openapi.json", None, None).await;
     assert_eq!(status, StatusCode::OK);
     assert!(document["paths"]["/api/v1/participants/{id}/accounting"].is_object());
-    let (status, page) = api
-        .raw(Request::get("/api/docs/").body(Body::empty()).unwrap())
+    let (status, page) = lab
+        .api_raw(Request::get("/api/docs/").body(Body::empty()).unwrap())
         .await;
     assert_eq!(status, StatusCode::OK);
     assert!(
@@ -621,15 +548,11 @@ async fn the_document_and_its_browsable_ui_are_served() {
 
 #[tokio::test]
 async fn every_response_carries_the_security_headers() {
-    let api = Api::open();
+    let lab = Lab::open();
     for path in ["/", "/api/openapi.json", "/static/chaoslab.css", "/nope"] {
-        let response = api
-            .router
-            .clone()
-            .oneshot(Request::get(path).body(Body::empty()).unwrap())
-            .await
-            .unwrap();
-        let headers = response.headers();
+        let (_, headers, _) = lab
+            .send(Request::get(path).body(Body::empty()).unwrap())
+            .await;
         let policy = headers
             .get(header::CONTENT_SECURITY_POLICY)
             .unwrap()
@@ -650,12 +573,12 @@ async fn every_response_carries_the_security_headers() {
 
 #[tokio::test]
 async fn a_client_that_floods_the_api_is_rate_limited() {
-    let api = Api::open();
-    let (id, token) = api.join("Ada").await;
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
     let mut limited = None;
     for attempt in 0..200 {
-        let (status, body) = api
-            .call(
+        let (status, body) = lab
+            .api(
                 Method::GET,
                 &format!("/api/v1/participants/{id}/accounting"),
                 Some(&token),
@@ -675,8 +598,8 @@ async fn a_client_that_floods_the_api_is_rate_limited() {
         "limited after {limited} requests"
     );
     // Another client is not affected.
-    let (status, _) = api
-        .call(Method::GET, "/api/v1/participants", Some(INSTRUCTOR), None)
+    let (status, _) = lab
+        .api(Method::GET, "/api/v1/participants", Some(INSTRUCTOR), None)
         .await;
     assert_eq!(status, StatusCode::OK);
 }

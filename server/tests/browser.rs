@@ -21,7 +21,9 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::io::{BufRead, BufReader, Write as _};
+mod support;
+
+use std::io::Write as _;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -29,8 +31,8 @@ use std::time::{Duration, Instant};
 use fantoccini::key::Key;
 use fantoccini::{Client, ClientBuilder, Locator};
 use serde_json::{Value, json};
+use support::binary::{Binary, INSTRUCTOR_TOKEN};
 
-const INSTRUCTOR_TOKEN: &str = "browser-test-instructor-token";
 /// Pipeline time runs this many times faster than the wall clock.
 const TIME_SCALE: &str = "60";
 /// The browsers' time zone: not UTC, and not a whole number of hours from it.
@@ -116,64 +118,13 @@ impl Drop for Process {
     }
 }
 
-/// `chaoslab serve` on a free loopback port, with its own data directory.
-struct Server {
-    base: String,
-    _process: Process,
-    _data: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let data = tempfile::tempdir().unwrap();
-        let mut child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-            .args([
-                "serve",
-                "--listen",
-                "127.0.0.1:0",
-                "--time-scale",
-                TIME_SCALE,
-            ])
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["--instructor-token", INSTRUCTOR_TOKEN])
-            .env("RUST_LOG", "info")
-            .env("NO_COLOR", "1")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        let stderr = child.stderr.take().unwrap();
-        let process = Process(child);
-        // The server logs `open http://127.0.0.1:<port>/` once it is ready.
-        let (sender, receiver) = std::sync::mpsc::channel();
-        std::thread::spawn(move || {
-            let mut sent = false;
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if !sent && let Some(at) = line.find("open http://") {
-                    let url = &line[at + "open ".len()..];
-                    let url = url.split_whitespace().next().unwrap_or_default();
-                    let _ = sender.send(url.trim_end_matches('/').to_owned());
-                    sent = true;
-                }
-                // Keep draining, so the server never blocks on a full pipe.
-            }
-        });
-        let base = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("chaoslab serve did not say it was ready within 60 s");
-        Self {
-            base,
-            _process: process,
-            _data: data,
-        }
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("{}{path}", self.base)
-    }
+/// `chaoslab serve` with pipeline time [`TIME_SCALE`] times faster, logging at INFO without
+/// colour codes.
+fn serve() -> Binary {
+    Binary::start(
+        &["--time-scale", TIME_SCALE],
+        &[("RUST_LOG", "info"), ("NO_COLOR", "1")],
+    )
 }
 
 /// A chromedriver on a free loopback port.
@@ -594,7 +545,7 @@ async fn published_count(browser: &Browser) -> u64 {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let ada = driver.browser(true).await;
     let axe = tools.axe.as_str();
@@ -975,7 +926,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_participant_path_works_without_javascript() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let grace = driver.browser(false).await;
 
@@ -1087,7 +1038,7 @@ async fn the_participant_path_works_without_javascript() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_breaks_its_line_over_periods_without_data() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let browser = driver.browser(true).await;
     browser.goto(&server.url("/")).await;
@@ -1155,7 +1106,7 @@ async fn a_chart_breaks_its_line_over_periods_without_data() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_chart_with_one_point_spans_a_few_periods_around_it() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let browser = driver.browser(true).await;
     browser.goto(&server.url("/")).await;
@@ -1191,7 +1142,7 @@ async fn a_chart_with_one_point_spans_a_few_periods_around_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn chart_times_are_pipeline_time_on_a_24_hour_utc_clock_whatever_the_browsers_zone() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let browser = driver.browser(true).await;
     browser.goto(&server.url("/")).await;
@@ -1259,7 +1210,7 @@ fn participant_pages() -> Vec<String> {
 }
 
 /// Joins as `name` with the form.
-async fn join(browser: &Browser, server: &Server, name: &str) {
+async fn join(browser: &Browser, server: &Binary, name: &str) {
     browser.goto(&server.url("/")).await;
     browser.fill("#name", name).await;
     browser.submit("form[action='/join'] button").await;
@@ -1274,7 +1225,7 @@ async fn join(browser: &Browser, server: &Server, name: &str) {
 const LONG_NAME: &str = "Wolfeschlegelsteinhausenbergerdorffvoral";
 
 /// Logs in as the instructor and waits for the overview.
-async fn log_in_as_instructor(browser: &Browser, server: &Server) {
+async fn log_in_as_instructor(browser: &Browser, server: &Binary) {
     browser.goto(&server.url("/instructor/login")).await;
     browser.fill("#token", INSTRUCTOR_TOKEN).await;
     browser
@@ -1318,7 +1269,7 @@ async fn overview_layout(browser: &Browser, name: &str) -> Value {
 }
 
 /// Joins as `name` with the form and starts the standard traffic with step 5's button.
-async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) {
+async fn join_and_start_traffic(browser: &Browser, server: &Binary, name: &str) {
     join(browser, server, name).await;
     browser.goto(&server.url("/lab/start-traffic")).await;
     browser.submit("form[action='/traffic'] button").await;
@@ -1332,7 +1283,7 @@ async fn join_and_start_traffic(browser: &Browser, server: &Server, name: &str) 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
     let Some(tools) = tools() else { return };
-    let server = Server::start();
+    let server = serve();
     let driver = Driver::start(&tools).await;
     let axe = tools.axe.as_str();
     let dark = driver

@@ -11,7 +11,7 @@ use support::binary::Binary;
 
 #[test]
 fn traffic_writes_no_line_per_object_and_no_colour_codes_to_a_pipe() {
-    let server = Binary::start(&["--time-scale", "60"], None);
+    let server = Binary::start(&["--time-scale", "60"], &[]);
     let (status, body) = server.call(
         "POST",
         "/api/v1/participants",

@@ -3,182 +3,13 @@
 //! everyone, the participant detail page and the event log with its downloads.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
-use axum::http::{HeaderMap, Request, StatusCode, header};
-use chaoslab::router::app;
-use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::state::AppState;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
-
-const TOKEN: &str = "instructor-token-for-tests";
-
-struct Lab {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    router: Router,
-}
-
-/// A participant who joined through the join page.
-struct Joined {
-    id: String,
-    cookie: String,
-    csrf: String,
-}
-
-/// The logged-in instructor.
-struct Instructor {
-    cookie: String,
-    csrf: String,
-}
-
-fn value_after<'a>(page: &'a str, marker: &str) -> &'a str {
-    page.split(marker)
-        .nth(1)
-        .unwrap_or_else(|| panic!("no {marker:?} in {page}"))
-        .split('"')
-        .next()
-        .unwrap()
-}
-
-fn location(headers: &HeaderMap) -> &str {
-    headers
-        .get(header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-}
-
-fn set_cookie(headers: &HeaderMap) -> Option<String> {
-    headers
-        .get(header::SET_COOKIE)
-        .map(|value| value.to_str().unwrap().to_owned())
-}
-
-impl Lab {
-    fn open() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let args = ServeArgs {
-            instructor_token: Some(TOKEN.to_owned()),
-            ..ServeArgs::embedded(dir.path())
-        };
-        let state = build_state(&args).unwrap();
-        Self {
-            router: app(state.clone()),
-            state,
-            _dir: dir,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, HeaderMap, String) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, HeaderMap, String) {
-        self.send(
-            Request::get(path)
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// The overview's page, expecting 200.
-    async fn overview(&self, query: &str, instructor: &Instructor) -> String {
-        let (status, _, page) = self
-            .get(&format!("/instructor{query}"), &instructor.cookie)
-            .await;
-        assert_eq!(status, StatusCode::OK, "{page}");
-        page
-    }
-
-    async fn post(&self, path: &str, cookie: &str, form: &str) -> (StatusCode, HeaderMap, String) {
-        self.send(
-            Request::post(path)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form.to_owned()))
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// Posts an instructor action with the session's CSRF token.
-    async fn act(&self, instructor: &Instructor, form: &str) -> (StatusCode, HeaderMap, String) {
-        self.post(
-            "/instructor/actions",
-            &instructor.cookie,
-            &format!("csrf={}&{form}", instructor.csrf),
-        )
-        .await
-    }
-
-    async fn log_in(&self) -> Instructor {
-        let (status, headers, _) = self
-            .post("/instructor/login", "", &format!("token={TOKEN}"))
-            .await;
-        assert_eq!(
-            (status, location(&headers)),
-            (StatusCode::SEE_OTHER, "/instructor")
-        );
-        let cookie = set_cookie(&headers)
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let (_, _, page) = self.get("/instructor", &cookie).await;
-        let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
-        Instructor { cookie, csrf }
-    }
-
-    async fn join(&self, name: &str) -> Joined {
-        let (status, headers, _) = self
-            .post("/join", "", &format!("name={}", name.replace(' ', "+")))
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        let cookie = set_cookie(&headers)
-            .unwrap()
-            .split(';')
-            .next()
-            .unwrap()
-            .to_owned();
-        let (_, _, page) = self.get("/leave", &cookie).await;
-        let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
-        let id = self
-            .state
-            .participants
-            .list()
-            .unwrap()
-            .into_iter()
-            .find(|participant| participant.name == name)
-            .unwrap()
-            .id;
-        Joined { id, cookie, csrf }
-    }
-
-    async fn start_traffic(&self, participant: &Joined, form: &str) {
-        let (status, _, page) = self
-            .post(
-                "/traffic",
-                &participant.cookie,
-                &format!("csrf={}&{form}", participant.csrf),
-            )
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
-    }
-
-    fn running(&self, participant: &Joined) -> bool {
-        self.state.traffic.status(&participant.id).is_running()
-    }
-}
+use axum::http::{Request, StatusCode, header};
+use support::app::{INSTRUCTOR, Lab, location, set_cookie};
 
 /// Where each name first appears in a page, to compare row order.
 fn position(page: &str, name: &str) -> usize {
@@ -194,7 +25,7 @@ async fn the_right_token_opens_a_signed_http_only_session() {
     assert!(page.contains(r#"name="token" type="password""#), "{page}");
 
     let (status, headers, _) = lab
-        .post("/instructor/login", "", &format!("token={TOKEN}"))
+        .post("/instructor/login", "", &format!("token={INSTRUCTOR}"))
         .await;
     assert_eq!(
         (status, location(&headers)),
@@ -210,7 +41,7 @@ async fn the_right_token_opens_a_signed_http_only_session() {
     ] {
         assert!(cookie.contains(attribute), "{attribute} in {cookie}");
     }
-    assert!(!cookie.contains(TOKEN), "the token is not the cookie");
+    assert!(!cookie.contains(INSTRUCTOR), "the token is not the cookie");
 
     let session = cookie.split(';').next().unwrap();
     let (status, _, page) = lab.get("/instructor", session).await;
@@ -233,7 +64,7 @@ async fn a_wrong_token_gets_a_401_page_and_no_cookie() {
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{form}");
         assert!(set_cookie(&headers).is_none(), "{form}");
         assert!(page.contains("That token is not right"), "{page}");
-        assert!(!page.contains(TOKEN), "no hint of the real token");
+        assert!(!page.contains(INSTRUCTOR), "no hint of the real token");
     }
 }
 

@@ -2,111 +2,13 @@
 //! action, the step checks, bad input, and lab 1 end to end on paused time.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
 use std::time::Duration;
 
-use axum::Router;
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use chaoslab::router::app;
-use chaoslab::serve::{ServeArgs, build_state};
-use chaoslab::state::AppState;
-use http_body_util::BodyExt;
-use tower::ServiceExt;
-
-struct Lab {
-    _dir: tempfile::TempDir,
-    state: AppState,
-    router: Router,
-}
-
-impl Lab {
-    fn open() -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
-        Self {
-            router: app(state.clone()),
-            state,
-            _dir: dir,
-        }
-    }
-
-    async fn send(&self, request: Request<Body>) -> (StatusCode, axum::http::HeaderMap, String) {
-        let response = self.router.clone().oneshot(request).await.unwrap();
-        let status = response.status();
-        let headers = response.headers().clone();
-        let body = response.into_body().collect().await.unwrap().to_bytes();
-        (status, headers, String::from_utf8_lossy(&body).into_owned())
-    }
-
-    async fn get(&self, path: &str, cookie: &str) -> (StatusCode, axum::http::HeaderMap, String) {
-        self.send(
-            Request::get(path)
-                .header(header::COOKIE, cookie)
-                .body(Body::empty())
-                .unwrap(),
-        )
-        .await
-    }
-
-    async fn htmx(&self, path: &str, cookie: &str) -> (StatusCode, String) {
-        let (status, _, body) = self
-            .send(
-                Request::get(path)
-                    .header(header::COOKIE, cookie)
-                    .header("hx-request", "true")
-                    .body(Body::empty())
-                    .unwrap(),
-            )
-            .await;
-        (status, body)
-    }
-
-    async fn post(
-        &self,
-        path: &str,
-        cookie: &str,
-        form: &str,
-    ) -> (StatusCode, axum::http::HeaderMap, String) {
-        self.send(
-            Request::post(path)
-                .header(header::COOKIE, cookie)
-                .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-                .body(Body::from(form.to_owned()))
-                .unwrap(),
-        )
-        .await
-    }
-
-    /// Joins and returns the session cookie and the CSRF token.
-    async fn join(&self, name: &str) -> (String, String) {
-        let (status, headers, _) = self.post("/join", "", &format!("name={name}")).await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        let set_cookie = headers
-            .get(header::SET_COOKIE)
-            .unwrap()
-            .to_str()
-            .unwrap()
-            .to_owned();
-        let cookie = set_cookie.split(';').next().unwrap().to_owned();
-        let (_, _, page) = self.get("/leave", &cookie).await;
-        let csrf = page
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .unwrap()
-            .split('"')
-            .next()
-            .unwrap()
-            .to_owned();
-        (cookie, csrf)
-    }
-}
-
-fn location(headers: &axum::http::HeaderMap) -> &str {
-    headers
-        .get(header::LOCATION)
-        .and_then(|value| value.to_str().ok())
-        .unwrap_or_default()
-}
+use support::app::{Lab, location, set_cookie};
 
 #[tokio::test]
 async fn a_new_visitor_gets_the_join_form() {
@@ -123,7 +25,7 @@ async fn joining_sets_a_signed_http_only_same_site_cookie_and_creates_a_stack() 
     let (status, headers, _) = lab.post("/join", "", "name=Ada+Lovelace").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location(&headers), "/lab/prepare");
-    let cookie = headers.get(header::SET_COOKIE).unwrap().to_str().unwrap();
+    let cookie = set_cookie(&headers).unwrap();
     assert!(cookie.starts_with("chaoslab_session="));
     assert!(
         cookie.contains("HttpOnly") && cookie.contains("SameSite=Lax"),
@@ -142,9 +44,9 @@ async fn joining_sets_a_signed_http_only_same_site_cookie_and_creates_a_stack() 
 #[tokio::test]
 async fn returning_resumes_at_the_last_step() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
-    let _ = lab.get("/lab/open-the-dashboard", &cookie).await;
-    let (status, headers, _) = lab.get("/", &cookie).await;
+    let ada = lab.join("Ada").await;
+    let _ = lab.get("/lab/open-the-dashboard", &ada.cookie).await;
+    let (status, headers, _) = lab.get("/", &ada.cookie).await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert_eq!(location(&headers), "/lab/open-the-dashboard");
 }
@@ -166,8 +68,10 @@ async fn bad_names_get_a_clear_message_and_no_participant() {
 #[tokio::test]
 async fn forged_expired_and_unknown_cookies_go_back_to_the_join_page() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
-    let forged = cookie.replace("chaoslab_session=", "chaoslab_session=x");
+    let ada = lab.join("Ada").await;
+    let forged = ada
+        .cookie
+        .replace("chaoslab_session=", "chaoslab_session=x");
     let (status, headers, _) = lab.get("/lab/prepare", &forged).await;
     assert_eq!(
         (status, location(&headers)),
@@ -218,7 +122,7 @@ async fn forged_expired_and_unknown_cookies_go_back_to_the_join_page() {
 #[tokio::test]
 async fn every_page_renders_in_full_and_as_an_htmx_partial() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     for path in [
         "/lab/prepare",
         "/architecture",
@@ -228,7 +132,7 @@ async fn every_page_renders_in_full_and_as_an_htmx_partial() {
         "/slo",
         "/lab/define-the-slo",
     ] {
-        let (status, _, page) = lab.get(path, &cookie).await;
+        let (status, _, page) = lab.get(path, &ada.cookie).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(page.starts_with("<!doctype html>"), "{path}");
         assert!(page.contains("steps done"), "{path} shows progress");
@@ -240,7 +144,7 @@ async fn every_page_renders_in_full_and_as_an_htmx_partial() {
         "/dashboard/live",
         "/slo/live",
     ] {
-        let (status, body) = lab.htmx(path, &cookie).await;
+        let (status, body) = lab.htmx(path, &ada.cookie).await;
         assert_eq!(status, StatusCode::OK, "{path}");
         assert!(!body.contains("<html"), "{path} is a fragment");
         assert!(body.contains("hx-get="), "{path} keeps polling");
@@ -250,17 +154,17 @@ async fn every_page_renders_in_full_and_as_an_htmx_partial() {
 #[tokio::test]
 async fn unknown_steps_and_pages_are_404_pages() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
-    let (status, _, page) = lab.get("/lab/no-such-step", &cookie).await;
+    let ada = lab.join("Ada").await;
+    let (status, _, page) = lab.get("/lab/no-such-step", &ada.cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert!(page.contains("Lab 1 has no step"));
     assert!(
         page.contains(r#"href="/">Back to the lab</a>"#),
         "a way back: {page}"
     );
-    let (status, _, _) = lab.get("/no/such/page", &cookie).await;
+    let (status, _, _) = lab.get("/no/such/page", &ada.cookie).await;
     assert_eq!(status, StatusCode::NOT_FOUND);
-    let (status, _, page) = lab.get("/dashboard?range=99y", &cookie).await;
+    let (status, _, page) = lab.get("/dashboard?range=99y", &ada.cookie).await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("Unknown time range"));
 }
@@ -268,46 +172,46 @@ async fn unknown_steps_and_pages_are_404_pages() {
 #[tokio::test]
 async fn viewing_checks_pass_after_their_page_is_opened() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     let cases = [
         ("prepare", "/architecture"),
         ("open-the-dashboard", "/dashboard"),
         ("review-the-function", "/function"),
     ];
     for (step, page) in cases {
-        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &ada.cookie).await;
         assert!(
             body.contains("Not yet") && body.contains("Hint:"),
             "{step}: {body}"
         );
-        let _ = lab.get(page, &cookie).await;
-        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+        let _ = lab.get(page, &ada.cookie).await;
+        let (_, body) = lab.htmx(&format!("/lab/{step}/check"), &ada.cookie).await;
         assert!(body.contains("Done"), "{step}: {body}");
     }
     // Step 2 passes on its own, and shows the participant's resources.
-    let (_, _, page) = lab.get("/lab/create-the-pipeline", &cookie).await;
+    let (_, _, page) = lab.get("/lab/create-the-pipeline", &ada.cookie).await;
     let id = lab.state.participants.list().unwrap()[0].id.clone();
     let names = lab.state.backend.stack_names(&id).unwrap();
     assert!(page.contains(&names.bucket) && page.contains(&names.dlq_name));
     assert!(page.contains("Done"));
-    let (_, _, page) = lab.get("/lab/create-the-pipeline", &cookie).await;
+    let (_, _, page) = lab.get("/lab/create-the-pipeline", &ada.cookie).await;
     assert!(page.contains("4 of 7 steps done"), "progress");
 }
 
 #[tokio::test]
 async fn forms_need_the_session_csrf_token_and_a_same_site_origin() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
-    let (status, _, _) = lab.post("/traffic", &cookie, "csrf=0000").await;
+    let ada = lab.join("Ada").await;
+    let (status, _, _) = lab.post("/traffic", &ada.cookie, "csrf=0000").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
-    let (status, _, _) = lab.post("/traffic", &cookie, "").await;
+    let (status, _, _) = lab.post("/traffic", &ada.cookie, "").await;
     assert!(status.is_client_error(), "{status}");
     let request = Request::post("/traffic")
-        .header(header::COOKIE, &cookie)
+        .header(header::COOKIE, &ada.cookie)
         .header(header::ORIGIN, "http://evil.example")
         .header(header::HOST, "127.0.0.1:8080")
         .header(header::CONTENT_TYPE, "application/x-www-form-urlencoded")
-        .body(Body::from(format!("csrf={csrf}")))
+        .body(Body::from(format!("csrf={}", ada.csrf)))
         .unwrap();
     let (status, _, _) = lab.send(request).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -324,14 +228,10 @@ async fn forms_need_the_session_csrf_token_and_a_same_site_origin() {
 #[tokio::test]
 async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     let id = lab.state.participants.list().unwrap()[0].id.clone();
     let (status, headers, _) = lab
-        .post(
-            "/traffic",
-            &cookie,
-            &format!("csrf={csrf}&return_to=/lab/start-traffic"),
-        )
+        .post_as(&ada, "/traffic", "return_to=/lab/start-traffic")
         .await;
     assert_eq!(
         (status, location(&headers)),
@@ -346,7 +246,7 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
         Some((true, 2.0))
     );
     assert_eq!(traffic.subscriber.as_ref().map(|s| s.running), Some(true));
-    let (_, body) = lab.htmx("/lab/start-traffic/check", &cookie).await;
+    let (_, body) = lab.htmx("/lab/start-traffic/check", &ada.cookie).await;
     assert!(body.contains("Done"), "{body}");
 
     // Errors speak in the form's units and the form keeps what was typed.
@@ -377,9 +277,7 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
             r#"value="abc""#,
         ),
     ] {
-        let (status, _, page) = lab
-            .post("/traffic", &cookie, &format!("csrf={csrf}&{form}"))
-            .await;
+        let (status, _, page) = lab.post_as(&ada, "/traffic", form).await;
         assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{form}");
         assert!(page.contains(message), "{form}: {page}");
         assert!(page.contains(kept), "{form} keeps the input: {page}");
@@ -398,7 +296,13 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
         Some(2.0)
     );
 
-    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}&publisher_rate=5&error_percent=10&stop_after_minutes=30&subscriber_rate=5")).await;
+    let (status, _, _) = lab
+        .post_as(
+            &ada,
+            "/traffic",
+            "publisher_rate=5&error_percent=10&stop_after_minutes=30&subscriber_rate=5",
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let publisher = lab.state.traffic.status(&id).publisher.unwrap();
     assert_eq!(
@@ -410,9 +314,7 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
         (5.0, 0.1, Some(1800))
     );
 
-    let (status, _, _) = lab
-        .post("/traffic/stop", &cookie, &format!("csrf={csrf}"))
-        .await;
+    let (status, _, _) = lab.post_as(&ada, "/traffic/stop", "").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     assert!(!lab.state.traffic.status(&id).is_running());
 }
@@ -420,30 +322,18 @@ async fn traffic_starts_with_defaults_stops_and_refuses_out_of_range_rates() {
 #[tokio::test]
 async fn the_slo_form_validates_and_saves_the_objective() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     let (status, _, page) = lab
-        .post(
-            "/slo",
-            &cookie,
-            &format!("csrf={csrf}&max_percent=abc&window_minutes=5"),
-        )
+        .post_as(&ada, "/slo", "max_percent=abc&window_minutes=5")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     assert!(page.contains("must be a percentage"));
     let (status, _, _) = lab
-        .post(
-            "/slo",
-            &cookie,
-            &format!("csrf={csrf}&max_percent=2&window_minutes=500"),
-        )
+        .post_as(&ada, "/slo", "max_percent=2&window_minutes=500")
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
     let (status, headers, _) = lab
-        .post(
-            "/slo",
-            &cookie,
-            &format!("csrf={csrf}&max_percent=2&window_minutes=5"),
-        )
+        .post_as(&ada, "/slo", "max_percent=2&window_minutes=5")
         .await;
     assert_eq!(
         (status, location(&headers)),
@@ -456,7 +346,7 @@ async fn the_slo_form_validates_and_saves_the_objective() {
             .map(|slo| (slo.max_percent, slo.window_minutes)),
         Some((2.0, 5))
     );
-    let (_, _, page) = lab.get("/slo", &cookie).await;
+    let (_, _, page) = lab.get("/slo", &ada.cookie).await;
     assert!(page.contains("not enough data"), "no traffic yet");
 }
 
@@ -484,38 +374,18 @@ async fn health_and_readiness_answer() {
 
 #[tokio::test]
 async fn progress_stack_and_traffic_settings_survive_a_restart() {
-    let dir = tempfile::tempdir().unwrap();
-    let (cookie, id, bucket) = {
-        let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
-        let lab = Lab {
-            router: app(state.clone()),
-            state,
-            _dir: tempfile::tempdir().unwrap(),
-        };
-        let (cookie, csrf) = lab.join("Ada").await;
-        let _ = lab.get("/architecture", &cookie).await;
-        let _ = lab.get("/lab/prepare", &cookie).await;
-        let (status, _, _) = lab
-            .post(
-                "/traffic",
-                &cookie,
-                &format!("csrf={csrf}&publisher_rate=3"),
-            )
-            .await;
-        assert_eq!(status, StatusCode::SEE_OTHER);
-        let id = lab.state.participants.list().unwrap()[0].id.clone();
-        let bucket = lab.state.backend.stack_names(&id).unwrap().bucket;
-        lab.state.traffic.stop_all().await;
-        lab.state.backend.shutdown();
-        (cookie, id, bucket)
-    };
-    let state = build_state(&ServeArgs::embedded(dir.path())).unwrap();
-    let lab = Lab {
-        router: app(state.clone()),
-        state,
-        _dir: tempfile::tempdir().unwrap(),
-    };
-    let (status, _, page) = lab.get("/lab/prepare", &cookie).await;
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let _ = lab.get("/architecture", &ada.cookie).await;
+    let _ = lab.get("/lab/prepare", &ada.cookie).await;
+    let (status, _, _) = lab.post_as(&ada, "/traffic", "publisher_rate=3").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    let id = lab.state.participants.list().unwrap()[0].id.clone();
+    let bucket = lab.state.backend.stack_names(&id).unwrap().bucket;
+    lab.state.traffic.stop_all().await;
+    lab.state.backend.shutdown();
+    let lab = lab.reopen();
+    let (status, _, page) = lab.get("/lab/prepare", &ada.cookie).await;
     assert_eq!(
         status,
         StatusCode::OK,
@@ -525,7 +395,7 @@ async fn progress_stack_and_traffic_settings_survive_a_restart() {
     assert_eq!(lab.state.backend.stack_names(&id).unwrap().bucket, bucket);
     let saved = lab.state.participants.get(&id).unwrap().traffic.unwrap();
     assert_eq!(saved.publisher.map(|p| p.rate), Some(3.0));
-    let (_, _, page) = lab.get("/traffic", &cookie).await;
+    let (_, _, page) = lab.get("/traffic", &ada.cookie).await;
     assert!(
         page.contains(r#"value="3""#),
         "the form shows the saved rate"
@@ -535,19 +405,19 @@ async fn progress_stack_and_traffic_settings_survive_a_restart() {
 #[tokio::test(start_paused = true)]
 async fn lab_one_end_to_end_on_paused_time() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     for page in [
         "/architecture",
         "/lab/create-the-pipeline",
         "/dashboard",
         "/function",
     ] {
-        assert_eq!(lab.get(page, &cookie).await.0, StatusCode::OK);
+        assert_eq!(lab.get(page, &ada.cookie).await.0, StatusCode::OK);
     }
-    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    let (status, _, _) = lab.post_as(&ada, "/traffic", "").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     let (_, body) = lab
-        .htmx("/lab/observe-the-steady-state/check", &cookie)
+        .htmx("/lab/observe-the-steady-state/check", &ada.cookie)
         .await;
     assert!(body.contains("Not yet"), "{body}");
     // Ten minutes of pipeline time: the first malformed objects reach the DLQ after ~3 minutes.
@@ -555,18 +425,14 @@ async fn lab_one_end_to_end_on_paused_time() {
         tokio::time::sleep(Duration::from_secs(30)).await;
     }
     let (_, body) = lab
-        .htmx("/lab/observe-the-steady-state/check", &cookie)
+        .htmx("/lab/observe-the-steady-state/check", &ada.cookie)
         .await;
     assert!(body.contains("Done"), "{body}");
     let (status, _, _) = lab
-        .post(
-            "/slo",
-            &cookie,
-            &format!("csrf={csrf}&max_percent=5&window_minutes=5"),
-        )
+        .post_as(&ada, "/slo", "max_percent=5&window_minutes=5")
         .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
-    let (_, body) = lab.htmx("/lab/define-the-slo/check", &cookie).await;
+    let (_, body) = lab.htmx("/lab/define-the-slo/check", &ada.cookie).await;
     assert!(body.contains("Done"), "{body}");
     for step in [
         "prepare",
@@ -575,11 +441,11 @@ async fn lab_one_end_to_end_on_paused_time() {
         "review-the-function",
         "start-traffic",
     ] {
-        let _ = lab.htmx(&format!("/lab/{step}/check"), &cookie).await;
+        let _ = lab.htmx(&format!("/lab/{step}/check"), &ada.cookie).await;
     }
-    let (_, _, page) = lab.get("/lab/define-the-slo", &cookie).await;
+    let (_, _, page) = lab.get("/lab/define-the-slo", &ada.cookie).await;
     assert!(page.contains("7 of 7 steps done"), "every check passed");
-    let (_, _, dashboard) = lab.get("/dashboard", &cookie).await;
+    let (_, _, dashboard) = lab.get("/dashboard", &ada.cookie).await;
     assert!(!dashboard.contains("No data yet"));
     lab.state.traffic.stop_all().await;
 }
@@ -587,14 +453,14 @@ async fn lab_one_end_to_end_on_paused_time() {
 #[tokio::test(start_paused = true)]
 async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
-    let (status, _, _) = lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    let ada = lab.join("Ada").await;
+    let (status, _, _) = lab.post_as(&ada, "/traffic", "").await;
     assert_eq!(status, StatusCode::SEE_OTHER);
     tokio::time::sleep(Duration::from_secs(15 * 60)).await;
     lab.state.traffic.stop_all().await;
     let id = lab.state.participants.list().unwrap()[0].id.clone();
 
-    let (_, _, page) = lab.get("/dashboard?range=3h", &cookie).await;
+    let (_, _, page) = lab.get("/dashboard?range=3h", &ada.cookie).await;
     let embedded: Vec<serde_json::Value> = page
         .split(r#"<script type="application/json">"#)
         .skip(1)
@@ -719,10 +585,10 @@ fn claims_to_refresh(page: &str) -> bool {
 #[tokio::test]
 async fn the_dashboard_claims_to_refresh_itself_only_where_scripts_run() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
+    let ada = lab.join("Ada").await;
     // The full page cannot know whether scripts run: the note is hidden until chaoslab.js shows
     // it, and without scripts the page says to reload.
-    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    let (_, _, page) = lab.get("/dashboard", &ada.cookie).await;
     assert!(page.contains("Refreshes every 15 seconds."), "{page}");
     assert!(!claims_to_refresh(&page), "{page}");
     let reload = page
@@ -732,7 +598,7 @@ async fn the_dashboard_claims_to_refresh_itself_only_where_scripts_run() {
         .unwrap_or_default();
     assert!(reload.contains("Reload the page"), "{page}");
     // htmx polls the partial, so scripts run.
-    let (_, partial) = lab.htmx("/dashboard/live", &cookie).await;
+    let (_, partial) = lab.htmx("/dashboard/live", &ada.cookie).await;
     assert!(claims_to_refresh(&partial), "{partial}");
     assert!(!partial.contains("<noscript>"), "{partial}");
 }
@@ -754,12 +620,12 @@ fn value_shown_for<'a>(page: &'a str, label: &str) -> &'a str {
 #[tokio::test(start_paused = true)]
 async fn the_dashboard_page_writes_each_value_with_its_unit() {
     let lab = Lab::open();
-    let (cookie, csrf) = lab.join("Ada").await;
-    lab.post("/traffic", &cookie, &format!("csrf={csrf}")).await;
+    let ada = lab.join("Ada").await;
+    lab.post_as(&ada, "/traffic", "").await;
     tokio::time::sleep(Duration::from_secs(15 * 60)).await;
     lab.state.traffic.stop_all().await;
 
-    let (_, _, page) = lab.get("/dashboard", &cookie).await;
+    let (_, _, page) = lab.get("/dashboard", &ada.cookie).await;
     let percent = value_shown_for(&page, "Percent in error");
     assert!(
         percent.ends_with('%') && percent[..percent.len() - 1].parse::<f64>().is_ok(),
@@ -784,14 +650,14 @@ async fn the_dashboard_page_writes_each_value_with_its_unit() {
 #[tokio::test]
 async fn a_participant_sees_their_own_api_token_which_works_for_them_only() {
     let lab = Lab::open();
-    let (cookie, _) = lab.join("Ada").await;
-    let (status, headers, page) = lab.get("/api-access", &cookie).await;
+    let ada = lab.join("Ada").await;
+    let (status, headers, page) = lab.get("/api-access", &ada.cookie).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(headers.get(header::CACHE_CONTROL).unwrap(), "no-store");
     let me = lab.state.participants.list().unwrap().remove(0);
     assert!(page.contains(&me.token));
-    let (other_cookie, _) = lab.join("Bob").await;
-    let (_, _, other_page) = lab.get("/api-access", &other_cookie).await;
+    let bob = lab.join("Bob").await;
+    let (_, _, other_page) = lab.get("/api-access", &bob.cookie).await;
     assert!(
         !other_page.contains(&me.token),
         "Bob never sees Ada's token"

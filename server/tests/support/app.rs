@@ -1,6 +1,6 @@
 //! The whole application in-process: the router over a fresh data directory, driven with
 //! `tower::ServiceExt::oneshot`, with helpers for what the pages and the API tests do over and
-//! over (join, log in, post a form with its CSRF token, call the API with a token).
+//! over (join, log in, post a form with its CSRF token, call the API with a token, restart).
 
 use axum::Router;
 use axum::body::Body;
@@ -21,6 +21,7 @@ pub struct Lab {
     pub state: AppState,
     /// Its router.
     pub router: Router,
+    args: ServeArgs,
     dir: tempfile::TempDir,
 }
 
@@ -56,6 +57,13 @@ pub fn value_after<'a>(page: &'a str, marker: &str) -> &'a str {
         .unwrap()
 }
 
+/// The whole `Set-Cookie` header, attributes and all, if there is one.
+pub fn set_cookie(headers: &HeaderMap) -> Option<&str> {
+    headers
+        .get(header::SET_COOKIE)
+        .map(|value| value.to_str().unwrap())
+}
+
 /// The `Location` header.
 pub fn location(headers: &HeaderMap) -> &str {
     headers
@@ -64,13 +72,18 @@ pub fn location(headers: &HeaderMap) -> &str {
         .unwrap_or_default()
 }
 
+/// The cookie a response sets, as `name=value` for a `Cookie` header.
 fn cookie_of(headers: &HeaderMap) -> String {
-    headers
-        .get(header::SET_COOKIE)
-        .and_then(|value| value.to_str().ok())
+    set_cookie(headers)
         .and_then(|value| value.split(';').next())
         .unwrap_or_else(|| panic!("no cookie in {headers:?}"))
         .to_owned()
+}
+
+/// A response body as the API's JSON, or as a JSON string when it is not JSON (a CSV export,
+/// a page).
+fn json_or_text(body: String) -> Value {
+    serde_json::from_str(&body).unwrap_or(Value::String(body))
 }
 
 impl Lab {
@@ -87,12 +100,31 @@ impl Lab {
             ..ServeArgs::embedded(dir.path())
         };
         change(&mut args);
+        Self::over(args, dir)
+    }
+
+    fn over(args: ServeArgs, dir: tempfile::TempDir) -> Self {
         let state = build_state(&args).unwrap();
         Self {
             router: app(state.clone()),
             state,
+            args,
             dir,
         }
+    }
+
+    /// The same lab started again over its data directory, as after a restart of the server.
+    /// Stop its traffic and shut its backend down first, as `serve` does on its way out.
+    pub fn reopen(self) -> Self {
+        let Self {
+            state,
+            router,
+            args,
+            dir,
+        } = self;
+        drop(router);
+        drop(state);
+        Self::over(args, dir)
     }
 
     /// The lab's data directory.
@@ -158,15 +190,29 @@ impl Lab {
         path: &str,
         form: &str,
     ) -> (StatusCode, HeaderMap, String) {
-        self.post(
-            path,
-            &visitor.cookie,
-            &format!("csrf={}&{form}", visitor.csrf),
-        )
-        .await
+        let csrf = format!("csrf={}", visitor.csrf);
+        let form = if form.is_empty() {
+            csrf
+        } else {
+            format!("{csrf}&{form}")
+        };
+        self.post(path, &visitor.cookie, &form).await
     }
 
-    /// Calls the API with a bearer token and a JSON body; returns the status and the JSON.
+    /// Starts `visitor`'s traffic with the traffic page's form (empty: its defaults), expecting
+    /// the redirect that means it was accepted.
+    pub async fn start_traffic(&self, visitor: &Visitor, form: &str) {
+        let (status, _, page) = self.post_as(visitor, "/traffic", form).await;
+        assert_eq!(status, StatusCode::SEE_OTHER, "{page}");
+    }
+
+    /// Whether `visitor`'s publisher or subscriber is running.
+    pub fn running(&self, visitor: &Visitor) -> bool {
+        self.state.traffic.status(&visitor.id).is_running()
+    }
+
+    /// Calls the API with a bearer token and a JSON body; returns the status and the JSON (a
+    /// body that is not JSON comes back as a JSON string).
     pub async fn api(
         &self,
         method: Method,
@@ -185,8 +231,31 @@ impl Lab {
             None => request.body(Body::empty()),
         }
         .unwrap();
+        self.api_raw(request).await
+    }
+
+    /// Sends a request built by hand (a malformed body, a header left out) to the API; returns
+    /// the status and the JSON, as [`Lab::api`] does.
+    pub async fn api_raw(&self, request: Request<Body>) -> (StatusCode, Value) {
         let (status, _, body) = self.send(request).await;
-        (status, serde_json::from_str(&body).unwrap_or(Value::Null))
+        (status, json_or_text(body))
+    }
+
+    /// Creates a participant through the API as `name`; returns their id and API token.
+    pub async fn join_through_api(&self, name: &str) -> (String, String) {
+        let (status, body) = self
+            .api(
+                Method::POST,
+                "/api/v1/participants",
+                None,
+                Some(serde_json::json!({ "name": name })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{body}");
+        (
+            body["id"].as_str().unwrap().to_owned(),
+            body["token"].as_str().unwrap().to_owned(),
+        )
     }
 
     /// Joins through the join page as `name`.
@@ -229,6 +298,15 @@ impl Lab {
         let (_, _, page) = self.get("/instructor", &cookie).await;
         let csrf = value_after(&page, r#"name="csrf" value=""#).to_owned();
         Instructor { cookie, csrf }
+    }
+
+    /// The instructor's overview with `query` (`""` or from `?`), expecting 200.
+    pub async fn overview(&self, query: &str, instructor: &Instructor) -> String {
+        let (status, _, page) = self
+            .get(&format!("/instructor{query}"), &instructor.cookie)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{page}");
+        page
     }
 
     /// Posts an instructor action with the instructor's CSRF token.

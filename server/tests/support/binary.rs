@@ -1,5 +1,5 @@
 //! The real `chaoslab serve` binary on a free loopback port, with its own data directory, its
-//! log lines kept, and a minimal HTTP/1.1 client for its API.
+//! log lines kept, its addresses for a browser, and a minimal HTTP/1.1 client for its API.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
@@ -20,9 +20,10 @@ pub struct Binary {
 }
 
 impl Binary {
-    /// Starts the binary with `args` after `serve`, and `RUST_LOG` as given (unset: the
-    /// server's default filter). Waits until it says it is ready.
-    pub fn start(args: &[&str], rust_log: Option<&str>) -> Self {
+    /// Starts the binary with `args` after `serve` and the environment variables `env`.
+    /// `RUST_LOG` is unset unless `env` sets it, so the server uses its default filter. Waits
+    /// until it says it is ready.
+    pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
         let mut command = Command::new(env!("CARGO_BIN_EXE_chaoslab"));
         command
@@ -32,17 +33,16 @@ impl Binary {
             .arg(data.path())
             .args(["--instructor-token", INSTRUCTOR_TOKEN])
             .env_remove("RUST_LOG")
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::piped());
-        if let Some(filter) = rust_log {
-            command.env("RUST_LOG", filter);
-        }
         let mut child = command.spawn().unwrap();
         let stderr = child.stderr.take().unwrap();
         let log = Arc::new(Mutex::new(Vec::new()));
         let (sender, receiver) = std::sync::mpsc::channel();
         let lines = Arc::clone(&log);
+        // Reads to the end, so the server never blocks on a full pipe.
         std::thread::spawn(move || {
             for line in BufReader::new(stderr).lines() {
                 let Ok(line) = line else { break };
@@ -63,6 +63,11 @@ impl Binary {
             log,
             _data: data,
         }
+    }
+
+    /// The address of `path` on the server, for a browser.
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.address)
     }
 
     /// Every line logged so far.
