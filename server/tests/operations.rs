@@ -181,6 +181,35 @@ async fn the_automatic_stop_is_shown_recorded_and_the_subscriber_drains_then_sto
 }
 
 #[tokio::test(start_paused = true)]
+async fn after_the_automatic_stop_the_subscriber_works_off_a_long_backlog() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let mut supervisor = Supervisor::default();
+    // 5 objects/s against a subscriber at 2/s for 10 minutes: a backlog of about 1,800
+    // notifications, 15 minutes of work at the subscriber's pace.
+    lab.post_as(
+        &ada,
+        "/traffic",
+        "publisher_rate=5&stop_after_minutes=10&subscriber_rate=2",
+    )
+    .await;
+    run(&lab, &mut supervisor, 20).await;
+    assert!(
+        lab.state.traffic.status(&ada.id).is_running(),
+        "still draining"
+    );
+    run(&lab, &mut supervisor, 10).await;
+    assert!(!lab.state.traffic.status(&ada.id).is_running());
+    let accounting = lab.state.backend.accounting(&ada.id).await.unwrap();
+    assert_eq!(accounting.consumed, accounting.converted, "{accounting:?}");
+    assert!(
+        lab.events_of(&ada.id)
+            .iter()
+            .any(|(_, detail)| detail == "subscriber stopped by itself: the csv queue is drained")
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_finished_steps_check_describes_the_present() {
     let lab = Lab::open();
     let ada = lab.join("Ada").await;

@@ -176,17 +176,19 @@ pub async fn stop(app: &App, id: &str, actor: Actor) -> Result<(TrafficStatus, b
 /// How often [`supervise`] looks at every participant's traffic, in wall-clock time.
 pub const SUPERVISION_INTERVAL: std::time::Duration = std::time::Duration::from_secs(1);
 
-/// The longest the subscriber keeps draining after the publisher's automatic stop, in pipeline
-/// milliseconds: more than the 3 minutes a failing event takes to reach the dead-letter queue,
-/// so that on AWS, whose accounting trails the pipeline, the subscriber still stops.
-pub const DRAIN_LIMIT_MILLIS: i64 = 10 * 60 * 1000;
+/// How long a draining subscriber may go without deleting anything before it stops anyway, in
+/// pipeline milliseconds: longer than Lambda's retry schedule (attempts 1 and 3 minutes after
+/// the first), since a retry can still convert an object. This is what stops the subscriber on
+/// AWS, whose accounting trails the pipeline by a minute or more.
+pub const DRAIN_IDLE_MILLIS: i64 = 4 * 60 * 1000;
 
 /// Watches every participant's traffic for the publisher's automatic stop, forever.
 ///
 /// **What happens at the automatic stop.** The publisher stops by itself when its time is up.
 /// The stop is recorded in the event log. The subscriber keeps receiving until the csv queue is
 /// drained (nothing is in flight and every converted object's notification has been consumed),
-/// or for at most [`DRAIN_LIMIT_MILLIS`], then stops too, and that is recorded as well.
+/// or until it has deleted nothing for [`DRAIN_IDLE_MILLIS`], then stops too, and that is
+/// recorded as well. A backlog is worked off however long it takes.
 pub async fn supervise(app: std::sync::Arc<App>) {
     let mut supervisor = Supervisor::default();
     loop {
@@ -200,8 +202,9 @@ pub async fn supervise(app: std::sync::Arc<App>) {
 pub struct Supervisor {
     /// Automatic stops already recorded: (participant, the run's start).
     recorded: std::collections::HashSet<(String, crate::metrics::EpochMillis)>,
-    /// Participants whose subscriber is draining, with when their publisher stopped.
-    draining: std::collections::HashMap<String, crate::metrics::EpochMillis>,
+    /// Participants whose subscriber is draining: how many it had deleted at the last look, and
+    /// when that number last grew.
+    draining: std::collections::HashMap<String, (u64, crate::metrics::EpochMillis)>,
 }
 
 impl Supervisor {
@@ -232,32 +235,38 @@ impl Supervisor {
                     detail,
                     "the publisher stopped by itself",
                 );
-                let subscribing = status.subscriber.as_ref().is_some_and(|s| s.running);
-                if subscribing {
-                    self.draining.insert(id.clone(), publisher.stops_at);
+                if let Some(subscriber) = status.subscriber.as_ref().filter(|s| s.running) {
+                    self.draining
+                        .insert(id.clone(), (subscriber.deleted, publisher.stops_at));
                 }
             }
-            let Some(&stopped_at) = self.draining.get(&id) else {
+            let Some(&(deleted, progress_at)) = self.draining.get(&id) else {
                 continue;
             };
-            if !status.subscriber.as_ref().is_some_and(|s| s.running) {
+            let Some(subscriber) = status.subscriber.as_ref().filter(|s| s.running) else {
                 self.draining.remove(&id);
                 continue;
-            }
+            };
+            let now = app.backend.clock().now();
+            let progress_at = if subscriber.deleted > deleted {
+                self.draining.insert(id.clone(), (subscriber.deleted, now));
+                now
+            } else {
+                progress_at
+            };
             let drained = match app.backend.accounting(&id).await {
                 Ok(accounting) => {
                     accounting.in_flight == 0 && accounting.consumed >= accounting.converted
                 }
                 Err(_) => false,
             };
-            let waited = app.backend.clock().now() - stopped_at;
-            if drained || waited >= DRAIN_LIMIT_MILLIS {
+            if drained || now - progress_at >= DRAIN_IDLE_MILLIS {
                 self.draining.remove(&id);
                 app.traffic.stop_subscriber(&id).await;
                 let detail = if drained {
                     "subscriber stopped by itself: the csv queue is drained"
                 } else {
-                    "subscriber stopped by itself after draining for 10 min"
+                    "subscriber stopped by itself: it received nothing for 4 min"
                 };
                 super::record(
                     app,
