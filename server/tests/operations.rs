@@ -283,6 +283,18 @@ async fn the_dashboard_page_says_how_each_measure_is_computed() {
 }
 
 #[tokio::test]
+async fn the_architecture_picture_claims_to_refresh_only_where_scripts_run() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let (_, _, page) = lab.get("/architecture", &ada.cookie).await;
+    assert!(
+        page.contains("<span data-refresh-note hidden>; they refresh every few"),
+        "{page}"
+    );
+    assert!(page.contains("<noscript> Reload the page for newer counts.</noscript>"));
+}
+
+#[tokio::test]
 async fn every_lab_page_links_to_the_api_access_page() {
     let lab = Lab::open();
     let ada = lab.join("Ada").await;
