@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use rusqlite::{Connection, params};
+use rusqlite::params;
 use serde::{Deserialize, Serialize};
 
 use crate::database::{DatabaseError, SharedConnection};
@@ -112,15 +112,11 @@ impl EventLog {
         })
     }
 
-    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection.lock()
-    }
-
     /// Appends an event. A failure is logged, not returned: the log must never stop the lab.
     pub fn record(&self, kind: EventKind, participant: Option<&str>, detail: impl Into<String>) {
         let at = chrono::Utc::now().timestamp_millis();
         let detail = detail.into();
-        if let Err(error) = self.connection().execute(
+        if let Err(error) = self.connection.lock().execute(
             "INSERT INTO events (at_ms, participant, kind, detail) VALUES (?1, ?2, ?3, ?4)",
             params![at, participant, kind.as_str(), detail],
         ) {
@@ -136,7 +132,7 @@ impl EventLog {
         limit: usize,
         participant: Option<&str>,
     ) -> Result<Vec<Event>, EventLogError> {
-        let connection = self.connection();
+        let connection = self.connection.lock();
         let mut statement = connection.prepare_cached(
             "SELECT seq, at_ms, participant, kind, detail FROM events \
              WHERE seq > ?1 AND (?2 IS NULL OR participant = ?2) ORDER BY seq LIMIT ?3",

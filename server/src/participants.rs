@@ -4,7 +4,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use rusqlite::{Connection, OptionalExtension, params};
+use rusqlite::{OptionalExtension, params};
 use serde::{Deserialize, Serialize};
 
 use crate::database::{DatabaseError, SharedConnection};
@@ -149,10 +149,6 @@ impl Participants {
         })
     }
 
-    fn connection(&self) -> std::sync::MutexGuard<'_, Connection> {
-        self.connection.lock()
-    }
-
     /// Adds a participant with a fresh id and token.
     pub fn create(&self, name: &str, now: EpochMillis) -> Result<Participant, ParticipantError> {
         let name = clean_name(name)?;
@@ -167,7 +163,7 @@ impl Participants {
             traffic_running: false,
             slo: None,
         };
-        self.connection().execute(
+        self.connection.lock().execute(
             "INSERT INTO participants (id, name, token, created_ms, last_seen_ms, progress) \
              VALUES (?1, ?2, ?3, ?4, ?5, '{}')",
             params![
@@ -184,7 +180,8 @@ impl Participants {
     /// A participant by id.
     pub fn get(&self, id: &str) -> Result<Participant, ParticipantError> {
         let row = self
-            .connection()
+            .connection
+            .lock()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM participants WHERE id = ?1"),
                 params![id],
@@ -199,7 +196,8 @@ impl Participants {
     /// The participant an API token belongs to.
     pub fn by_token(&self, token: &str) -> Result<Option<Participant>, ParticipantError> {
         let row = self
-            .connection()
+            .connection
+            .lock()
             .query_row(
                 &format!("SELECT {COLUMNS} FROM participants WHERE token = ?1"),
                 params![token],
@@ -211,7 +209,7 @@ impl Participants {
 
     /// Every participant, oldest first.
     pub fn list(&self) -> Result<Vec<Participant>, ParticipantError> {
-        let connection = self.connection();
+        let connection = self.connection.lock();
         let mut statement = connection.prepare(&format!(
             "SELECT {COLUMNS} FROM participants ORDER BY created_ms, id"
         ))?;
@@ -239,7 +237,7 @@ impl Participants {
             .as_ref()
             .map(serde_json::to_string)
             .transpose()?;
-        self.connection().execute(
+        self.connection.lock().execute(
             "UPDATE participants SET name = ?2, last_seen_ms = ?3, progress = ?4, traffic = ?5, slo = ?6, \
              traffic_running = ?7 WHERE id = ?1",
             params![
@@ -258,7 +256,8 @@ impl Participants {
     /// Removes a participant. Returns whether they existed.
     pub fn remove(&self, id: &str) -> Result<bool, ParticipantError> {
         Ok(self
-            .connection()
+            .connection
+            .lock()
             .execute("DELETE FROM participants WHERE id = ?1", params![id])?
             > 0)
     }

@@ -147,25 +147,6 @@ impl std::fmt::Display for Verdict {
 }
 
 impl SloStatus {
-    /// The status built from a window's counts.
-    pub fn new(
-        objective: SloObjective,
-        window_start: EpochMillis,
-        window_end: EpochMillis,
-        dlq_messages: f64,
-        processed: f64,
-    ) -> Self {
-        let (value_percent, _) = judge(dlq_messages, processed, &objective);
-        Self::measured(
-            objective,
-            window_start,
-            window_end,
-            dlq_messages,
-            processed,
-            value_percent,
-        )
-    }
-
     /// The status of a window whose SLI `value_percent` was measured by the dashboard's
     /// "Percent in error" expression, with the counts behind it: met when the value is at most
     /// the objective, not enough data without a value.
@@ -301,11 +282,18 @@ mod tests {
 
     #[test]
     fn status_reports_headroom_and_verdict() {
-        let status = SloStatus::new(objective(2.0), 0, 300_000, 6.0, 600.0);
+        let status = SloStatus::measured(
+            objective(2.0),
+            0,
+            300_000,
+            6.0,
+            600.0,
+            judge(6.0, 600.0, &objective(2.0)).0,
+        );
         assert_eq!(status.value_percent, Some(1.0));
         assert_eq!(status.headroom_percent, Some(1.0));
         assert_eq!(status.verdict(), Verdict::Met);
-        let empty = SloStatus::new(objective(2.0), 0, 300_000, 0.0, 0.0);
+        let empty = SloStatus::measured(objective(2.0), 0, 300_000, 0.0, 0.0, None);
         assert_eq!(empty.verdict(), Verdict::NotEnoughData);
         assert_eq!(empty.verdict().to_string(), "not enough data");
         assert_eq!(empty.headroom_percent, None);

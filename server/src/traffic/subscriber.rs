@@ -39,18 +39,6 @@ pub struct SubscriberStatus {
     pub last_error: Option<String>,
 }
 
-impl SubscriberStatus {
-    /// How long the current (or last) run has lasted at pipeline time `now`, in milliseconds.
-    pub fn running_for_ms(&self, now: EpochMillis) -> EpochMillis {
-        let end = if self.running {
-            now
-        } else {
-            self.stopped_at.unwrap_or(self.started_at)
-        };
-        (end - self.started_at).max(0)
-    }
-}
-
 /// A subscriber's state, shared by its task and the controller. The counters carry on across
 /// runs.
 #[derive(Debug)]

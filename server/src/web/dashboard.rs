@@ -229,7 +229,6 @@ pub async fn show_dashboard(
         participant: state.participants.get(&session.participant.id)?,
         csrf: session.csrf,
     };
-    let texts = text_widgets(&state, &session.participant.id)?;
     Ok(DashboardPage {
         chrome: Some(Chrome::new(&session, None)),
         ranges: RANGES
@@ -237,7 +236,7 @@ pub async fn show_dashboard(
             .map(|(key, label, _)| (*key, *label, *key == range))
             .collect(),
         // The full page cannot know whether scripts will run.
-        widgets: WidgetsPartial::new(range, data, &texts, updated(&state), false),
+        widgets: widgets(&state, &session, range, data, false)?,
     }
     .into_response())
 }
@@ -249,9 +248,25 @@ pub async fn dashboard_partial(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, WebError> {
     let (range, minutes) = pick_range(&query)?;
-    let data =
-        crate::ops::dashboard::data(state.backend.as_ref(), &session.participant.id, minutes)
-            .await?;
-    let texts = text_widgets(&state, &session.participant.id)?;
-    Ok(WidgetsPartial::new(range, data, &texts, updated(&state), true).into_response())
+    let participant = &session.participant.id;
+    let data = crate::ops::dashboard::data(state.backend.as_ref(), participant, minutes).await?;
+    Ok(widgets(&state, &session, range, data, true)?.into_response())
+}
+
+/// The widgets with the dashboard's text widgets among them.
+fn widgets(
+    state: &App,
+    session: &Session,
+    range: &'static str,
+    data: DashboardData,
+    polled: bool,
+) -> Result<WidgetsPartial, WebError> {
+    let texts = text_widgets(state, &session.participant.id)?;
+    Ok(WidgetsPartial::new(
+        range,
+        data,
+        &texts,
+        updated(state),
+        polled,
+    ))
 }

@@ -302,8 +302,7 @@ pub async fn start_traffic(
         Err(message) => Err(Ok(message)),
     };
     match result {
-        Ok(_) if is_htmx(&headers) => traffic_partial(State(state), session).await,
-        Ok(_) => Ok(Redirect::to(form.return_to()).into_response()),
+        Ok(_) => changed(state, session, &headers, &form).await,
         Err(Err(error)) => Err(error.into()),
         Err(Ok(message)) => {
             let mut panel = TrafficPanel::load(&state, &session).await?;
@@ -328,7 +327,17 @@ pub async fn stop_traffic(
 ) -> Result<Response, WebError> {
     session.check_csrf(&form.csrf)?;
     traffic::stop(&state, &session.participant.id, Actor::Participant).await?;
-    if is_htmx(&headers) {
+    changed(state, session, &headers, &form).await
+}
+
+/// After a change: the live panel for htmx, else back to where the form came from.
+async fn changed(
+    state: AppState,
+    session: Session,
+    headers: &HeaderMap,
+    form: &TrafficForm,
+) -> Result<Response, WebError> {
+    if is_htmx(headers) {
         return traffic_partial(State(state), session).await;
     }
     Ok(Redirect::to(form.return_to()).into_response())

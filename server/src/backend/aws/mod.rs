@@ -249,14 +249,7 @@ impl Backend for AwsBackend {
         request: GetMetricDataRequest,
     ) -> Result<GetMetricDataResponse, BackendError> {
         let (names, clients) = self.stack(participant)?;
-        let endpoint = clients.endpoint("monitoring");
-        let call = Call {
-            action: "cloudwatch:GetMetricData",
-            resource_kind: "stack",
-            resource_name: &names.suffix,
-            endpoint: &endpoint,
-        };
-        metrics::get_metric_data(&clients.cloudwatch, &request, &call).await
+        get_metric_data(clients, names, &request).await
     }
 
     /// An estimate from CloudWatch since the stack was assigned or last reset; see
@@ -269,14 +262,7 @@ impl Backend for AwsBackend {
             .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
         let (names, clients) = self.stack(participant)?;
         let request = metrics::accounting_request(names, since, now_millis());
-        let endpoint = clients.endpoint("monitoring");
-        let call = Call {
-            action: "cloudwatch:GetMetricData",
-            resource_kind: "stack",
-            resource_name: &names.suffix,
-            endpoint: &endpoint,
-        };
-        let response = metrics::get_metric_data(&clients.cloudwatch, &request, &call).await?;
+        let response = get_metric_data(clients, names, &request).await?;
         Ok(metrics::accounting_from(&response))
     }
 
@@ -327,4 +313,20 @@ impl AwsBackend {
             }),
         }
     }
+}
+
+/// CloudWatch's GetMetricData for one stack, named in errors by the stack's suffix.
+async fn get_metric_data(
+    clients: &RegionClients,
+    names: &StackNames,
+    request: &GetMetricDataRequest,
+) -> Result<GetMetricDataResponse, BackendError> {
+    let endpoint = clients.endpoint("monitoring");
+    let call = Call {
+        action: "cloudwatch:GetMetricData",
+        resource_kind: "stack",
+        resource_name: &names.suffix,
+        endpoint: &endpoint,
+    };
+    metrics::get_metric_data(&clients.cloudwatch, request, &call).await
 }

@@ -34,12 +34,7 @@ pub async fn receive_csv_messages(
     }
     let wait_seconds = wait.as_secs();
     let endpoint = clients.endpoint("sqs");
-    let call = Call {
-        action: "sqs:ReceiveMessage",
-        resource_kind: "csv queue",
-        resource_name: &names.csv_queue_name,
-        endpoint: &endpoint,
-    };
+    let call = csv_queue_call("sqs:ReceiveMessage", names, &endpoint);
     let output = clients
         .sqs
         .receive_message()
@@ -88,12 +83,7 @@ pub async fn delete_csv_message(
         ));
     }
     let endpoint = clients.endpoint("sqs");
-    let call = Call {
-        action: "sqs:DeleteMessage",
-        resource_kind: "csv queue",
-        resource_name: &names.csv_queue_name,
-        endpoint: &endpoint,
-    };
+    let call = csv_queue_call("sqs:DeleteMessage", names, &endpoint);
     clients
         .sqs
         .delete_message()
@@ -127,4 +117,14 @@ pub async fn purge_queues(clients: &RegionClients, names: &StackNames) -> Result
             .map_err(|error| backend_error(&call, &error))?;
     }
     Ok(())
+}
+
+/// A call on the stack's csv queue, as errors name it.
+fn csv_queue_call<'a>(action: &'static str, names: &'a StackNames, endpoint: &'a str) -> Call<'a> {
+    Call {
+        action,
+        resource_kind: "csv queue",
+        resource_name: &names.csv_queue_name,
+        endpoint,
+    }
 }
