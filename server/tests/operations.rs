@@ -295,6 +295,32 @@ async fn the_architecture_picture_claims_to_refresh_only_where_scripts_run() {
 }
 
 #[tokio::test]
+async fn leaving_through_the_api_stops_the_traffic_as_the_page_does() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    lab.post_as(&ada, "/traffic", "standard=yes").await;
+    let (status, _) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{}/leave", ada.id),
+            Some(&ada.token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NO_CONTENT);
+    assert!(!lab.state.traffic.status(&ada.id).is_running());
+    let kinds: Vec<String> = lab
+        .events_of(&ada.id)
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    assert!(
+        kinds.ends_with(&["traffic_stopped".into(), "left".into()]),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test]
 async fn every_lab_page_links_to_the_api_access_page() {
     let lab = Lab::open();
     let ada = lab.join("Ada").await;

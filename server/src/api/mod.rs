@@ -128,6 +128,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             participants::delete_participant
         ))
         .routes(routes!(participants::reset_participant))
+        .routes(routes!(participants::leave_lab))
         .routes(routes!(participants::act_on_participants))
         .routes(routes!(
             traffic::get_traffic,

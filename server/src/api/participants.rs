@@ -200,6 +200,25 @@ pub async fn delete_participant(
     Ok(StatusCode::NO_CONTENT)
 }
 
+/// The participant leaves the lab, as the pages' Leave does: their traffic stops and the leave
+/// is recorded; their stack, progress and token are kept, so they can come back.
+#[utoipa::path(post, path = "/participants/{id}/leave", tag = "participants",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Left; traffic stopped"),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
+pub async fn leave_lab(
+    State(state): State<AppState>,
+    caller: Caller,
+    Path(id): Path<String>,
+) -> Result<StatusCode, ApiError> {
+    caller.may_access(&id)?;
+    participants::leave(&state, &id).await?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
 /// Resets a participant's pipeline (instructor only): their traffic stops, objects, messages,
 /// metrics and accounting start from zero, the function's settings return to their defaults, and
 /// the steps whose checks read the traffic are no longer done. They keep their name, their other
