@@ -116,9 +116,9 @@ impl Modify for CommonResponses {
     }
 }
 
-/// The API routes with their OpenAPI document.
+/// The API routes with their OpenAPI paths.
 pub fn routes() -> OpenApiRouter<AppState> {
-    OpenApiRouter::with_openapi(ApiDoc::openapi())
+    OpenApiRouter::new()
         .routes(routes!(
             participants::create_participant,
             participants::list_participants
@@ -147,7 +147,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
 /// The API mounted under `/api/v1`, the document at `/api/openapi.json` and its browsable UI at
 /// `/api/docs`.
 pub fn router() -> Router<AppState> {
-    let (api, mut document) = OpenApiRouter::new()
+    // The outer router's document is the one served: it carries our `info`, tags and security.
+    let (api, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes())
         .split_for_parts();
     // After the routes: they bring the paths the common responses are added to.
@@ -157,7 +158,7 @@ pub fn router() -> Router<AppState> {
 
 /// The OpenAPI document, as served.
 pub fn openapi() -> utoipa::openapi::OpenApi {
-    let mut document = OpenApiRouter::<AppState>::new()
+    let mut document = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes())
         .into_openapi();
     CommonResponses.modify(&mut document);
