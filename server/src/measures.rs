@@ -3,6 +3,8 @@
 //! SLO evaluation (and so the step checks) and the instructor's overview all ask for a measure by
 //! its label here, so none of them can compute it differently from the CloudWatch console.
 
+use std::sync::LazyLock;
+
 use crate::backend::{Backend, BackendError};
 use crate::dashboard::{Dashboard, DashboardNames};
 use crate::metrics::{
@@ -13,6 +15,24 @@ use crate::metrics::{
 pub const PERCENT_IN_ERROR: &str = "Percent in error";
 /// The dashboard's label of the share of CSV notifications still waiting for the subscriber.
 pub const PERCENT_IN_FLIGHT: &str = "Percent in flight";
+
+/// What stands for a stack name in [`GENERIC_DASHBOARD`]: `@csv_queue_name@`.
+const MARKER: &str = "@";
+
+/// The dashboard read once, with a marker in place of each stack name: the SLO and the
+/// instructor's overview ask for a measure many times a second, and only the names differ from
+/// stack to stack, so the template is not rendered and parsed again for each.
+static GENERIC_DASHBOARD: LazyLock<Result<Dashboard, String>> = LazyLock::new(|| {
+    let marker = |name: &str| format!("{MARKER}{name}{MARKER}");
+    Dashboard::for_stack(&DashboardNames {
+        region: marker("region"),
+        function_name: marker("function_name"),
+        csv_queue_name: marker("csv_queue_name"),
+        dlq_name: marker("dlq_name"),
+        topic_name: marker("topic_name"),
+    })
+    .map_err(|error| error.to_string())
+});
 
 /// A measure: its expression and the queries it reads, as the dashboard defines them for one
 /// stack.
@@ -68,14 +88,34 @@ impl Measure {
         let names = backend
             .stack_names(participant)
             .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
-        let dashboard = Dashboard::for_stack(&DashboardNames::from(&names)).map_err(|error| {
+        Self::for_names(&DashboardNames::from(&names), label)
+    }
+
+    /// The measure labelled `label` for the stack with these names, from the dashboard read once.
+    pub fn for_names(names: &DashboardNames, label: &str) -> Result<Self, BackendError> {
+        let dashboard = GENERIC_DASHBOARD.as_ref().map_err(|error| {
             BackendError::Unavailable(format!("the dashboard definition is invalid: {error}"))
         })?;
-        Self::find(&dashboard, label).ok_or_else(|| {
+        let mut measure = Self::find(dashboard, label).ok_or_else(|| {
             BackendError::Unavailable(format!(
                 "the dashboard definition has no metric-math query labelled {label:?}"
             ))
-        })
+        })?;
+        let dimensions = measure
+            .queries
+            .iter_mut()
+            .filter_map(|query| query.metric_stat.as_mut())
+            .flat_map(|stat| stat.metric.dimensions.iter_mut());
+        for dimension in dimensions {
+            let placeholder = dimension
+                .value
+                .strip_prefix(MARKER)
+                .and_then(|rest| rest.strip_suffix(MARKER));
+            if let Some(value) = placeholder.and_then(|name| names.value_of(name)) {
+                dimension.value = value.to_owned();
+            }
+        }
+        Ok(measure)
     }
 
     /// The request for this measure over `[start, end)` in periods of `period` seconds, every
@@ -246,6 +286,23 @@ mod tests {
             Measure::find(&dashboard, PERCENT_IN_FLIGHT).unwrap_or_else(|| panic!("no measure"));
         assert!(flight.queries.len() >= 2);
         assert!(Measure::find(&dashboard, "Percent of nothing").is_none());
+    }
+
+    #[test]
+    fn the_dashboard_read_once_gives_each_stack_the_measure_its_own_dashboard_has() {
+        let names = DashboardNames {
+            region: "eu-west-1".into(),
+            function_name: "ChaosTransformer-1".into(),
+            csv_queue_name: "chaos-csv-queue-1".into(),
+            dlq_name: "chaos-error-queue-1".into(),
+            topic_name: "chaos-csv-topic-1".into(),
+        };
+        let own = Dashboard::for_stack(&names).unwrap_or_else(|error| panic!("{error}"));
+        for label in [PERCENT_IN_ERROR, PERCENT_IN_FLIGHT] {
+            let cached =
+                Measure::for_names(&names, label).unwrap_or_else(|error| panic!("{error}"));
+            assert_eq!(Some(cached), Measure::find(&own, label), "{label}");
+        }
     }
 
     #[test]
