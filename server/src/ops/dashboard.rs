@@ -8,7 +8,7 @@ use crate::dashboard::{
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 use crate::ops::OpError;
-use crate::participants::Viewed;
+use crate::participants::{Participant, Viewed};
 use crate::state::App;
 
 /// Shortest range, in minutes.
@@ -82,9 +82,14 @@ pub async fn data(
         })
 }
 
-/// A participant opens their dashboard: it counts as seen for the steps.
-pub async fn open(app: &App, id: &str, minutes: i64) -> Result<DashboardData, OpError> {
+/// A participant opens their dashboard: it counts as seen for the steps. Returns the data and
+/// the participant as saved.
+pub async fn open(
+    app: &App,
+    id: &str,
+    minutes: i64,
+) -> Result<(DashboardData, Participant), OpError> {
     let data = data(app.backend.as_ref(), id, minutes).await?;
-    super::steps::mark_viewed(app, id, Viewed::Dashboard)?;
-    Ok(data)
+    let participant = super::steps::mark_viewed(app, id, Viewed::Dashboard)?;
+    Ok((data, participant))
 }

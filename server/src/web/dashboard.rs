@@ -224,9 +224,10 @@ pub async fn show_dashboard(
     Query(query): Query<DashboardQuery>,
 ) -> Result<Response, WebError> {
     let (range, minutes) = pick_range(&query)?;
-    let data = crate::ops::dashboard::open(&state, &session.participant.id, minutes).await?;
+    let (data, participant) =
+        crate::ops::dashboard::open(&state, &session.participant.id, minutes).await?;
     let session = Session {
-        participant: state.participants.get(&session.participant.id)?,
+        participant,
         csrf: session.csrf,
     };
     Ok(DashboardPage {
