@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode, header};
-use support::app::{Lab, location, set_cookie};
+use support::app::{Lab, location, noscript_text, set_cookie, shows_note};
 
 #[tokio::test]
 async fn a_new_visitor_gets_the_join_form() {
@@ -572,14 +572,7 @@ fn text_widgets_show_their_markdown_at_their_place_among_the_charts() {
 
 /// Whether `page` says "Refreshes every 15 seconds" in an element that is not `hidden`.
 fn claims_to_refresh(page: &str) -> bool {
-    let note = "Refreshes every 15 seconds.";
-    page.split(note).next().is_some_and(|before| {
-        page.contains(note)
-            && !before
-                .rsplit('<')
-                .next()
-                .is_some_and(|tag| tag.contains(" hidden"))
-    })
+    shows_note(page, "Refreshes every 15 seconds.")
 }
 
 #[tokio::test]
@@ -591,12 +584,7 @@ async fn the_dashboard_claims_to_refresh_itself_only_where_scripts_run() {
     let (_, _, page) = lab.get("/dashboard", &ada.cookie).await;
     assert!(page.contains("Refreshes every 15 seconds."), "{page}");
     assert!(!claims_to_refresh(&page), "{page}");
-    let reload = page
-        .split("<noscript>")
-        .nth(1)
-        .and_then(|rest| rest.split("</noscript>").next())
-        .unwrap_or_default();
-    assert!(reload.contains("Reload the page"), "{page}");
+    assert!(noscript_text(&page).contains("Reload the page"), "{page}");
     // htmx polls the partial, so scripts run.
     let (_, partial) = lab.htmx("/dashboard/live", &ada.cookie).await;
     assert!(claims_to_refresh(&partial), "{partial}");

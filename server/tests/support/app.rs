@@ -64,6 +64,25 @@ pub fn set_cookie(headers: &HeaderMap) -> Option<&str> {
         .map(|value| value.to_str().unwrap())
 }
 
+/// Whether `note` is on the page and shown: not inside an element marked `hidden` (the pages
+/// render "refreshes every …" hidden, for chaoslab.js to show where scripts run).
+pub fn shows_note(page: &str, note: &str) -> bool {
+    page.contains(note)
+        && !page
+            .split(note)
+            .next()
+            .and_then(|before| before.rsplit('<').next())
+            .is_some_and(|tag| tag.contains(" hidden"))
+}
+
+/// The text of the page's `<noscript>`, what a reader without scripts sees instead.
+pub fn noscript_text(page: &str) -> &str {
+    page.split("<noscript>")
+        .nth(1)
+        .and_then(|rest| rest.split("</noscript>").next())
+        .unwrap_or_default()
+}
+
 /// The `Location` header.
 pub fn location(headers: &HeaderMap) -> &str {
     headers
