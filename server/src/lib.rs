@@ -23,6 +23,7 @@ pub mod convert;
 pub mod dashboard;
 pub mod database;
 pub mod events;
+pub mod input;
 pub mod inspector;
 pub mod lab;
 pub mod measures;

@@ -85,13 +85,13 @@ pub enum ParticipantError {
     Corrupt(#[from] serde_json::Error),
 }
 
-/// Cleans a display name: trims it and refuses empty, over-long or control-character names.
+/// Cleans a display name: refuses one over [`MAX_NAME_CHARS`] characters as sent, one that is
+/// only spaces, or one with control characters; trims the rest. (The length counts before
+/// trimming, as the API's schema states it.)
 pub fn clean_name(name: &str) -> Result<String, ParticipantError> {
+    let refused = name.chars().count() > MAX_NAME_CHARS || name.chars().any(char::is_control);
     let name = name.trim();
-    if name.is_empty()
-        || name.chars().count() > MAX_NAME_CHARS
-        || name.chars().any(char::is_control)
-    {
+    if name.is_empty() || refused {
         return Err(ParticipantError::InvalidName);
     }
     Ok(name.to_owned())

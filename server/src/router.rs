@@ -22,26 +22,42 @@ use crate::web;
 /// Longest request target accepted, in bytes: far above anything the pages or the API build.
 pub const MAX_URI_BYTES: usize = 8 * 1024;
 
+/// The response header that tells the pipeline's time when the answer was made, in RFC 3339
+/// with milliseconds. Pipeline time runs `--time-scale` times faster than the wall clock on the
+/// embedded backend; steps, the SLO, traffic and metric queries use it, while `created`,
+/// `last_seen` and the event log's `at` are wall time.
+pub const PIPELINE_TIME_HEADER: &str = "pipeline-time";
+
 /// The whole application.
 pub fn app(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(healthz))
         .route("/readyz", get(readyz))
         .merge(web::routes())
-        .merge(crate::api::router())
+        .merge(crate::api::router(state.traffic.limits()))
         .fallback(not_found)
         .method_not_allowed_fallback(method_not_allowed)
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             crate::api::limit::rate_limit_api,
         ))
-        .layer(axum::middleware::from_fn(web::session::refuse_cross_site))
-        .layer(axum::middleware::from_fn(protection::security_headers))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            web::session::refuse_cross_site,
+        ))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            protection::security_headers,
+        ))
         .layer(tower_http::limit::RequestBodyLimitLayer::new(
             MAX_BODY_BYTES,
         ))
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(refuse_long_uris))
+        .layer(axum::middleware::from_fn_with_state(
+            state.clone(),
+            tell_pipeline_time,
+        ))
         .with_state(state)
 }
 
@@ -94,6 +110,20 @@ async fn method_not_allowed(uri: Uri, method: axum::http::Method) -> Response {
     } else {
         web::error::WebError::MethodNotAllowed.into_response()
     }
+}
+
+/// Adds [`PIPELINE_TIME_HEADER`] to every response, read once the answer is made.
+async fn tell_pipeline_time(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
+    let mut response = next.run(request).await;
+    let now = crate::metrics::rfc3339::format_millis(state.backend.clock().now());
+    if let Ok(value) = header::HeaderValue::from_str(&now) {
+        response.headers_mut().insert(PIPELINE_TIME_HEADER, value);
+    }
+    response
 }
 
 /// Refuses a request whose target is longer than [`MAX_URI_BYTES`], before anything reads it.

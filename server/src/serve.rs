@@ -58,6 +58,16 @@ pub struct ServeArgs {
     /// The stacks for `--backend aws`: a file saved from `terraform output -json`.
     #[arg(long, env = "CHAOSLAB_STACKS")]
     pub stacks: Option<PathBuf>,
+    /// The address participants type, when a reverse proxy serves the lab (e.g.
+    /// https://lab.example.org): browsers' form posts must come from it, and with https every
+    /// cookie is Secure and responses carry HSTS.
+    #[arg(long, env = "CHAOSLAB_PUBLIC_URL")]
+    pub public_url: Option<String>,
+    /// Behind a reverse proxy, the header it writes the client's address into (e.g.
+    /// X-Forwarded-For; its right-most entry is used). The rate limits count per client address;
+    /// without this option the address is the connection's, which behind a proxy is the proxy's.
+    #[arg(long, env = "CHAOSLAB_CLIENT_ADDRESS_HEADER")]
+    pub client_address_header: Option<String>,
 }
 
 /// Sets up logging to stderr. INFO is for start-up, participants' and the instructor's actions,
@@ -163,6 +173,13 @@ fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<App
             .context("cannot open the event log")?,
         // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.
         rate_limiter: crate::protection::RateLimiter::new(20.0, 60.0),
+        // A whole room may join at once from one address (a classroom's NAT): bursts of 60,
+        // then one join every 2 s.
+        join_limiter: crate::protection::RateLimiter::new(0.5, 60.0),
+        edge: crate::protection::Edge::new(
+            args.public_url.as_deref(),
+            args.client_address_header.as_deref(),
+        )?,
     })))
 }
 
@@ -179,6 +196,8 @@ impl ServeArgs {
             max_rate: DEFAULT_MAX_RATE,
             instructor_token: None,
             stacks: None,
+            public_url: None,
+            client_address_header: None,
         }
     }
 }

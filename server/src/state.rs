@@ -10,7 +10,7 @@ use axum_extra::extract::cookie::Key;
 use crate::backend::Backend;
 use crate::events::EventLog;
 use crate::participants::Participants;
-use crate::protection::RateLimiter;
+use crate::protection::{Edge, RateLimiter};
 use crate::traffic::TrafficController;
 
 /// Largest request body accepted, in bytes.
@@ -35,6 +35,10 @@ pub struct App {
     pub events: EventLog,
     /// Per-client limit on API requests.
     pub rate_limiter: RateLimiter,
+    /// Per-client limit on joins, through the API or the join page.
+    pub join_limiter: RateLimiter,
+    /// The public address and the proxy's client-address header, if any.
+    pub edge: Edge,
 }
 
 impl App {

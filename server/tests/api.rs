@@ -27,6 +27,8 @@ fn body_for(operation: &str) -> Option<Value> {
             json!({ "publisher": { "rate": 1, "error_rate": 0.01, "stop_after_s": 60 }, "subscriber": { "rate": 1 } }),
         ),
         "put_slo" => Some(json!({ "max_percent": 2.0, "window_minutes": 5 })),
+        "patch_traffic" => Some(json!({ "publisher": { "error_rate": 0.02 } })),
+        "patch_slo" => Some(json!({ "window_minutes": 10 })),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
@@ -70,7 +72,7 @@ async fn authorization_matrix_over_every_documented_operation() {
     for (path, method, operation) in operations {
         let method: Method = method.parse().unwrap();
         let body = || body_for(&operation);
-        if matches!(method, Method::POST | Method::PUT)
+        if matches!(method, Method::POST | Method::PUT | Method::PATCH)
             && !matches!(operation.as_str(), "reset_participant" | "leave_lab")
         {
             assert!(body().is_some(), "add a body for {operation} to body_for()");
@@ -186,8 +188,8 @@ async fn bad_bodies_get_the_documented_errors() {
         .await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
-        "a wrong type is a shape error"
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a wrong type is read but not accepted"
     );
     assert_error(&body, "invalid_body");
     let (status, body) = lab
@@ -195,8 +197,8 @@ async fn bad_bodies_get_the_documented_errors() {
         .await;
     assert_eq!(
         status,
-        StatusCode::BAD_REQUEST,
-        "a missing field is a shape error"
+        StatusCode::UNPROCESSABLE_ENTITY,
+        "a missing field is read but not accepted"
     );
     assert_error(&body, "invalid_body");
     let (status, body) = lab
@@ -215,7 +217,7 @@ async fn bad_bodies_get_the_documented_errors() {
         .unwrap();
     let (status, body) = lab.api_raw(malformed).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, "invalid_request");
+    assert_error(&body, "invalid_json");
     let no_type = Request::post("/api/v1/participants")
         .body(Body::from("{\"name\":\"x\"}"))
         .unwrap();
@@ -454,7 +456,7 @@ async fn the_event_log_pages_and_exports_csv() {
         )
         .await;
     assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
-    assert_error(&body, "invalid_format");
+    assert_error(&body, "invalid_query");
 }
 
 #[tokio::test]
@@ -514,8 +516,8 @@ async fn the_instructor_lists_participants_in_pages() {
             None,
         )
         .await;
-    assert_eq!(status, StatusCode::BAD_REQUEST);
-    assert_error(&body, "invalid_request");
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_error(&body, "invalid_query");
 }
 
 #[test]

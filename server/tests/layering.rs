@@ -90,7 +90,8 @@ fn the_domain_code_imports_neither_surface() {
         "events.rs",
         "database.rs",
         "state.rs",
-        "protection.rs",
+        "protection",
+        "input.rs",
     ] {
         assert_eq!(
             offences(module, &["crate::api", "crate::web", "crate::ops"]),

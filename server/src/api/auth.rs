@@ -5,10 +5,10 @@
 //! cannot be used to discover who else takes part.
 
 use axum::extract::FromRequestParts;
-use axum::http::header;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, header};
 
-use super::error::ApiError;
+use super::error::{ApiError, Path};
 use crate::participants::Participant;
 use crate::state::AppState;
 
@@ -27,25 +27,85 @@ impl FromRequestParts<AppState> for Caller {
     type Rejection = ApiError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
-        let Some(value) = parts.headers.get(header::AUTHORIZATION) else {
-            return Ok(Self::Anonymous);
-        };
-        let token = value
-            .to_str()
-            .ok()
-            .and_then(|value| value.strip_prefix("Bearer "))
-            .map(str::trim)
-            .filter(|token| !token.is_empty())
-            .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
-        if state.is_instructor_token(token) {
-            return Ok(Self::Instructor);
+        // The rate limit identifies the caller first; its answer is kept with the request.
+        if let Some(identified) = parts.extensions.get::<Identified>() {
+            return identified.0.clone();
         }
-        match state.participants.by_token(token)? {
-            Some(participant) => Ok(Self::Participant(Box::new(participant))),
-            None => Err(ApiError::unauthorized(
-                "the token is not valid: check it, or join again to get a new one",
-            )),
-        }
+        let caller = identify(&parts.headers, state);
+        parts.extensions.insert(Identified(caller.clone()));
+        caller
+    }
+}
+
+/// A caller already identified for this request (or the reason they could not be).
+#[derive(Debug, Clone)]
+pub struct Identified(pub Result<Caller, ApiError>);
+
+/// Who sent `headers`: the token in `Authorization`, checked against the instructor's and the
+/// participants'.
+pub fn identify(headers: &HeaderMap, state: &AppState) -> Result<Caller, ApiError> {
+    let Some(value) = headers.get(header::AUTHORIZATION) else {
+        return Ok(Caller::Anonymous);
+    };
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(bearer_token)
+        .ok_or_else(|| ApiError::unauthorized("use `Authorization: Bearer <token>`"))?;
+    if state.is_instructor_token(token) {
+        return Ok(Caller::Instructor);
+    }
+    match state.participants.by_token(token)? {
+        Some(participant) => Ok(Caller::Participant(Box::new(participant))),
+        None => Err(ApiError::unauthorized(
+            "the token is not valid: check it, or join again to get a new one",
+        )),
+    }
+}
+
+/// The token of an `Authorization: Bearer <token>` value. The scheme's name is case-insensitive
+/// (RFC 7235, section 2.1), so `bearer` and `BEARER` do as well.
+fn bearer_token(value: &str) -> Option<&str> {
+    let (scheme, token) = value.trim_start().split_once(' ')?;
+    let token = token.trim();
+    (scheme.eq_ignore_ascii_case("bearer") && !token.is_empty()).then_some(token)
+}
+
+/// The instructor, required before anything else of the request is read: a participant asking
+/// for an instructor-only operation is refused with 403 whatever else is wrong with the request.
+#[derive(Debug, Clone, Copy)]
+pub struct Instructor;
+
+impl FromRequestParts<AppState> for Instructor {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        Caller::from_request_parts(parts, state)
+            .await?
+            .instructor()
+            .map(|()| Self)
+    }
+}
+
+/// A caller who may reach the participant named by the path's `{id}`: the instructor, or that
+/// participant. Decided before the query string or the body is read, so a request for someone
+/// else's resource is 404 whatever else is wrong with it.
+#[derive(Debug, Clone)]
+pub struct Reach {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The participant reached.
+    pub id: String,
+}
+
+impl FromRequestParts<AppState> for Reach {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path(id) = Path::<String>::from_request_parts(parts, state).await?;
+        caller.may_access(&id)?;
+        Ok(Self { caller, id })
     }
 }
 

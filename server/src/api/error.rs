@@ -3,16 +3,18 @@
 //! failure come from the one error model, [`crate::ops::error`]; a request the server cannot
 //! read (malformed JSON, a wrong type, an unknown field, a bad query string) is 400.
 
-use axum::extract::rejection::{JsonRejection, PathRejection, QueryRejection};
+use axum::body::Bytes;
+use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};
 use axum::extract::{FromRequest, FromRequestParts, Request};
-use axum::http::StatusCode;
 use axum::http::request::Parts;
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 
 use crate::backend::BackendError;
 use crate::events::EventLogError;
+use crate::input::InputError;
 use crate::ops::OpError;
 use crate::participants::ParticipantError;
 
@@ -96,7 +98,9 @@ impl From<EventLogError> for ApiError {
     }
 }
 
-/// JSON body extractor whose rejections are [`ApiError`]s naming the problem.
+/// JSON body extractor whose rejections are [`ApiError`]s naming the problem. The body is read
+/// by [`crate::input::read_object`]'s rules: a JSON object, numbers by value, unknown fields
+/// refused.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Json<T>(pub T);
 
@@ -104,38 +108,54 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Json<T> {
     type Rejection = ApiError;
 
     async fn from_request(request: Request, state: &S) -> Result<Self, ApiError> {
-        match axum::Json::<T>::from_request(request, state).await {
-            Ok(axum::Json(value)) => Ok(Self(value)),
-            Err(rejection) => Err(json_rejection(rejection)),
+        if !is_json(request.headers()) {
+            return Err(ApiError::new(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "unsupported_media_type",
+                "send the body as JSON with `Content-Type: application/json`",
+            ));
         }
+        let body =
+            Bytes::from_request(request, state)
+                .await
+                .map_err(|rejection: BytesRejection| {
+                    ApiError::new(
+                        StatusCode::PAYLOAD_TOO_LARGE,
+                        "body_too_large",
+                        format!("the body could not be read: {}", rejection.body_text()),
+                    )
+                })?;
+        crate::input::read_object(&body)
+            .map(Self)
+            .map_err(ApiError::from)
     }
 }
 
-fn json_rejection(rejection: JsonRejection) -> ApiError {
-    match rejection {
-        JsonRejection::MissingJsonContentType(_) => ApiError::new(
-            StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            "unsupported_media_type",
-            "send the body as JSON with `Content-Type: application/json`",
-        ),
-        JsonRejection::JsonSyntaxError(error) => {
-            ApiError::invalid(format!("the body is not valid JSON: {}", error.body_text()))
-        }
-        JsonRejection::JsonDataError(error) => ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_body",
-            format!(
-                "the body does not have the expected shape: {}",
-                error.body_text()
-            ),
-        ),
-        JsonRejection::BytesRejection(error) => ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "body_too_large",
-            format!("the body could not be read: {}", error.body_text()),
-        ),
-        other => ApiError::invalid(other.body_text()),
+impl From<InputError> for ApiError {
+    fn from(error: InputError) -> Self {
+        let code = match &error {
+            InputError::NotJson(_) => "invalid_json",
+            InputError::NotAnObject(_) => "not_an_object",
+            InputError::DoesNotFit { .. } if error.is_unknown_field() => "unknown_field",
+            InputError::DoesNotFit { .. } => "invalid_body",
+        };
+        let status = if error.is_unreadable() {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        };
+        Self::new(status, code, error.to_string())
     }
+}
+
+/// Whether `Content-Type` says JSON: `application/json`, or any `+json` type, parameters aside.
+fn is_json(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.split(';').next())
+        .map(|essence| essence.trim().to_ascii_lowercase())
+        .is_some_and(|essence| essence == "application/json" || essence.ends_with("+json"))
 }
 
 impl<T> IntoResponse for Json<T>
@@ -173,6 +193,16 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequestParts<S> for Query<T> {
         axum::extract::Query::<T>::from_request_parts(parts, state)
             .await
             .map(|axum::extract::Query(value)| Self(value))
-            .map_err(|rejection: QueryRejection| ApiError::invalid(rejection.body_text()))
+            .map_err(|rejection: QueryRejection| {
+                // Read, but not accepted: an unknown parameter, a wrong type or a bad value.
+                ApiError::new(
+                    StatusCode::UNPROCESSABLE_ENTITY,
+                    "invalid_query",
+                    format!(
+                        "{}; the operation's parameters are listed at /api/docs/",
+                        rejection.body_text()
+                    ),
+                )
+            })
     }
 }

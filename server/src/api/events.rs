@@ -4,43 +4,56 @@ use axum::extract::State;
 use axum::http::header;
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use utoipa::IntoParams;
+use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::Instructor;
 use super::error::{ApiError, Json, Query};
 use crate::ops::events::{self, EventPage};
 use crate::state::AppState;
 
 /// Paging and format of the event log.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct EventQuery {
     /// Events after this `seq` (default 0: from the start).
-    pub after: Option<i64>,
+    #[param(minimum = 0)]
+    pub after: Option<u64>,
     /// Events per page, 1–1000 (default 200).
+    #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
     /// Only this participant's events.
     pub participant: Option<String>,
     /// `json` (default) or `csv` (the whole log, for a spreadsheet).
-    pub format: Option<String>,
+    #[param(inline)]
+    pub format: Option<EventFormat>,
+}
+
+/// How the event log is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventFormat {
+    /// A page of events as JSON.
+    Json,
+    /// The whole log as CSV (`text/csv`).
+    Csv,
 }
 
 /// The event log: joins, steps done, traffic changes and instructor actions.
 #[utoipa::path(get, path = "/events", tag = "events", params(EventQuery), security(("bearer" = [])),
     responses(
-        (status = 200, description = "A page of events (JSON), or the whole log with format=csv", body = EventPage),
-        (status = 400, description = "A query parameter that is not a number", body = ApiError),
+        (status = 200, description = "A page of events (JSON), or the whole log as CSV with `format=csv`",
+            content((EventPage = "application/json"), (String = "text/csv"))),
         (status = 401, description = "No or invalid token", body = ApiError),
-        (status = 403, description = "Not the instructor", body = ApiError),
-        (status = 422, description = "`limit` outside 1–1000, or a `format` other than json or csv", body = ApiError),
+        (status = 403, description = "Not the instructor (decided before the parameters are read)", body = ApiError),
+        (status = 422, description = "An unknown parameter, `limit` outside 1–1000, `after` below 0, or a `format` other than json or csv", body = ApiError),
     ))]
 pub async fn list_events(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Instructor,
     Query(query): Query<EventQuery>,
 ) -> Result<Response, ApiError> {
-    caller.instructor()?;
-    match query.format.as_deref() {
-        Some("csv") => Ok((
+    match query.format.unwrap_or(EventFormat::Json) {
+        EventFormat::Csv => Ok((
             [
                 (header::CONTENT_TYPE, "text/csv; charset=utf-8"),
                 (
@@ -51,17 +64,12 @@ pub async fn list_events(
             events::csv(&state)?,
         )
             .into_response()),
-        None | Some("json") => Ok(Json(events::page(
+        EventFormat::Json => Ok(Json(events::page(
             &state,
-            query.after.unwrap_or(0),
+            i64::try_from(query.after.unwrap_or(0)).unwrap_or(i64::MAX),
             query.limit.unwrap_or(200),
             query.participant.as_deref(),
         )?)
         .into_response()),
-        Some(other) => Err(ApiError::new(
-            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
-            "invalid_format",
-            format!("format must be json or csv, got {other:?}"),
-        )),
     }
 }

@@ -29,6 +29,8 @@ use utoipa_axum::router::OpenApiRouter;
 use utoipa_axum::routes;
 
 use crate::state::AppState;
+use crate::traffic::TrafficLimits;
+use utoipa::openapi::{RefOr, Schema};
 
 /// The API's OpenAPI description, completed by the routes.
 #[derive(Debug, OpenApi)]
@@ -64,13 +66,18 @@ impl Modify for BearerAuth {
     }
 }
 
-/// Responses any operation can give, documented once: 429 from the rate limit on every
-/// operation, and 413/415 on every operation that takes a JSON body.
+/// What every operation can answer, documented once: the `Pipeline-Time` header on every
+/// response; 429 from the rate limit; on every operation that takes a JSON body, 413, 415, 400
+/// (not a JSON object) and 422 (read but not accepted); on every operation with query
+/// parameters, 422.
 struct CommonResponses;
 
 impl Modify for CommonResponses {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        use utoipa::openapi::{RefOr, ResponseBuilder, content::ContentBuilder};
+        use utoipa::openapi::{
+            KnownFormat, ObjectBuilder, RefOr, ResponseBuilder, SchemaFormat, Type,
+            content::ContentBuilder, header::HeaderBuilder, path::ParameterIn,
+        };
         let error = || {
             ContentBuilder::new()
                 .schema(Some(utoipa::openapi::Ref::from_schema_name("ApiError")))
@@ -84,6 +91,18 @@ impl Modify for CommonResponses {
                     .build(),
             )
         };
+        let pipeline_time = HeaderBuilder::new()
+            .schema(Some(
+                ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime))),
+            ))
+            .description(Some(
+                "The pipeline's time when the answer was made (RFC 3339). Pipeline time runs \
+                 `--time-scale` times faster than the wall clock on the embedded backend; metric \
+                 queries, steps, the SLO and traffic use it.",
+            ))
+            .build();
         for item in openapi.paths.paths.values_mut() {
             let operations = [
                 &mut item.get,
@@ -94,6 +113,9 @@ impl Modify for CommonResponses {
             ];
             for operation in operations.into_iter().flatten() {
                 let has_body = operation.request_body.is_some();
+                let has_query = operation.parameters.iter().flatten().any(|parameter| {
+                    matches!(parameter, RefOr::T(parameter) if parameter.parameter_in == ParameterIn::Query)
+                });
                 let responses = &mut operation.responses.responses;
                 responses.insert(
                     "429".to_owned(),
@@ -102,15 +124,57 @@ impl Modify for CommonResponses {
                     ),
                 );
                 if has_body {
-                    responses.insert("413".to_owned(), response("The body is over 64 KiB"));
+                    responses.insert("413".to_owned(), response("The body is over its limit"));
                     responses.insert(
                         "415".to_owned(),
                         response("The body is not sent as `application/json`"),
                     );
                     responses
                         .entry("400".to_owned())
-                        .or_insert_with(|| response("The body is not valid JSON"));
+                        .or_insert_with(|| response("The body is not JSON, or not a JSON object"));
                 }
+                if has_body || has_query {
+                    responses.entry("422".to_owned()).or_insert_with(|| {
+                        response("An unknown field, a wrong type, or a value out of range")
+                    });
+                }
+                for answer in responses.values_mut() {
+                    if let RefOr::T(answer) = answer {
+                        answer.headers.insert(
+                            crate::router::PIPELINE_TIME_HEADER.to_owned(),
+                            RefOr::T(pipeline_time.clone()),
+                        );
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// This server's traffic caps, written into the schemas that take rates and durations, so the
+/// document states the limits the server enforces (`--max-rate`, `--max-stop-after`).
+struct ServerLimits(TrafficLimits);
+
+impl Modify for ServerLimits {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::Number;
+        let Some(components) = openapi.components.as_mut() else {
+            return;
+        };
+        let caps = [
+            ("PublisherChange", "rate", Number::Float(self.0.max_rate)),
+            ("SubscriberChange", "rate", Number::Float(self.0.max_rate)),
+            (
+                "PublisherChange",
+                "stop_after_s",
+                Number::UInt(usize::try_from(self.0.max_stop_after_s).unwrap_or(usize::MAX)),
+            ),
+        ];
+        for (schema, property, maximum) in caps {
+            if let Some(RefOr::T(Schema::Object(object))) = components.schemas.get_mut(schema)
+                && let Some(RefOr::T(Schema::Object(field))) = object.properties.get_mut(property)
+            {
+                field.maximum = Some(maximum);
             }
         }
     }
@@ -133,34 +197,41 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(
             traffic::get_traffic,
             traffic::put_traffic,
+            traffic::patch_traffic,
             traffic::delete_traffic
         ))
         .routes(routes!(pipeline::get_function))
         .routes(routes!(pipeline::query_metrics))
         .routes(routes!(pipeline::get_dashboard))
         .routes(routes!(pipeline::get_accounting))
-        .routes(routes!(slo::get_slo, slo::put_slo))
+        .routes(routes!(slo::get_slo, slo::put_slo, slo::patch_slo))
         .routes(routes!(steps::list_steps))
         .routes(routes!(events::list_events))
 }
 
 /// The API mounted under `/api/v1`, the document at `/api/openapi.json` and its browsable UI at
-/// `/api/docs`.
-pub fn router() -> Router<AppState> {
+/// `/api/docs`, stating `limits`.
+pub fn router(limits: TrafficLimits) -> Router<AppState> {
     // The outer router's document is the one served: it carries our `info`, tags and security.
     let (api, mut document) = OpenApiRouter::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes())
         .split_for_parts();
-    // After the routes: they bring the paths the common responses are added to.
-    CommonResponses.modify(&mut document);
+    complete(&mut document, limits);
     api.merge(utoipa_swagger_ui::SwaggerUi::new("/api/docs").url("/api/openapi.json", document))
 }
 
-/// The OpenAPI document, as served.
+/// The OpenAPI document, as a server with the default traffic caps serves it.
 pub fn openapi() -> utoipa::openapi::OpenApi {
     let mut document = OpenApiRouter::<AppState>::with_openapi(ApiDoc::openapi())
         .nest("/api/v1", routes())
         .into_openapi();
-    CommonResponses.modify(&mut document);
+    complete(&mut document, TrafficLimits::default());
     document
+}
+
+/// What the routes cannot say themselves. After the routes: they bring the paths and schemas.
+fn complete(document: &mut utoipa::openapi::OpenApi, limits: TrafficLimits) {
+    CommonResponses.modify(document);
+    ServerLimits(limits).modify(document);
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
 }

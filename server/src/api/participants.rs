@@ -5,7 +5,7 @@ use axum::http::StatusCode;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
-use super::auth::Caller;
+use super::auth::{Instructor, Reach};
 use super::error::{ApiError, Json, Path, Query};
 use crate::backend::StackNames;
 use crate::metrics::{EpochMillis, rfc3339};
@@ -19,7 +19,12 @@ use crate::state::AppState;
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewParticipant {
-    /// Display name, 1 to 40 characters.
+    /// Display name: 1 to 40 characters, not only spaces, without control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 40,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]*[^\s\u0000-\u001F\u007F-\u009F][^\u0000-\u001F\u007F-\u009F]*$"
+    )]
     pub name: String,
 }
 
@@ -43,11 +48,11 @@ pub struct ParticipantView {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// When they joined.
+    /// When they joined, wall-clock time (the server's clock, not the pipeline's).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub created: EpochMillis,
-    /// When they last did something.
+    /// When they last did something, wall-clock time.
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub last_seen: EpochMillis,
@@ -84,8 +89,10 @@ pub struct ParticipantPage {
 
 /// Paging of lists.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct Paging {
     /// Items per page, 1–500 (default 100).
+    #[param(minimum = 1, maximum = 500)]
     pub limit: Option<usize>,
     /// The `next` of the previous page.
     pub after: Option<String>,
@@ -95,8 +102,8 @@ pub struct Paging {
 #[utoipa::path(post, path = "/participants", tag = "participants", request_body = NewParticipant,
     responses(
         (status = 201, description = "Created", body = CreatedParticipant),
-        (status = 422, description = "Invalid name", body = ApiError),
-        (status = 400, description = "Malformed body", body = ApiError),
+        (status = 422, description = "An unknown field, or a name that is empty, over 40 characters or has control characters", body = ApiError),
+        (status = 400, description = "The body is not a JSON object", body = ApiError),
     ))]
 pub async fn create_participant(
     State(state): State<AppState>,
@@ -120,17 +127,15 @@ pub async fn create_participant(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "A page of participants", body = ParticipantPage),
-        (status = 400, description = "A paging parameter that is not a number", body = ApiError),
-        (status = 422, description = "`limit` outside 1–500", body = ApiError),
+        (status = 422, description = "An unknown parameter, or `limit` not a whole number from 1 to 500", body = ApiError),
         (status = 401, description = "No or invalid token", body = ApiError),
-        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 403, description = "Not the instructor (decided before the request is read)", body = ApiError),
     ))]
 pub async fn list_participants(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Instructor,
     Query(paging): Query<Paging>,
 ) -> Result<Json<ParticipantPage>, ApiError> {
-    caller.instructor()?;
     let limit = paging.limit.unwrap_or(100);
     if !(1..=500).contains(&limit) {
         return Err(ApiError::new(
@@ -171,10 +176,9 @@ pub async fn list_participants(
     ))]
 pub async fn get_participant(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
 ) -> Result<Json<ParticipantView>, ApiError> {
-    let participant = caller.participant(&state, &id)?;
+    let participant = state.participants.get(&id)?;
     Ok(Json(ParticipantView::new(
         &participant,
         state.backend.stack_names(&id),
@@ -187,15 +191,14 @@ pub async fn get_participant(
     responses(
         (status = 204, description = "Removed"),
         (status = 401, description = "No or invalid token", body = ApiError),
-        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 403, description = "Not the instructor (decided before the request is read)", body = ApiError),
         (status = 404, description = "No such participant", body = ApiError),
     ))]
 pub async fn delete_participant(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Instructor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.instructor()?;
     participants::remove(&state, &id, Actor::Instructor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -211,10 +214,8 @@ pub async fn delete_participant(
     ))]
 pub async fn leave_lab(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
 ) -> Result<StatusCode, ApiError> {
-    caller.may_access(&id)?;
     participants::leave(&state, &id).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -228,16 +229,15 @@ pub async fn leave_lab(
     responses(
         (status = 204, description = "Reset"),
         (status = 401, description = "No or invalid token", body = ApiError),
-        (status = 403, description = "Not the instructor", body = ApiError),
+        (status = 403, description = "Not the instructor (decided before the request is read)", body = ApiError),
         (status = 404, description = "No such participant", body = ApiError),
         (status = 503, description = "The pipeline backend is unavailable", body = ApiError),
     ))]
 pub async fn reset_participant(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Instructor,
     Path(id): Path<String>,
 ) -> Result<StatusCode, ApiError> {
-    caller.instructor()?;
     participants::reset(&state, &id, Actor::Instructor).await?;
     Ok(StatusCode::NO_CONTENT)
 }
@@ -262,11 +262,12 @@ pub enum BulkActionName {
 pub struct BulkRequest {
     /// The participants' ids; left out, the action is for everyone.
     #[serde(default)]
+    #[schema(max_items = 10000)]
     pub ids: Option<Vec<String>>,
     /// What to do to each.
     pub action: BulkActionName,
     /// For `start_traffic`: the change, a field left out keeping each participant's value.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::object")]
     pub traffic: Option<TrafficChange>,
 }
 
@@ -278,17 +279,16 @@ pub struct BulkRequest {
     security(("bearer" = [])),
     responses(
         (status = 200, description = "How many participants were changed, skipped or failed", body = BulkOutcome),
-        (status = 400, description = "Malformed body", body = ApiError),
+        (status = 400, description = "The body is not a JSON object", body = ApiError),
         (status = 401, description = "No or invalid token", body = ApiError),
-        (status = 403, description = "Not the instructor", body = ApiError),
-        (status = 422, description = "Traffic settings outside the server's caps", body = ApiError),
+        (status = 403, description = "Not the instructor (decided before the request is read)", body = ApiError),
+        (status = 422, description = "An unknown field, a wrong type, or traffic settings outside the server's caps", body = ApiError),
     ))]
 pub async fn act_on_participants(
     State(state): State<AppState>,
-    caller: Caller,
+    _: Instructor,
     Json(request): Json<BulkRequest>,
 ) -> Result<Json<BulkOutcome>, ApiError> {
-    caller.instructor()?;
     let targets = match request.ids {
         Some(ids) => Targets::Selected(ids),
         None => Targets::Everyone,

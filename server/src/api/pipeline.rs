@@ -4,8 +4,8 @@ use axum::extract::State;
 use serde::Deserialize;
 use utoipa::IntoParams;
 
-use super::auth::Caller;
-use super::error::{ApiError, Json, Path, Query};
+use super::auth::Reach;
+use super::error::{ApiError, Json, Query};
 use crate::backend::{Accounting, FunctionConfiguration};
 use crate::dashboard::DashboardData;
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
@@ -16,13 +16,15 @@ use crate::state::AppState;
 /// and dead-letter target.
 #[utoipa::path(get, path = "/participants/{id}/function", tag = "pipeline",
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
-    responses((status = 200, body = FunctionConfiguration), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+    responses(
+        (status = 200, description = "The function's configuration", body = FunctionConfiguration),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
 pub async fn get_function(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
 ) -> Result<Json<FunctionConfiguration>, ApiError> {
-    caller.may_access(&id)?;
     Ok(Json(state.backend.function_configuration(&id).await?))
 }
 
@@ -31,26 +33,26 @@ pub async fn get_function(
 #[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataRequest,
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
-        (status = 200, body = GetMetricDataResponse),
-        (status = 400, description = "Malformed body", body = ApiError),
-        (status = 401, body = ApiError),
-        (status = 404, body = ApiError),
-        (status = 422, description = "An invalid query", body = ApiError),
+        (status = 200, description = "One result per query with `ReturnData` true, in request order", body = GetMetricDataResponse),
+        (status = 400, description = "The body is not a JSON object", body = ApiError),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+        (status = 422, description = "An unknown field, a wrong type, or an invalid query (named)", body = ApiError),
     ))]
 pub async fn query_metrics(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
     Json(request): Json<GetMetricDataRequest>,
 ) -> Result<Json<GetMetricDataResponse>, ApiError> {
-    caller.may_access(&id)?;
     Ok(Json(state.backend.get_metric_data(&id, request).await?))
 }
 
 /// The dashboard's time range.
 #[derive(Debug, Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct DashboardRange {
-    /// Minutes back from now, 5–1440 (default 60).
+    /// Minutes of pipeline time back from now, 5–1440 (default 60).
+    #[param(minimum = 5, maximum = 1440)]
     pub minutes: Option<i64>,
 }
 
@@ -60,18 +62,15 @@ pub struct DashboardRange {
     params(("id" = String, Path, description = "Participant id"), DashboardRange), security(("bearer" = [])),
     responses(
         (status = 200, description = "Every widget's data", body = DashboardData),
-        (status = 400, description = "`minutes` is not a whole number", body = ApiError),
         (status = 401, description = "No or invalid token", body = ApiError),
         (status = 404, description = "No such participant visible to you", body = ApiError),
-        (status = 422, description = "`minutes` outside 5–1440", body = ApiError),
+        (status = 422, description = "An unknown parameter, or `minutes` not a whole number from 5 to 1440", body = ApiError),
     ))]
 pub async fn get_dashboard(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
     Query(range): Query<DashboardRange>,
 ) -> Result<Json<DashboardData>, ApiError> {
-    caller.may_access(&id)?;
     Ok(Json(
         dashboard::data(state.backend.as_ref(), &id, range.minutes.unwrap_or(60)).await?,
     ))
@@ -80,12 +79,14 @@ pub async fn get_dashboard(
 /// Where every published object is: `published = converted + dead_lettered + in_flight`.
 #[utoipa::path(get, path = "/participants/{id}/accounting", tag = "pipeline",
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
-    responses((status = 200, body = Accounting), (status = 401, body = ApiError), (status = 404, body = ApiError)))]
+    responses(
+        (status = 200, description = "Where every published object is", body = Accounting),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
 pub async fn get_accounting(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
 ) -> Result<Json<Accounting>, ApiError> {
-    caller.may_access(&id)?;
     Ok(Json(state.backend.accounting(&id).await?))
 }

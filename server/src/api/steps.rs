@@ -2,8 +2,8 @@
 
 use axum::extract::State;
 
-use super::auth::Caller;
-use super::error::{ApiError, Json, Path};
+use super::auth::Reach;
+use super::error::{ApiError, Json};
 use crate::ops::steps::{self, StepStatus};
 use crate::state::AppState;
 
@@ -13,9 +13,7 @@ use crate::state::AppState;
     responses((status = 200, description = "The steps", body = Vec<StepStatus>), (status = 401, description = "No or invalid token", body = ApiError), (status = 404, description = "No such participant visible to you", body = ApiError)))]
 pub async fn list_steps(
     State(state): State<AppState>,
-    caller: Caller,
-    Path(id): Path<String>,
+    Reach { id, .. }: Reach,
 ) -> Result<Json<Vec<StepStatus>>, ApiError> {
-    caller.may_access(&id)?;
     Ok(Json(steps::list(&state, &id).await?))
 }

@@ -4,9 +4,14 @@
 //! **The merge rule.** A [`TrafficChange`] names the generators to start or change; a generator
 //! left out is left as it is. Within a generator, a field left out keeps its current value: the
 //! running generator's, else the participant's saved settings, else the lab's standard. The
-//! settings that result are saved, so the next change starts from them. The API's `PUT
-//! /traffic`, the traffic form, the step buttons and the instructor's "Start" all go through
-//! [`start`], so they cannot disagree.
+//! settings that result are saved, so the next change starts from them. The API's `PUT` and
+//! `PATCH /traffic`, the traffic form, the step buttons and the instructor's "Start" all go
+//! through [`start`], so they cannot disagree.
+//!
+//! **The automatic stop.** A change to a running publisher that states `stop_after_s` makes its
+//! automatic stop count again from now; a change that leaves it out (a new rate or error rate
+//! alone) keeps the stop where it was, so an experiment that raises the error rate for a while
+//! does not extend the run. A publisher that starts gets its stop `stop_after_s` from now.
 
 use serde::Deserialize;
 use utoipa::ToSchema;
@@ -16,7 +21,7 @@ use crate::ops::{Actor, OpError};
 use crate::participants::Participant;
 use crate::state::App;
 use crate::traffic::{
-    PublisherSettings, SubscriberSettings, TrafficLimits, TrafficSettings, TrafficStatus,
+    PublisherSettings, StopTimer, SubscriberSettings, TrafficLimits, TrafficSettings, TrafficStatus,
 };
 
 /// What to start or change. Every part and every field may be left out: see the module's
@@ -25,8 +30,10 @@ use crate::traffic::{
 #[serde(deny_unknown_fields)]
 pub struct TrafficChange {
     /// Start or change the publisher.
+    #[serde(default, deserialize_with = "crate::input::object")]
     pub publisher: Option<PublisherChange>,
     /// Start or change the subscriber.
+    #[serde(default, deserialize_with = "crate::input::object")]
     pub subscriber: Option<SubscriberChange>,
 }
 
@@ -34,11 +41,16 @@ pub struct TrafficChange {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct PublisherChange {
-    /// Objects per second.
+    /// Objects per second, from 0.1 to the server's cap (`--max-rate`).
+    #[schema(minimum = 0.1, maximum = 20)]
     pub rate: Option<f64>,
     /// The share of objects that are malformed, from 0 to 1.
+    #[schema(minimum = 0, maximum = 1)]
     pub error_rate: Option<f64>,
-    /// Seconds of pipeline time after which the publisher stops by itself.
+    /// Seconds of pipeline time after which the publisher stops by itself, from 1 to the
+    /// server's cap. Stating it restarts the count from now; leaving it out keeps a running
+    /// publisher's stop where it was.
+    #[schema(minimum = 1, maximum = 14400)]
     pub stop_after_s: Option<u64>,
 }
 
@@ -46,7 +58,8 @@ pub struct PublisherChange {
 #[derive(Debug, Clone, Copy, Default, PartialEq, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct SubscriberChange {
-    /// Messages per second, at most, on average.
+    /// Messages per second, at most, on average: from 0.1 to the server's cap (`--max-rate`).
+    #[schema(minimum = 0.1, maximum = 20)]
     pub rate: Option<f64>,
 }
 
@@ -130,9 +143,18 @@ pub fn start(
     let limits = app.traffic.limits();
     let requested = change.apply(current_settings(app, &participant));
     // The controller checks the settings against its limits and changes nothing if refused.
+    // The automatic stop counts again only when the change states it.
+    let timer = if change
+        .publisher
+        .is_some_and(|publisher| publisher.stop_after_s.is_some())
+    {
+        StopTimer::Restart
+    } else {
+        StopTimer::Keep
+    };
     let status = app
         .traffic
-        .start(id, requested)
+        .change(id, requested, timer)
         .map_err(|error| OpError::invalid("invalid_traffic_settings", error.to_string()))?;
     let saved = participant.traffic.unwrap_or_default();
     let requested = requested.resolved(&limits);

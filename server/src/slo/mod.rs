@@ -40,9 +40,12 @@ pub const MAX_WINDOW_MINUTES: u32 = 180;
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case", default, deny_unknown_fields)]
 pub struct SloObjective {
-    /// Largest acceptable share of objects in the DLQ, in percent (1.0 means 1%).
+    /// Largest acceptable share of objects in the DLQ, in percent (1.0 means 1%): greater than
+    /// 0, at most 100.
+    #[schema(exclusive_minimum = 0, maximum = 100)]
     pub max_percent: f64,
-    /// Length of the window the ratio is measured over, in whole minutes.
+    /// Length of the window the ratio is measured over, in whole minutes, 1 to 180.
+    #[schema(minimum = 1, maximum = 180)]
     pub window_minutes: u32,
 }
 
@@ -96,11 +99,11 @@ impl SloObjective {
 pub struct SloStatus {
     /// The objective judged.
     pub objective: SloObjective,
-    /// Start of the window, inclusive (a whole minute).
+    /// Start of the window, inclusive (a whole minute of pipeline time).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub window_start: EpochMillis,
-    /// End of the window, exclusive (a whole minute, at or before now).
+    /// End of the window, exclusive (a whole minute of pipeline time, at or before now).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
     pub window_end: EpochMillis,

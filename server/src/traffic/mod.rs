@@ -34,6 +34,15 @@ use crate::backend::Backend;
 use crate::metrics::EpochMillis;
 
 /// A participant's traffic: each generator's state, or `None` if it never ran.
+/// What a change to a running publisher does to its automatic stop.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopTimer {
+    /// The stop counts again from now, `stop_after_s` ahead.
+    Restart,
+    /// The stop stays where it was: a change of rate or error rate alone does not extend a run.
+    Keep,
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub struct TrafficStatus {
@@ -112,21 +121,32 @@ impl TrafficController {
         self.limits
     }
 
+    /// Starts or updates a participant's traffic, the automatic stop counting again from now:
+    /// [`Self::change`] with [`StopTimer::Restart`].
+    pub fn start(
+        &self,
+        participant: &str,
+        settings: TrafficSettings,
+    ) -> Result<TrafficStatus, TrafficSettingsError> {
+        self.change(participant, settings, StopTimer::Restart)
+    }
+
     /// Starts or updates a participant's traffic. A running generator takes its new settings
     /// without losing its counters (the publisher keeps its start time, and its automatic stop
-    /// counts again from now); a stopped one starts a new run, its counters and message ids
-    /// carrying on; a part left out of `settings` is left as it is. Nothing changes if the
-    /// settings are refused.
+    /// stays where it was unless `timer` says [`StopTimer::Restart`]); a stopped one starts a
+    /// new run, its counters and message ids carrying on; a part left out of `settings` is left
+    /// as it is. Nothing changes if the settings are refused.
     ///
     /// A publisher started without an automatic stop gets the server's default
     /// ([`TrafficLimits::default_stop_after_s`]); its status shows the stop it got.
     ///
     /// A participant without a stack is not refused here: the generators count the backend's
     /// failures in their status and keep trying, with backoff.
-    pub fn start(
+    pub fn change(
         &self,
         participant: &str,
         settings: TrafficSettings,
+        timer: StopTimer,
     ) -> Result<TrafficStatus, TrafficSettingsError> {
         settings.validate(&self.limits)?;
         let settings = settings.resolved(&self.limits);
@@ -134,7 +154,7 @@ impl TrafficController {
         let traffic = participants.entry(participant.to_owned()).or_default();
         if let Some(settings) = settings.publisher {
             match &mut traffic.publisher {
-                Some(publisher) => publisher.apply(&self.backend, participant, settings),
+                Some(publisher) => publisher.apply(&self.backend, participant, settings, timer),
                 None => {
                     traffic.publisher =
                         Some(Publisher::start(&self.backend, participant, settings));

@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use super::StopTimer;
 use super::message::lab_message;
 use super::pacing::{
     Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
@@ -26,7 +27,7 @@ pub struct PublisherStatus {
     pub started_at: EpochMillis,
     /// When it stops by itself, epoch ms of pipeline time.
     pub stops_at: EpochMillis,
-    /// When it stopped, if it has: stopped by request or by itself.
+    /// When it stopped, if it has: stopped by request or by itself; epoch ms of pipeline time.
     pub stopped_at: Option<EpochMillis>,
     /// Objects written, malformed ones included, since the controller started.
     pub published: u64,
@@ -95,25 +96,30 @@ impl Generator<PublisherState> {
             failures: 0,
             last_error: None,
         });
-        publisher.apply(backend, participant, settings);
+        publisher.apply(backend, participant, settings, StopTimer::Restart);
         publisher
     }
 
     /// Applies new settings. A running publisher takes the new rate and error rate at once and
-    /// keeps its start time; its automatic stop counts again from now. A stopped one starts a new
-    /// run, with its counters and message ids carrying on.
+    /// keeps its start time; its automatic stop counts again from now only with
+    /// [`StopTimer::Restart`]. A stopped one starts a new run, with its counters and message ids
+    /// carrying on, and its stop `stop_after_s` from now.
     pub(super) fn apply(
         &mut self,
         backend: &Arc<dyn Backend>,
         participant: &str,
         settings: PublisherSettings,
+        timer: StopTimer,
     ) {
         let now = backend.clock().now();
         self.update_or_start(
             now,
             |state| {
+                let keep = timer == StopTimer::Keep && state.run.running && state.stops_at > now;
                 state.settings = settings;
-                state.stops_at = now.saturating_add(stop_after_ms(&settings));
+                if !keep {
+                    state.stops_at = now.saturating_add(stop_after_ms(&settings));
+                }
             },
             |state, wake, run| {
                 publish(

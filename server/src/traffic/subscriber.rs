@@ -27,7 +27,7 @@ pub struct SubscriberStatus {
     pub running: bool,
     /// When the current (or last) run started, epoch ms of pipeline time.
     pub started_at: EpochMillis,
-    /// When it stopped, if it has.
+    /// When it stopped, if it has; epoch ms of pipeline time.
     pub stopped_at: Option<EpochMillis>,
     /// Messages received since the controller started (a message received twice counts twice).
     pub received: u64,

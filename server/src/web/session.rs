@@ -1,9 +1,9 @@
 //! Sessions: a signed, HttpOnly, SameSite cookie naming the participant, with a CSRF token that
 //! every form posts back; and refusal of state-changing requests sent from other sites.
 
-use axum::extract::{FromRequestParts, Request};
+use axum::extract::{FromRequestParts, Request, State};
 use axum::http::request::Parts;
-use axum::http::{HeaderMap, Method, StatusCode, header};
+use axum::http::{Method, StatusCode};
 use axum::middleware::Next;
 use axum::response::{IntoResponse, Redirect, Response};
 use axum_extra::extract::cookie::{Cookie, SameSite, SignedCookieJar};
@@ -136,14 +136,19 @@ impl FromRequestParts<AppState> for Session {
 }
 
 /// Refuses state-changing requests that a browser says come from another site, or whose
-/// `Origin` is not this host: with SameSite cookies and per-session CSRF tokens, a third layer
-/// against cross-site request forgery, which also covers the join form (no session yet).
-pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
+/// `Origin` is not this server's ([`crate::protection::Edge::is_cross_site`]): with SameSite
+/// cookies and per-session CSRF tokens, a third layer against cross-site request forgery, which
+/// also covers the join form (no session yet).
+pub async fn refuse_cross_site(
+    State(state): State<AppState>,
+    request: Request,
+    next: Next,
+) -> Response {
     let safe = matches!(
         *request.method(),
         Method::GET | Method::HEAD | Method::OPTIONS
     );
-    if !safe && is_cross_site(request.headers()) {
+    if !safe && state.edge.is_cross_site(request.headers()) {
         return (
             StatusCode::FORBIDDEN,
             "Cross-site request refused: submit the form from the chaoslab page itself.",
@@ -153,61 +158,9 @@ pub async fn refuse_cross_site(request: Request, next: Next) -> Response {
     next.run(request).await
 }
 
-fn is_cross_site(headers: &HeaderMap) -> bool {
-    if headers
-        .get("sec-fetch-site")
-        .is_some_and(|site| site == "cross-site")
-    {
-        return true;
-    }
-    // An API call with a bearer token is not driven by cookies, so the Origin check is for browsers.
-    let Some(origin) = headers
-        .get(header::ORIGIN)
-        .and_then(|origin| origin.to_str().ok())
-    else {
-        return false;
-    };
-    let host = headers
-        .get(header::HOST)
-        .and_then(|host| host.to_str().ok())
-        .unwrap_or_default();
-    let origin_host = origin.split_once("://").map_or(origin, |(_, rest)| rest);
-    origin == "null" || origin_host != host
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn headers(pairs: &[(&'static str, &'static str)]) -> HeaderMap {
-        let mut map = HeaderMap::new();
-        for (name, value) in pairs {
-            map.insert(*name, axum::http::HeaderValue::from_static(value));
-        }
-        map
-    }
-
-    #[test]
-    fn cross_site_requests_are_recognised() {
-        assert!(is_cross_site(&headers(&[("sec-fetch-site", "cross-site")])));
-        assert!(is_cross_site(&headers(&[
-            ("origin", "http://evil.example"),
-            ("host", "127.0.0.1:8080")
-        ])));
-        assert!(is_cross_site(&headers(&[
-            ("origin", "null"),
-            ("host", "127.0.0.1:8080")
-        ])));
-        assert!(!is_cross_site(&headers(&[
-            ("origin", "http://127.0.0.1:8080"),
-            ("host", "127.0.0.1:8080")
-        ])));
-        assert!(!is_cross_site(&headers(&[(
-            "sec-fetch-site",
-            "same-origin"
-        )])));
-        assert!(!is_cross_site(&HeaderMap::new()));
-    }
 
     #[test]
     fn the_cookie_is_http_only_and_same_site() {

@@ -83,6 +83,24 @@ impl Binary {
         token: Option<&str>,
         body: Option<&str>,
     ) -> (u16, String) {
+        let authorization = token.map(|token| format!("Bearer {token}"));
+        let headers: Vec<(&str, &str)> = authorization
+            .iter()
+            .map(|value| ("Authorization", value.as_str()))
+            .collect();
+        let (status, _, body) = self.send(method, path, &headers, body);
+        (status, body)
+    }
+
+    /// Sends one request with `headers` (name, value) besides `Host`; returns the status, the
+    /// response's head (status line and headers, as text) and the body.
+    pub fn send(
+        &self,
+        method: &str,
+        path: &str,
+        headers: &[(&str, &str)],
+        body: Option<&str>,
+    ) -> (u16, String, String) {
         let mut stream = TcpStream::connect(&self.address).unwrap();
         stream
             .set_read_timeout(Some(Duration::from_secs(30)))
@@ -91,8 +109,8 @@ impl Binary {
             "{method} {path} HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n",
             self.address
         );
-        if let Some(token) = token {
-            request.push_str(&format!("Authorization: Bearer {token}\r\n"));
+        for (name, value) in headers {
+            request.push_str(&format!("{name}: {value}\r\n"));
         }
         let body = body.unwrap_or_default();
         if !body.is_empty() {
@@ -107,11 +125,21 @@ impl Binary {
             .nth(1)
             .and_then(|status| status.parse().ok())
             .unwrap_or(0);
-        let body = response
+        let (head, body) = response
             .split_once("\r\n\r\n")
-            .map(|(_, body)| body.to_owned())
+            .map(|(head, body)| (head.to_owned(), body.to_owned()))
             .unwrap_or_default();
-        (status, body)
+        (status, head, body)
+    }
+
+    /// The server process's resident memory, in KiB, from `/proc`.
+    pub fn resident_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .unwrap()
     }
 }
 
