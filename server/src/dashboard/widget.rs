@@ -184,6 +184,7 @@ impl Widget {
             &WidgetDefaults {
                 period,
                 stat: &stat,
+                region: properties.region.as_deref(),
             },
         )
         .map_err(|(entry, problem)| DashboardError::MetricEntry {
