@@ -16,6 +16,7 @@ use crate::backend::aws::{
 use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
+use crate::dashboard::DashboardDefinition;
 use crate::participants::Participants;
 use crate::router::app;
 use crate::state::{App, AppState};
@@ -58,6 +59,10 @@ pub struct ServeArgs {
     /// The stacks for `--backend aws`: a file saved from `terraform output -json`.
     #[arg(long, env = "CHAOSLAB_STACKS")]
     pub stacks: Option<PathBuf>,
+    /// A CloudWatch dashboard body to serve instead of the compiled-in
+    /// `terraform/dashboard.json`, with the same `${name}` placeholders; checked at start-up.
+    #[arg(long, env = "CHAOSLAB_DASHBOARD")]
+    pub dashboard: Option<PathBuf>,
 }
 
 /// Sets up logging to stderr. INFO is for start-up, participants' and the instructor's actions,
@@ -102,6 +107,7 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Key> {
 /// `--backend aws` no embedded engine is opened.
 pub fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     check_args(args)?;
+    let dashboard = load_dashboard(args)?;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Embedded => Arc::new(EmbeddedBackend::new(open_engine(args)?)),
         BackendKind::Aws => Arc::new(
@@ -109,15 +115,25 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
                 .context("cannot start the AWS backend")?,
         ),
     };
-    state_over(args, backend)
+    state_over(args, backend, dashboard)
 }
 
 /// The embedded lab, with its engine for callers that look inside it (benchmarks, tests).
 pub fn build_embedded_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
     check_args(args)?;
+    let dashboard = load_dashboard(args)?;
     let engine = open_engine(args)?;
     let backend = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
-    Ok((state_over(args, backend)?, engine))
+    Ok((state_over(args, backend, dashboard)?, engine))
+}
+
+/// The dashboard to serve: `--dashboard FILE`, else the compiled-in one, checked through.
+fn load_dashboard(args: &ServeArgs) -> anyhow::Result<Arc<DashboardDefinition>> {
+    let definition = match &args.dashboard {
+        Some(path) => DashboardDefinition::from_file(path)?,
+        None => DashboardDefinition::compiled_in()?,
+    };
+    Ok(Arc::new(definition))
 }
 
 fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
@@ -142,7 +158,11 @@ fn open_engine(args: &ServeArgs) -> anyhow::Result<Arc<Engine>> {
     Engine::open(config).context("cannot open the embedded pipeline")
 }
 
-fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<AppState> {
+fn state_over(
+    args: &ServeArgs,
+    backend: Arc<dyn Backend>,
+    dashboard: Arc<DashboardDefinition>,
+) -> anyhow::Result<AppState> {
     let participants =
         Participants::open(&args.data_dir).context("cannot open the participant store")?;
     let limits = traffic_limits(args.backend, args.max_rate);
@@ -163,6 +183,7 @@ fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<App
             .context("cannot open the event log")?,
         // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.
         rate_limiter: crate::protection::RateLimiter::new(20.0, 60.0),
+        dashboard,
     })))
 }
 
@@ -179,6 +200,7 @@ impl ServeArgs {
             max_rate: DEFAULT_MAX_RATE,
             instructor_token: None,
             stacks: None,
+            dashboard: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 
 use crate::backend::Backend;
+use crate::dashboard::DashboardDefinition;
 use crate::events::EventLog;
 use crate::participants::Participants;
 use crate::protection::RateLimiter;
@@ -35,6 +36,8 @@ pub struct App {
     pub events: EventLog,
     /// Per-client limit on API requests.
     pub rate_limiter: RateLimiter,
+    /// The dashboard served, checked at start-up: `terraform/dashboard.json` or `--dashboard`.
+    pub dashboard: Arc<DashboardDefinition>,
 }
 
 impl App {

@@ -692,6 +692,7 @@ fn text_widgets_are_kept_apart_with_their_place_and_markdown() {
     assert_eq!(
         dashboard.text_widgets,
         [TextWidget {
+            id: "widget-0".to_owned(),
             position: Position {
                 x: 0,
                 y: 0,
@@ -753,6 +754,60 @@ fn a_widget_without_view_period_stat_or_size_gets_cloudwatchs_defaults() {
             .dimensions,
         []
     );
+}
+
+#[test]
+fn widget_ids_are_the_written_titles_slugs_made_unique_else_the_widgets_index() {
+    let template = json!({"widgets": [
+        {"type": "metric", "properties": {"title": "Queue ${dlq_name}: depth (max.)",
+            "metrics": [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${dlq_name}"]]}},
+        {"type": "log", "properties": {"title": "Skipped", "query": "fields @message"}},
+        {"type": "metric", "properties": {"title": "Queue ${dlq_name} depth max",
+            "metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}},
+        {"type": "metric", "properties": {"metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}},
+        {"type": "text", "properties": {"markdown": "Notes"}},
+        {"type": "metric", "properties": {"title": "¿…?", "metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}}
+    ]})
+    .to_string();
+    let ids = |names: &DashboardNames| {
+        let dashboard = Dashboard::from_template(&template, names).unwrap();
+        let widgets: Vec<String> = dashboard
+            .widgets
+            .iter()
+            .map(|widget| widget.id.clone())
+            .collect();
+        let texts: Vec<String> = dashboard
+            .text_widgets
+            .iter()
+            .map(|text| text.id.clone())
+            .collect();
+        (widgets, texts)
+    };
+    let (widgets, texts) = ids(&alice());
+    assert_eq!(
+        widgets,
+        [
+            "queue-dlq-name-depth-max",
+            "queue-dlq-name-depth-max-2",
+            "widget-3",
+            "widget-5"
+        ]
+    );
+    assert_eq!(texts, ["widget-4"]);
+    let bob = DashboardNames {
+        dlq_name: "chaos-error-queue-0000000000000000".to_owned(),
+        ..alice()
+    };
+    assert_eq!(ids(&bob), (widgets, texts), "the same ids on every stack");
+}
+
+#[test]
+fn the_lab_dashboards_widgets_are_found_by_id() {
+    let dashboard = Dashboard::for_stack(&alice()).unwrap();
+    let widget = dashboard.widget_by_id("percent-in-error").unwrap();
+    assert_eq!(widget.title, "Percent in error");
+    assert_eq!(dashboard.text_widgets[0].id, "widget-3");
+    assert!(dashboard.widget_by_id("Percent in error").is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -1011,6 +1066,7 @@ fn dashboard_data_serialises_for_the_browser() {
         serde_json::to_value(&data).unwrap(),
         json!({"widgets": [
             {
+                "id": "error-rate",
                 "title": "Error rate",
                 "view": "singleValue",
                 "position": {"x": 0, "y": 0, "width": 6, "height": 6},
@@ -1018,6 +1074,7 @@ fn dashboard_data_serialises_for_the_browser() {
                 "series": [{"id": "e1", "label": "Percent of attempts in error", "timestamps": [START], "values": [1.0], "unit": "Percent", "latest": 1.0}]
             },
             {
+                "id": "queue-traffic",
                 "title": "Queue traffic",
                 "view": "timeSeries",
                 "position": {"x": 6, "y": 0, "width": 18, "height": 6},

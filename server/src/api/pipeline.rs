@@ -73,7 +73,7 @@ pub async fn get_dashboard(
 ) -> Result<Json<DashboardData>, ApiError> {
     caller.may_access(&id)?;
     Ok(Json(
-        dashboard::data(state.backend.as_ref(), &id, range.minutes.unwrap_or(60)).await?,
+        dashboard::data(&state, &id, range.minutes.unwrap_or(60)).await?,
     ))
 }
 
