@@ -2,9 +2,9 @@
 //! queries) and a text widget (where it sits and its Markdown).
 //!
 //! Every widget has a stable id, so an API client (a Chaos Toolkit probe, say) can find a widget
-//! without matching on its title's wording. CloudWatch's dashboard body has no widget id, and
-//! PutDashboard refuses properties it does not know, so the id is derived from the body rather
-//! than written in it (the same body is published by Terraform):
+//! without matching on its title's wording. CloudWatch's dashboard body structure defines no
+//! widget id, and the same body is published by Terraform through PutDashboard, which validates
+//! the body against that structure; so the id is derived from the body rather than written in it:
 //! - a widget with a title gets the title's slug: ASCII letters and digits in lower case, every
 //!   other run of characters one `-` (`"CSV queue (SQS)"` → `csv-queue-sqs`). The title is taken
 //!   as the body writes it, placeholders included (`"${dlq_name} depth"` → `dlq-name-depth`), so
