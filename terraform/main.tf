@@ -15,7 +15,8 @@ module "stack" {
   source   = "./modules/pipeline"
   for_each = toset(var.participants)
 
-  participant  = each.key
-  lambda_zip   = var.lambda_zip
-  architecture = var.architecture
+  participant    = each.key
+  lambda_zip     = var.lambda_zip
+  architecture   = var.architecture
+  dashboard_file = var.dashboard_file
 }

@@ -25,6 +25,17 @@ variable "lambda_zip" {
   default     = "../target/lambda/chaos-transformer/bootstrap.zip"
 }
 
+variable "dashboard_file" {
+  description = "CloudWatch dashboard body with $${name} placeholders, published as each stack's dashboard. Relative to this directory. Give the chaoslab server the same file with --dashboard."
+  type        = string
+  default     = "dashboard.json"
+
+  validation {
+    condition     = fileexists(var.dashboard_file)
+    error_message = "dashboard_file must name an existing file, relative to this directory (the default is dashboard.json)."
+  }
+}
+
 variable "architecture" {
   description = "Instruction set of the built package: x86_64 (cargo lambda --x86-64) or arm64 (--arm64)."
   type        = string

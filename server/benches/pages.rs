@@ -87,7 +87,7 @@ fn main() {
         let mut widgets = 0;
         for _ in 0..samples {
             let started = Instant::now();
-            let data = dashboard::data(state.backend.as_ref(), &participant, 180).await;
+            let data = dashboard::data(&state, &participant, 180).await;
             timings.push(started.elapsed());
             widgets = data.map(|data| data.widgets.len()).unwrap_or(0);
         }

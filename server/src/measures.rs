@@ -1,12 +1,13 @@
 //! The lab's two measures, "Percent in error" and "Percent in flight", read from their one
-//! definition: the metric-math expressions of `terraform/dashboard.json`. The dashboard page, the
-//! SLO evaluation (and so the step checks) and the instructor's overview all ask for a measure by
-//! its label here, so none of them can compute it differently from the CloudWatch console.
-
-use std::sync::LazyLock;
+//! definition: the metric-math expressions of the dashboard the server serves
+//! (`terraform/dashboard.json`, or the `--dashboard` file, a [`DashboardDefinition`]). The
+//! dashboard page, the SLO evaluation (and so the step checks) and the instructor's overview all
+//! ask for a measure by its label here, so none of them can compute it differently from the
+//! CloudWatch console.
 
 use crate::backend::{Backend, BackendError};
-use crate::dashboard::{Dashboard, DashboardNames};
+use crate::dashboard::definition::marked_name;
+use crate::dashboard::{Dashboard, DashboardDefinition, DashboardNames};
 use crate::metrics::{
     EpochMillis, GetMetricDataRequest, GetMetricDataResponse, MetricDataQuery, ScanBy,
 };
@@ -15,24 +16,6 @@ use crate::metrics::{
 pub const PERCENT_IN_ERROR: &str = "Percent in error";
 /// The dashboard's label of the share of CSV notifications still waiting for the subscriber.
 pub const PERCENT_IN_FLIGHT: &str = "Percent in flight";
-
-/// What stands for a stack name in [`GENERIC_DASHBOARD`]: `@csv_queue_name@`.
-const MARKER: &str = "@";
-
-/// The dashboard read once, with a marker in place of each stack name: the SLO and the
-/// instructor's overview ask for a measure many times a second, and only the names differ from
-/// stack to stack, so the template is not rendered and parsed again for each.
-static GENERIC_DASHBOARD: LazyLock<Result<Dashboard, String>> = LazyLock::new(|| {
-    let marker = |name: &str| format!("{MARKER}{name}{MARKER}");
-    Dashboard::for_stack(&DashboardNames {
-        region: marker("region"),
-        function_name: marker("function_name"),
-        csv_queue_name: marker("csv_queue_name"),
-        dlq_name: marker("dlq_name"),
-        topic_name: marker("topic_name"),
-    })
-    .map_err(|error| error.to_string())
-});
 
 /// A measure: its expression and the queries it reads, as the dashboard defines them for one
 /// stack.
@@ -79,24 +62,27 @@ impl Measure {
         })
     }
 
-    /// The measure labelled `label` for a participant's stack.
+    /// The measure labelled `label` in `dashboard` for a participant's stack.
     pub fn for_participant(
         backend: &dyn Backend,
+        dashboard: &DashboardDefinition,
         participant: &str,
         label: &str,
     ) -> Result<Self, BackendError> {
         let names = backend
             .stack_names(participant)
             .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
-        Self::for_names(&DashboardNames::from(&names), label)
+        Self::for_names(dashboard, &DashboardNames::from(&names), label)
     }
 
-    /// The measure labelled `label` for the stack with these names, from the dashboard read once.
-    pub fn for_names(names: &DashboardNames, label: &str) -> Result<Self, BackendError> {
-        let dashboard = GENERIC_DASHBOARD.as_ref().map_err(|error| {
-            BackendError::Unavailable(format!("the dashboard definition is invalid: {error}"))
-        })?;
-        let mut measure = Self::find(dashboard, label).ok_or_else(|| {
+    /// The measure labelled `label` in `dashboard` for the stack with these names, from the
+    /// dashboard as read once at start-up.
+    pub fn for_names(
+        dashboard: &DashboardDefinition,
+        names: &DashboardNames,
+        label: &str,
+    ) -> Result<Self, BackendError> {
+        let mut measure = Self::find(dashboard.generic(), label).ok_or_else(|| {
             BackendError::Unavailable(format!(
                 "the dashboard definition has no metric-math query labelled {label:?}"
             ))
@@ -107,11 +93,8 @@ impl Measure {
             .filter_map(|query| query.metric_stat.as_mut())
             .flat_map(|stat| stat.metric.dimensions.iter_mut());
         for dimension in dimensions {
-            let placeholder = dimension
-                .value
-                .strip_prefix(MARKER)
-                .and_then(|rest| rest.strip_suffix(MARKER));
-            if let Some(value) = placeholder.and_then(|name| names.value_of(name)) {
+            if let Some(value) = marked_name(&dimension.value).and_then(|name| names.value_of(name))
+            {
                 dimension.value = value.to_owned();
             }
         }
@@ -228,13 +211,14 @@ pub struct ErrorWindow {
 /// period. SQS reports each minute when it ends, so the minute in progress is left out.
 pub async fn percent_in_error(
     backend: &dyn Backend,
+    dashboard: &DashboardDefinition,
     participant: &str,
     minutes: u32,
 ) -> Result<ErrorWindow, BackendError> {
     let names = backend
         .stack_names(participant)
         .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
-    let measure = Measure::for_participant(backend, participant, PERCENT_IN_ERROR)?;
+    let measure = Measure::for_participant(backend, dashboard, participant, PERCENT_IN_ERROR)?;
     let now = backend.clock().now();
     let end = now - now.rem_euclid(MINUTE);
     let start = end - EpochMillis::from(minutes) * MINUTE;
@@ -298,9 +282,11 @@ mod tests {
             topic_name: "chaos-csv-topic-1".into(),
         };
         let own = Dashboard::for_stack(&names).unwrap_or_else(|error| panic!("{error}"));
+        let definition =
+            DashboardDefinition::compiled_in().unwrap_or_else(|error| panic!("{error}"));
         for label in [PERCENT_IN_ERROR, PERCENT_IN_FLIGHT] {
-            let cached =
-                Measure::for_names(&names, label).unwrap_or_else(|error| panic!("{error}"));
+            let cached = Measure::for_names(&definition, &names, label)
+                .unwrap_or_else(|error| panic!("{error}"));
             assert_eq!(Some(cached), Measure::find(&own, label), "{label}");
         }
     }

@@ -16,6 +16,7 @@ use crate::backend::aws::{
 use crate::backend::embedded::service::EmbeddedBackend;
 use crate::backend::embedded::{Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
+use crate::dashboard::DashboardDefinition;
 use crate::participants::Participants;
 use crate::router::app;
 use crate::state::{App, AppState};
@@ -68,6 +69,10 @@ pub struct ServeArgs {
     /// without this option the address is the connection's, which behind a proxy is the proxy's.
     #[arg(long, env = "CHAOSLAB_CLIENT_ADDRESS_HEADER")]
     pub client_address_header: Option<String>,
+    /// A CloudWatch dashboard body to serve instead of the compiled-in
+    /// `terraform/dashboard.json`, with the same `${name}` placeholders; checked at start-up.
+    #[arg(long, env = "CHAOSLAB_DASHBOARD")]
+    pub dashboard: Option<PathBuf>,
 }
 
 /// Sets up logging to stderr. INFO is for start-up, participants' and the instructor's actions,
@@ -112,6 +117,7 @@ pub fn load_or_create_key(data_dir: &Path) -> anyhow::Result<Key> {
 /// `--backend aws` no embedded engine is opened.
 pub fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
     check_args(args)?;
+    let dashboard = load_dashboard(args)?;
     let backend: Arc<dyn Backend> = match args.backend {
         BackendKind::Embedded => Arc::new(EmbeddedBackend::new(open_engine(args)?)),
         BackendKind::Aws => Arc::new(
@@ -119,15 +125,25 @@ pub fn build_state(args: &ServeArgs) -> anyhow::Result<AppState> {
                 .context("cannot start the AWS backend")?,
         ),
     };
-    state_over(args, backend)
+    state_over(args, backend, dashboard)
 }
 
 /// The embedded lab, with its engine for callers that look inside it (benchmarks, tests).
 pub fn build_embedded_state(args: &ServeArgs) -> anyhow::Result<(AppState, Arc<Engine>)> {
     check_args(args)?;
+    let dashboard = load_dashboard(args)?;
     let engine = open_engine(args)?;
     let backend = Arc::new(EmbeddedBackend::new(Arc::clone(&engine)));
-    Ok((state_over(args, backend)?, engine))
+    Ok((state_over(args, backend, dashboard)?, engine))
+}
+
+/// The dashboard to serve: `--dashboard FILE`, else the compiled-in one, checked through.
+fn load_dashboard(args: &ServeArgs) -> anyhow::Result<Arc<DashboardDefinition>> {
+    let definition = match &args.dashboard {
+        Some(path) => DashboardDefinition::from_file(path)?,
+        None => DashboardDefinition::compiled_in()?,
+    };
+    Ok(Arc::new(definition))
 }
 
 fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
@@ -152,7 +168,11 @@ fn open_engine(args: &ServeArgs) -> anyhow::Result<Arc<Engine>> {
     Engine::open(config).context("cannot open the embedded pipeline")
 }
 
-fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<AppState> {
+fn state_over(
+    args: &ServeArgs,
+    backend: Arc<dyn Backend>,
+    dashboard: Arc<DashboardDefinition>,
+) -> anyhow::Result<AppState> {
     let participants =
         Participants::open(&args.data_dir).context("cannot open the participant store")?;
     let limits = traffic_limits(args.backend, args.max_rate);
@@ -180,6 +200,7 @@ fn state_over(args: &ServeArgs, backend: Arc<dyn Backend>) -> anyhow::Result<App
             args.public_url.as_deref(),
             args.client_address_header.as_deref(),
         )?,
+        dashboard,
     })))
 }
 
@@ -198,6 +219,7 @@ impl ServeArgs {
             stacks: None,
             public_url: None,
             client_address_header: None,
+            dashboard: None,
         }
     }
 }

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 
 use crate::backend::Backend;
+use crate::dashboard::DashboardDefinition;
 use crate::events::EventLog;
 use crate::participants::Participants;
 use crate::protection::{Edge, RateLimiter};
@@ -39,6 +40,8 @@ pub struct App {
     pub join_limiter: RateLimiter,
     /// The public address and the proxy's client-address header, if any.
     pub edge: Edge,
+    /// The dashboard served, checked at start-up: `terraform/dashboard.json` or `--dashboard`.
+    pub dashboard: Arc<DashboardDefinition>,
 }
 
 impl App {

@@ -369,6 +369,260 @@ fn dots_repeat_namespace_and_dimensions_of_the_previous_metric_skipping_expressi
     );
 }
 
+/// The metrics of a widget titled "W" in us-east-1 whose `metrics` array is `metrics`, with
+/// alice's names filled in.
+fn expand(metrics: serde_json::Value) -> Result<Vec<MetricDataQuery>, DashboardError> {
+    let template = json!({"widgets": [{"type": "metric", "properties": {
+        "title": "W", "region": "${region}", "metrics": metrics,
+    }}]});
+    Dashboard::from_template(&template.to_string(), &alice())
+        .map(|dashboard| dashboard.widgets[0].queries.clone())
+}
+
+/// The metric of each metric query, as `[namespace, name, dimension name, value, …]`.
+fn flat_metrics(queries: &[MetricDataQuery]) -> Vec<Vec<String>> {
+    queries
+        .iter()
+        .filter_map(|query| query.metric_stat.as_ref())
+        .map(|stat| {
+            let mut flat = vec![
+                stat.metric.namespace.clone(),
+                stat.metric.metric_name.clone(),
+            ];
+            for dimension in &stat.metric.dimensions {
+                flat.extend([dimension.name.clone(), dimension.value.clone()]);
+            }
+            flat
+        })
+        .collect()
+}
+
+#[test]
+fn three_dots_repeat_the_previous_metric_with_the_values_after_them_replacing_its_last_ones() {
+    // The example of CloudWatch's documentation: one metric for each instance.
+    let queries = expand(json!([
+        ["AWS/EC2", "CPUUtilization", "InstanceId", "i-111111111111"],
+        ["...", "i-222222222222"],
+        ["...", "i-333333333333"]
+    ]))
+    .unwrap();
+    assert_eq!(
+        flat_metrics(&queries),
+        [
+            ["AWS/EC2", "CPUUtilization", "InstanceId", "i-111111111111"],
+            ["AWS/EC2", "CPUUtilization", "InstanceId", "i-222222222222"],
+            ["AWS/EC2", "CPUUtilization", "InstanceId", "i-333333333333"],
+        ]
+    );
+}
+
+#[test]
+fn the_original_labs_dead_letter_entry_repeats_the_csv_queue_metric_for_the_dlq() {
+    let queries = expand(json!([
+        ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "${csv_queue_name}", {"id": "m1", "visible": false}],
+        ["...", "${dlq_name}", {"id": "m3", "visible": false}],
+        [{"expression": "100 * m3 / (m1 + m3)", "id": "e1", "label": "Percent in error"}]
+    ]))
+    .unwrap();
+    assert_eq!(
+        queries[1],
+        metric_query(
+            "m3",
+            sqs::NAMESPACE,
+            sqs::MESSAGES_SENT,
+            sqs::DIMENSION,
+            "chaos-error-queue-3f9a0c1d2b4e5f67"
+        )
+        .hidden()
+    );
+}
+
+#[test]
+fn three_dots_in_the_middle_keep_the_values_written_before_and_after_them() {
+    let queries = expand(json!([
+        ["AWS/Lambda", "Errors", "FunctionName", "f", "Resource", "f:1"],
+        [".", "Throttles", "...", "f:2"],
+        ["AWS/Lambda", "...", "Resource", "."],
+        [{"expression": "m1 + m2", "id": "e1"}],
+        ["...", {"stat": "Maximum", "color": "#d62728", "yAxis": "right"}]
+    ]))
+    .unwrap();
+    assert_eq!(
+        flat_metrics(&queries),
+        [
+            [
+                "AWS/Lambda",
+                "Errors",
+                "FunctionName",
+                "f",
+                "Resource",
+                "f:1"
+            ],
+            [
+                "AWS/Lambda",
+                "Throttles",
+                "FunctionName",
+                "f",
+                "Resource",
+                "f:2"
+            ],
+            // A "." after the "..." repeats the value at the position it lands on.
+            [
+                "AWS/Lambda",
+                "Throttles",
+                "FunctionName",
+                "f",
+                "Resource",
+                "f:2"
+            ],
+            // "..." alone, after an expression: the previous metric again, with its own options.
+            [
+                "AWS/Lambda",
+                "Throttles",
+                "FunctionName",
+                "f",
+                "Resource",
+                "f:2"
+            ],
+        ]
+    );
+    let stat = queries[4].metric_stat.as_ref().unwrap();
+    assert_eq!(
+        (stat.stat.as_str(), queries[4].id.as_str()),
+        ("Maximum", "m4")
+    );
+}
+
+#[test]
+fn rendering_options_shape_the_query_or_are_checked_and_left_to_the_chart() {
+    let queries = expand(json!([
+        ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "q", {
+            "id": "sent", "label": "Sent", "stat": "Sum", "period": 60, "visible": false,
+            "color": "#1f77b4", "yAxis": "left", "region": "us-east-1", "accountId": "123456789012"
+        }],
+        [{"expression": "sent * 2", "id": "twice", "label": "Twice", "period": 60,
+          "color": "#ff7f0e", "yAxis": "right", "visible": true}]
+    ]))
+    .unwrap();
+    let mut sent = metric_query(
+        "sent",
+        sqs::NAMESPACE,
+        sqs::MESSAGES_SENT,
+        sqs::DIMENSION,
+        "q",
+    )
+    .stat("Sum")
+    .label("Sent")
+    .hidden();
+    if let Some(stat) = &mut sent.metric_stat {
+        stat.period = 60;
+    }
+    assert_eq!(queries[0], sent);
+    let mut twice = expression_query("twice", "sent * 2").label("Twice");
+    twice.period = Some(60);
+    assert_eq!(queries[1], twice);
+}
+
+#[test]
+fn shorthand_and_option_mistakes_are_refused_naming_the_widget_and_the_entry() {
+    let refused = |metrics: serde_json::Value| match expand(metrics) {
+        Err(error @ DashboardError::MetricEntry { .. }) => error,
+        other => panic!("{other:?}"),
+    };
+    let sent = json!(["AWS/SQS", "NumberOfMessagesSent", "QueueName", "q"]);
+    let cases = [
+        (
+            json!([["...", "q"]]),
+            0,
+            MetricEntryProblem::NothingToRepeatAll { position: 0 },
+        ),
+        (
+            json!([sent, ["...", "A", "B", "C", "D", "E", "F"]]),
+            1,
+            MetricEntryProblem::RepeatTooShort {
+                position: 0,
+                previous: 4,
+                given: 6,
+            },
+        ),
+        (
+            json!([sent, ["...", "..."]]),
+            1,
+            MetricEntryProblem::SecondRepeatAll { position: 1 },
+        ),
+        (
+            json!([sent, ["...", {"colour": "#000000"}]]),
+            1,
+            MetricEntryProblem::UnknownOption {
+                name: "colour".to_owned(),
+                kind: "a metric entry",
+                allowed: "id, label, stat, period, visible, color, yAxis, region and accountId",
+            },
+        ),
+        (
+            json!([sent, [{"expression": "m1", "stat": "Sum"}]]),
+            1,
+            MetricEntryProblem::UnknownOption {
+                name: "stat".to_owned(),
+                kind: "an expression entry",
+                allowed: "expression, id, label, period, visible, color, yAxis, region and accountId",
+            },
+        ),
+        (
+            json!([sent, ["...", {"region": "eu-west-1"}]]),
+            1,
+            MetricEntryProblem::OtherRegion {
+                region: "eu-west-1".to_owned(),
+                widget_region: "us-east-1".to_owned(),
+            },
+        ),
+        (
+            json!([sent, ["...", {"yAxis": "top"}]]),
+            1,
+            MetricEntryProblem::InvalidOption {
+                name: "yAxis".to_owned(),
+                expected: "\"left\" or \"right\"",
+            },
+        ),
+    ];
+    for (metrics, expected_entry, expected_problem) in cases {
+        let error = refused(metrics);
+        let DashboardError::MetricEntry {
+            widget,
+            entry,
+            problem,
+        } = &error
+        else {
+            unreachable!()
+        };
+        assert_eq!(
+            (widget.as_str(), *entry, problem),
+            ("W", expected_entry, &expected_problem)
+        );
+        assert!(
+            error.to_string().starts_with(&format!(
+                "dashboard widget \"W\", metrics[{expected_entry}]: "
+            )),
+            "{error}"
+        );
+    }
+}
+
+#[test]
+fn an_untitled_widgets_mistake_names_it_by_its_index() {
+    let template = json!({"widgets": [
+        {"type": "text", "properties": {"markdown": "Hello"}},
+        {"type": "metric", "properties": {"metrics": [["AWS/SQS", "X"], ["...", {"bogus": 1}]]}}
+    ]});
+    let error = Dashboard::from_template(&template.to_string(), &alice()).unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .starts_with("dashboard widget \"#1\", metrics[1]: unknown option \"bogus\""),
+        "{error}"
+    );
+}
+
 #[test]
 fn entries_without_an_id_are_numbered_around_the_explicit_ones() {
     let widget = shorthand_widget();
@@ -438,6 +692,7 @@ fn text_widgets_are_kept_apart_with_their_place_and_markdown() {
     assert_eq!(
         dashboard.text_widgets,
         [TextWidget {
+            id: "widget-0".to_owned(),
             position: Position {
                 x: 0,
                 y: 0,
@@ -499,6 +754,60 @@ fn a_widget_without_view_period_stat_or_size_gets_cloudwatchs_defaults() {
             .dimensions,
         []
     );
+}
+
+#[test]
+fn widget_ids_are_the_written_titles_slugs_made_unique_else_the_widgets_index() {
+    let template = json!({"widgets": [
+        {"type": "metric", "properties": {"title": "Queue ${dlq_name}: depth (max.)",
+            "metrics": [["AWS/SQS", "ApproximateNumberOfMessagesVisible", "QueueName", "${dlq_name}"]]}},
+        {"type": "log", "properties": {"title": "Skipped", "query": "fields @message"}},
+        {"type": "metric", "properties": {"title": "Queue ${dlq_name} depth max",
+            "metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}},
+        {"type": "metric", "properties": {"metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}},
+        {"type": "text", "properties": {"markdown": "Notes"}},
+        {"type": "metric", "properties": {"title": "¿…?", "metrics": [["AWS/SQS", "NumberOfMessagesSent"]]}}
+    ]})
+    .to_string();
+    let ids = |names: &DashboardNames| {
+        let dashboard = Dashboard::from_template(&template, names).unwrap();
+        let widgets: Vec<String> = dashboard
+            .widgets
+            .iter()
+            .map(|widget| widget.id.clone())
+            .collect();
+        let texts: Vec<String> = dashboard
+            .text_widgets
+            .iter()
+            .map(|text| text.id.clone())
+            .collect();
+        (widgets, texts)
+    };
+    let (widgets, texts) = ids(&alice());
+    assert_eq!(
+        widgets,
+        [
+            "queue-dlq-name-depth-max",
+            "queue-dlq-name-depth-max-2",
+            "widget-3",
+            "widget-5"
+        ]
+    );
+    assert_eq!(texts, ["widget-4"]);
+    let bob = DashboardNames {
+        dlq_name: "chaos-error-queue-0000000000000000".to_owned(),
+        ..alice()
+    };
+    assert_eq!(ids(&bob), (widgets, texts), "the same ids on every stack");
+}
+
+#[test]
+fn the_lab_dashboards_widgets_are_found_by_id() {
+    let dashboard = Dashboard::for_stack(&alice()).unwrap();
+    let widget = dashboard.widget_by_id("percent-in-error").unwrap();
+    assert_eq!(widget.title, "Percent in error");
+    assert_eq!(dashboard.text_widgets[0].id, "widget-3");
+    assert!(dashboard.widget_by_id("Percent in error").is_none());
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -757,6 +1066,7 @@ fn dashboard_data_serialises_for_the_browser() {
         serde_json::to_value(&data).unwrap(),
         json!({"widgets": [
             {
+                "id": "error-rate",
                 "title": "Error rate",
                 "view": "singleValue",
                 "position": {"x": 0, "y": 0, "width": 6, "height": 6},
@@ -764,6 +1074,7 @@ fn dashboard_data_serialises_for_the_browser() {
                 "series": [{"id": "e1", "label": "Percent of attempts in error", "timestamps": [START], "values": [1.0], "unit": "Percent", "latest": 1.0}]
             },
             {
+                "id": "queue-traffic",
                 "title": "Queue traffic",
                 "view": "timeSeries",
                 "position": {"x": 6, "y": 0, "width": 18, "height": 6},

@@ -9,11 +9,17 @@ use std::time::Duration;
 
 use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::{Backend, BackendError};
+use chaoslab::dashboard::DashboardDefinition;
 use chaoslab::metrics::EpochMillis;
 use chaoslab::slo::{ObjectiveError, SloObjective, Verdict, evaluate, history};
 use support::{START, TestPipeline, lab_message, malformed};
 
 const MINUTE: EpochMillis = 60_000;
+
+/// The dashboard a server serves without `--dashboard`.
+fn lab_dashboard() -> DashboardDefinition {
+    DashboardDefinition::compiled_in().unwrap()
+}
 
 fn objective(max_percent: f64, window_minutes: u32) -> SloObjective {
     SloObjective {
@@ -67,9 +73,14 @@ async fn put_good(backend: &dyn Backend, first: u64, count: u64) {
 async fn no_traffic_is_not_enough_data_rather_than_a_pass() {
     let (pipeline, backend) = open();
     pipeline.sleep_until(START + 10 * MINUTE + 30_000).await;
-    let status = evaluate(backend.as_ref(), "alice", &objective(1.0, 5))
-        .await
-        .unwrap();
+    let status = evaluate(
+        backend.as_ref(),
+        &lab_dashboard(),
+        "alice",
+        &objective(1.0, 5),
+    )
+    .await
+    .unwrap();
     assert_eq!(status.processed, 0.0);
     assert_eq!(status.dlq_messages, 0.0);
     assert_eq!(status.value_percent, None);
@@ -86,9 +97,14 @@ async fn steady_traffic_with_one_percent_malformed_meets_a_two_percent_objective
     let publisher = publish(&backend, 100);
     // Retries settle after 3 minutes; measure well after, while traffic still flows.
     pipeline.sleep_until(START + 20 * MINUTE + 30_000).await;
-    let status = evaluate(backend.as_ref(), "alice", &objective(2.0, 5))
-        .await
-        .unwrap();
+    let status = evaluate(
+        backend.as_ref(),
+        &lab_dashboard(),
+        "alice",
+        &objective(2.0, 5),
+    )
+    .await
+    .unwrap();
     publisher.abort();
 
     assert_eq!(
@@ -111,9 +127,14 @@ async fn ten_percent_malformed_breaks_a_one_percent_objective() {
     let (pipeline, backend) = open();
     let publisher = publish(&backend, 10);
     pipeline.sleep_until(START + 12 * MINUTE + 30_000).await;
-    let status = evaluate(backend.as_ref(), "alice", &objective(1.0, 5))
-        .await
-        .unwrap();
+    let status = evaluate(
+        backend.as_ref(),
+        &lab_dashboard(),
+        "alice",
+        &objective(1.0, 5),
+    )
+    .await
+    .unwrap();
     publisher.abort();
 
     let value = status.value_percent.unwrap();
@@ -134,7 +155,7 @@ async fn a_one_minute_window_counts_the_last_complete_minute_only() {
 
     // Minute 9 is complete; minute 10 is in progress, so its 7 objects are not counted yet.
     pipeline.sleep_until(START + 10 * MINUTE + 30_000).await;
-    let status = evaluate(backend.as_ref(), "alice", &one_minute)
+    let status = evaluate(backend.as_ref(), &lab_dashboard(), "alice", &one_minute)
         .await
         .unwrap();
     assert_eq!(
@@ -149,7 +170,7 @@ async fn a_one_minute_window_counts_the_last_complete_minute_only() {
 
     // One millisecond into minute 11, the window moves to minute 10.
     pipeline.sleep_until(START + 11 * MINUTE + 1).await;
-    let status = evaluate(backend.as_ref(), "alice", &one_minute)
+    let status = evaluate(backend.as_ref(), &lab_dashboard(), "alice", &one_minute)
         .await
         .unwrap();
     assert_eq!(
@@ -160,7 +181,7 @@ async fn a_one_minute_window_counts_the_last_complete_minute_only() {
 
     // A minute with no traffic: the csv queue reports zeros, which is still nothing processed.
     pipeline.sleep_until(START + 12 * MINUTE + 30_000).await;
-    let status = evaluate(backend.as_ref(), "alice", &one_minute)
+    let status = evaluate(backend.as_ref(), &lab_dashboard(), "alice", &one_minute)
         .await
         .unwrap();
     assert_eq!(status.processed, 0.0);
@@ -177,6 +198,7 @@ async fn history_gives_five_minute_points_in_ascending_order() {
     // An unaligned start is rounded down to the 5-minute boundary.
     let points = history(
         backend.as_ref(),
+        &lab_dashboard(),
         "alice",
         &SloObjective::default(),
         START + 2 * MINUTE,
@@ -208,6 +230,7 @@ async fn history_of_a_pipeline_that_never_failed_reads_zero_percent() {
     publisher.abort();
     let points = history(
         backend.as_ref(),
+        &lab_dashboard(),
         "alice",
         &SloObjective::default(),
         START,
@@ -261,14 +284,20 @@ fn the_default_objective_leaves_headroom_above_the_steady_state() {
 #[tokio::test(start_paused = true)]
 async fn evaluating_an_invalid_objective_or_an_unknown_participant_fails() {
     let (_pipeline, backend) = open();
-    let error = evaluate(backend.as_ref(), "alice", &objective(f64::NAN, 5))
-        .await
-        .unwrap_err();
+    let error = evaluate(
+        backend.as_ref(),
+        &lab_dashboard(),
+        "alice",
+        &objective(f64::NAN, 5),
+    )
+    .await
+    .unwrap_err();
     assert!(
         matches!(error, BackendError::InvalidRequest(ref message) if message.contains("max_percent"))
     );
     let error = history(
         backend.as_ref(),
+        &lab_dashboard(),
         "alice",
         &objective(1.0, 0),
         START,
@@ -279,8 +308,13 @@ async fn evaluating_an_invalid_objective_or_an_unknown_participant_fails() {
     assert!(
         matches!(error, BackendError::InvalidRequest(ref message) if message.contains("window_minutes"))
     );
-    let error = evaluate(backend.as_ref(), "bob", &SloObjective::default())
-        .await
-        .unwrap_err();
+    let error = evaluate(
+        backend.as_ref(),
+        &lab_dashboard(),
+        "bob",
+        &SloObjective::default(),
+    )
+    .await
+    .unwrap_err();
     assert!(matches!(error, BackendError::UnknownStack(ref who) if who == "bob"));
 }

@@ -687,12 +687,10 @@ fn module_fills_exactly_the_placeholders_the_dashboard_template_uses() {
         panic!("dashboard_body should be templatefile(...)");
     };
     assert_eq!(call.name.to_string(), "templatefile");
-
-    let template_path = text(&call.args[0]).replace("${path.module}", &path_text(&module_dir()));
     assert_eq!(
-        fs::canonicalize(&template_path).unwrap(),
-        fs::canonicalize(dashboard_path()).unwrap(),
-        "templatefile() should read the shared dashboard.json"
+        text(&call.args[0]),
+        "var.dashboard_file",
+        "templatefile() should read the dashboard file the root passes (see the next test)"
     );
 
     let passed = object_entries(&call.args[1]);
@@ -710,6 +708,34 @@ fn module_fills_exactly_the_placeholders_the_dashboard_template_uses() {
         .map(|(name, source)| (name.to_owned(), source.to_owned())),
     );
     assert_eq!(passed, expected);
+}
+
+#[test]
+fn the_dashboard_file_variable_defaults_to_the_shared_dashboard_and_reaches_every_stack() {
+    let root = root_module();
+    // Relative to the root directory, where terraform runs, as lambda_zip is.
+    let default = variable_default(&root, "dashboard_file");
+    assert_eq!(
+        fs::canonicalize(terraform_dir().join(&default)).unwrap(),
+        fs::canonicalize(dashboard_path()).unwrap(),
+        "dashboard_file should default to the dashboard.json the server compiles in"
+    );
+    let validations: Vec<String> = blocks(variable(&root, "dashboard_file").body(), "validation")
+        .map(|validation| text(attribute(validation, "condition")))
+        .collect();
+    assert_eq!(validations, ["fileexists(var.dashboard_file)"]);
+
+    let (_, stack) = labelled_blocks(&root, "module")
+        .find(|(labels, _)| labels[0] == "stack")
+        .expect("module \"stack\"");
+    assert_wired(stack, &[("dashboard_file", "var.dashboard_file")]);
+
+    // The module has no default of its own: the root's is the one default.
+    let module = pipeline_module();
+    assert!(
+        optional_attribute(variable(&module, "dashboard_file"), "default").is_none(),
+        "the module's dashboard_file should have no default"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -889,10 +915,6 @@ fn module_dir() -> PathBuf {
 
 fn fixtures_dir() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures")
-}
-
-fn path_text(path: &Path) -> String {
-    path.to_str().unwrap().to_owned()
 }
 
 fn root_module() -> Body {

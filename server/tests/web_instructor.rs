@@ -702,7 +702,7 @@ async fn the_detail_page_shows_their_dashboard_stack_and_step_history() {
     let names = lab.state.backend.stack_names(&ada.id).unwrap();
     assert!(page.contains(&names.bucket) && page.contains(&names.function_name));
 
-    let widgets = chaoslab::ops::dashboard::data(lab.state.backend.as_ref(), &ada.id, 60)
+    let widgets = chaoslab::ops::dashboard::data(&lab.state, &ada.id, 60)
         .await
         .unwrap()
         .widgets;

@@ -475,7 +475,7 @@ async fn the_dashboard_page_shows_exactly_what_get_metric_data_returns() {
             .unwrap()
         })
         .collect();
-    let direct = chaoslab::ops::dashboard::data(lab.state.backend.as_ref(), &id, 180)
+    let direct = chaoslab::ops::dashboard::data(&lab.state, &id, 180)
         .await
         .unwrap();
     assert_eq!(embedded.len(), direct.widgets.len());
@@ -522,6 +522,7 @@ fn text_widgets_show_their_markdown_at_their_place_among_the_charts() {
             .widgets
             .iter()
             .map(|widget| chaoslab::dashboard::WidgetData {
+                id: widget.id.clone(),
                 title: widget.title.clone(),
                 view: widget.view,
                 position: widget.position,

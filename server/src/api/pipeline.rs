@@ -72,7 +72,7 @@ pub async fn get_dashboard(
     Query(range): Query<DashboardRange>,
 ) -> Result<Json<DashboardData>, ApiError> {
     Ok(Json(
-        dashboard::data(state.backend.as_ref(), &id, range.minutes.unwrap_or(60)).await?,
+        dashboard::data(&state, &id, range.minutes.unwrap_or(60)).await?,
     ))
 }
 

@@ -49,6 +49,10 @@ pub struct DashboardData {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct WidgetData {
+    /// The widget's stable id, the same on every call and every stack for a given dashboard
+    /// body: the slug of its title as the body writes it (`percent-in-error`), else
+    /// `widget-<index>` (its index in the body's widgets); `-2`, `-3`, … set apart equal slugs.
+    pub id: String,
     /// The widget's title.
     pub title: String,
     /// How to draw it.
@@ -65,7 +69,8 @@ pub struct WidgetData {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct SeriesData {
-    /// The query's id, e.g. `m1` or `e1`.
+    /// The series' stable id within its widget: its query's id, e.g. `m1`, `e1` or the id the
+    /// dashboard body gives the metric.
     pub id: String,
     /// The legend: the result's label from the metric source (the query's `label` when it has
     /// one), or, when that is empty, the query's expression, metric name or id.
@@ -190,6 +195,7 @@ impl Widget {
             .map(|result| self.series(result))
             .collect::<Result<_, _>>()?;
         Ok(WidgetData {
+            id: self.id.clone(),
             title: self.title.clone(),
             view: self.view,
             position: self.position,

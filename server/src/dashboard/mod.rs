@@ -2,8 +2,11 @@
 //!
 //! Terraform publishes that file as the stack's CloudWatch dashboard; the server reads the same
 //! text, fills in the same placeholders and runs every widget's queries through the backend's
-//! GetMetricData, so the CloudWatch console and the lab pages show the same numbers.
+//! GetMetricData, so the CloudWatch console and the lab pages show the same numbers. An
+//! instructor may give both another body of the same form (`chaoslab serve --dashboard FILE`,
+//! Terraform's `dashboard_file`).
 //!
+//! - [`definition`] holds the body the server serves, checked at start-up;
 //! - [`template`] fills in the `${name}` placeholders, as Terraform's `templatefile()` does;
 //! - [`widget`] turns each `"type": "metric"` widget into a typed [`Widget`], and each
 //!   `"type": "text"` widget into a [`TextWidget`];
@@ -16,6 +19,7 @@
 //! (the CloudWatch console still shows them).
 
 pub mod data;
+pub mod definition;
 pub mod metric_array;
 pub mod template;
 pub mod unit;
@@ -25,10 +29,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 pub use data::{DashboardData, MetricSource, QueryError, SeriesData, TimeRange, WidgetData};
+pub use definition::{DashboardDefinition, DefinitionError};
 pub use metric_array::MetricEntryProblem;
 pub use template::render;
 pub use unit::Unit;
 pub use widget::{Position, TextWidget, View, Widget};
+
+use widget::WidgetIds;
 
 /// The dashboard definition, `terraform/dashboard.json`, compiled into the server.
 pub const TEMPLATE: &str = include_str!(concat!(
@@ -89,7 +96,8 @@ pub struct Dashboard {
 }
 
 impl Dashboard {
-    /// The lab's dashboard ([`TEMPLATE`]) for one stack.
+    /// The compiled-in dashboard ([`TEMPLATE`]) for one stack. A server serves its
+    /// [`DashboardDefinition`] instead, which may come from `--dashboard FILE`.
     pub fn for_stack(names: &DashboardNames) -> Result<Self, DashboardError> {
         Self::from_template(TEMPLATE, names)
     }
@@ -103,19 +111,49 @@ impl Dashboard {
             .get("widgets")
             .and_then(Value::as_array)
             .ok_or(DashboardError::NoWidgets)?;
+        // The titles as the body writes them, placeholders included, for the widgets' ids: a
+        // body whose placeholders all sit in strings is JSON before it is filled in too.
+        let written: Option<Value> = serde_json::from_str(template).ok();
+        let mut ids = WidgetIds::default();
         let mut parsed = Vec::with_capacity(widgets.len());
         let mut text_widgets = Vec::new();
         for (index, widget) in widgets.iter().enumerate() {
-            if widget.get("type").and_then(Value::as_str) == Some("text") {
-                text_widgets.push(TextWidget::from_json(index, widget)?);
-            } else if let Some(widget) = Widget::from_json(index, widget)? {
-                parsed.push(widget);
+            let title = written
+                .as_ref()
+                .and_then(|written| written.pointer(&format!("/widgets/{index}")))
+                .unwrap_or(widget)
+                .pointer("/properties/title")
+                .and_then(Value::as_str);
+            match widget.get("type").and_then(Value::as_str) {
+                Some("text") => {
+                    let id = ids.assign(index, None);
+                    text_widgets.push(TextWidget::from_json(index, id, widget)?);
+                }
+                Some("metric") => {
+                    let id = ids.assign(index, title);
+                    parsed.push(Widget::from_json(index, id, widget)?);
+                }
+                // Log, alarm and explorer widgets: nothing the server can query or show.
+                Some(_) => {}
+                None => {
+                    let rendered_title =
+                        widget.pointer("/properties/title").and_then(Value::as_str);
+                    return Err(DashboardError::InvalidWidget {
+                        widget: rendered_title.map_or_else(|| format!("#{index}"), str::to_owned),
+                        reason: "has no \"type\"".to_owned(),
+                    });
+                }
             }
         }
         Ok(Self {
             widgets: parsed,
             text_widgets,
         })
+    }
+
+    /// The metric widget whose id is `id`, if any.
+    pub fn widget_by_id(&self, id: &str) -> Option<&Widget> {
+        self.widgets.iter().find(|widget| widget.id == id)
     }
 
     /// The widget titled `title`, if any.

@@ -1,5 +1,22 @@
 //! The dashboard's widgets: a metric widget (where it sits, how it is drawn and what it
 //! queries) and a text widget (where it sits and its Markdown).
+//!
+//! Every widget has a stable id, so an API client (a Chaos Toolkit probe, say) can find a widget
+//! without matching on its title's wording. CloudWatch's dashboard body structure defines no
+//! widget id, and the same body is published by Terraform through PutDashboard, which validates
+//! the body against that structure; so the id is derived from the body rather than written in it:
+//! - a widget with a title gets the title's slug: ASCII letters and digits in lower case, every
+//!   other run of characters one `-` (`"CSV queue (SQS)"` → `csv-queue-sqs`). The title is taken
+//!   as the body writes it, placeholders included (`"${dlq_name} depth"` → `dlq-name-depth`), so
+//!   a widget has the same id on every stack;
+//! - a widget without a title, and every text widget, gets `widget-<index>`, its 0-based index
+//!   in the body's `widgets` array;
+//! - an id already taken by an earlier widget gets `-2`, `-3`, … appended.
+//!
+//! Widgets the server skips (log, alarm, explorer) take no id. A series' id is its query's id
+//! (`m1`, `e1` or the entry's own `id`, see [`super::metric_array`]), unique within its widget.
+
+use std::collections::BTreeSet;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -40,6 +57,8 @@ pub struct Position {
 #[derive(Debug, Clone, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Widget {
+    /// The widget's stable id (see the module's header), e.g. `percent-in-error`.
+    pub id: String,
     /// The widget's title; empty when the template gives none.
     pub title: String,
     /// How it is drawn.
@@ -63,6 +82,8 @@ pub struct Widget {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "camelCase")]
 pub struct TextWidget {
+    /// The widget's stable id, `widget-<index>` (see the module's header).
+    pub id: String,
     /// Where it sits.
     pub position: Position,
     /// Its text, in Markdown (CloudWatch's `properties.markdown`).
@@ -71,13 +92,18 @@ pub struct TextWidget {
 
 impl TextWidget {
     /// Reads the `"type": "text"` widget at `index` of the dashboard body's `widgets` array.
-    pub(super) fn from_json(index: usize, json: &Value) -> Result<Self, DashboardError> {
+    pub(super) fn from_json(
+        index: usize,
+        id: String,
+        json: &Value,
+    ) -> Result<Self, DashboardError> {
         let widget =
             TextWidgetJson::deserialize(json).map_err(|error| DashboardError::InvalidWidget {
                 widget: format!("#{index} (text)"),
                 reason: format!("{error}; a text widget needs a \"markdown\" string"),
             })?;
         Ok(Self {
+            id,
             position: widget.place.position(),
             markdown: widget.properties.markdown,
         })
@@ -139,9 +165,13 @@ struct PropertiesJson {
 }
 
 impl Widget {
-    /// Reads the widget at `index` of the dashboard body's `widgets` array. Returns `None` for a
-    /// widget that is not `"type": "metric"`.
-    pub(super) fn from_json(index: usize, json: &Value) -> Result<Option<Self>, DashboardError> {
+    /// Reads the `"type": "metric"` widget at `index` of the dashboard body's `widgets` array,
+    /// giving it the id `id`.
+    pub(super) fn from_json(
+        index: usize,
+        id: String,
+        json: &Value,
+    ) -> Result<Self, DashboardError> {
         let title = json
             .pointer("/properties/title")
             .and_then(Value::as_str)
@@ -155,11 +185,6 @@ impl Widget {
             widget: name.clone(),
             reason,
         };
-        match json.get("type").and_then(Value::as_str) {
-            Some("metric") => {}
-            Some(_) => return Ok(None),
-            None => return Err(invalid("has no \"type\"".to_owned())),
-        }
         let widget =
             MetricWidgetJson::deserialize(json).map_err(|error| invalid(error.to_string()))?;
         let properties = widget.properties;
@@ -184,6 +209,7 @@ impl Widget {
             &WidgetDefaults {
                 period,
                 stat: &stat,
+                region: properties.region.as_deref(),
             },
         )
         .map_err(|(entry, problem)| DashboardError::MetricEntry {
@@ -191,7 +217,8 @@ impl Widget {
             entry,
             problem,
         })?;
-        Ok(Some(Self {
+        Ok(Self {
+            id,
             title: properties.title.unwrap_or_default(),
             view,
             position: widget.place.position(),
@@ -199,6 +226,48 @@ impl Widget {
             stat,
             region: properties.region,
             queries,
-        }))
+        })
     }
+}
+
+/// Hands out the widgets' ids in the body's order (see the module's header).
+#[derive(Debug, Default)]
+pub(super) struct WidgetIds {
+    taken: BTreeSet<String>,
+}
+
+impl WidgetIds {
+    /// The id of the widget at `index` of the body's `widgets` array, titled `title` as the body
+    /// writes it.
+    pub(super) fn assign(&mut self, index: usize, title: Option<&str>) -> String {
+        let base = title
+            .map(slug)
+            .filter(|slug| !slug.is_empty())
+            .unwrap_or_else(|| format!("widget-{index}"));
+        let mut id = base.clone();
+        let mut suffix = 2;
+        while !self.taken.insert(id.clone()) {
+            id = format!("{base}-{suffix}");
+            suffix += 1;
+        }
+        id
+    }
+}
+
+/// `title` in lower-case ASCII letters and digits, every other run of characters one `-`.
+fn slug(title: &str) -> String {
+    let mut slug = String::with_capacity(title.len());
+    let mut separated = false;
+    for character in title.chars() {
+        if character.is_ascii_alphanumeric() {
+            if separated && !slug.is_empty() {
+                slug.push('-');
+            }
+            separated = false;
+            slug.push(character.to_ascii_lowercase());
+        } else {
+            separated = true;
+        }
+    }
+    slug
 }

@@ -1,6 +1,6 @@
-//! A participant's dashboard: every widget of the shared definition
-//! (`terraform/dashboard.json`), run through the backend's GetMetricData over a range of
-//! pipeline time.
+//! A participant's dashboard: every widget of the dashboard the server serves
+//! (`terraform/dashboard.json`, or the `--dashboard` file: [`App::dashboard`]), run through the
+//! backend's GetMetricData over a range of pipeline time.
 
 use crate::backend::{Backend, BackendError};
 use crate::dashboard::{
@@ -38,29 +38,35 @@ impl MetricSource for ParticipantMetrics<'_> {
     }
 }
 
-/// The dashboard of a participant's stack.
-pub fn dashboard_of(backend: &dyn Backend, participant: &str) -> Result<Dashboard, OpError> {
-    let names = backend
+/// The served dashboard for a participant's stack.
+pub fn dashboard_of(app: &App, participant: &str) -> Result<Dashboard, OpError> {
+    let names = app
+        .backend
         .stack_names(participant)
         .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
-    Dashboard::for_stack(&DashboardNames::from(&names))
-        .map_err(|error| OpError::Internal(format!("the dashboard definition is invalid: {error}")))
+    // Checked at start-up with markers for names; a stack name can still break it (say, one
+    // that is itself "."), which is the server's fault, not the caller's.
+    app.dashboard
+        .for_stack(&DashboardNames::from(&names))
+        .map_err(|error| {
+            OpError::Internal(format!(
+                "the dashboard {} is invalid for {participant}'s stack: {error}",
+                app.dashboard.origin()
+            ))
+        })
 }
 
 /// Every widget's data for a participant over the last `minutes` of pipeline time, ending at
 /// the end of the minute in progress.
-pub async fn data(
-    backend: &dyn Backend,
-    participant: &str,
-    minutes: i64,
-) -> Result<DashboardData, OpError> {
+pub async fn data(app: &App, participant: &str, minutes: i64) -> Result<DashboardData, OpError> {
+    let backend = app.backend.as_ref();
     if !(MIN_MINUTES..=MAX_MINUTES).contains(&minutes) {
         return Err(OpError::invalid(
             "invalid_range",
             format!("minutes must be between {MIN_MINUTES} and {MAX_MINUTES}, got {minutes}"),
         ));
     }
-    let dashboard = dashboard_of(backend, participant)?;
+    let dashboard = dashboard_of(app, participant)?;
     let now = backend.clock().now();
     // Whole minutes: the minute in progress is still being counted.
     let end = now - now.rem_euclid(60_000) + 60_000;
@@ -89,7 +95,7 @@ pub async fn open(
     id: &str,
     minutes: i64,
 ) -> Result<(DashboardData, Participant), OpError> {
-    let data = data(app.backend.as_ref(), id, minutes).await?;
+    let data = data(app, id, minutes).await?;
     let participant = super::steps::mark_viewed(app, id, Viewed::Dashboard)?;
     Ok((data, participant))
 }

@@ -60,7 +60,7 @@ pub async fn view(app: &App, id: &str) -> Result<SloView, OpError> {
     let objective = participant.slo.unwrap_or_default();
     Ok(SloView {
         stated: participant.slo.is_some(),
-        status: evaluate(app.backend.as_ref(), id, &objective).await?,
+        status: evaluate(app.backend.as_ref(), &app.dashboard, id, &objective).await?,
     })
 }
 
@@ -88,6 +88,6 @@ pub async fn state(
     );
     Ok(SloView {
         stated: true,
-        status: evaluate(app.backend.as_ref(), id, &objective).await?,
+        status: evaluate(app.backend.as_ref(), &app.dashboard, id, &objective).await?,
     })
 }

@@ -160,7 +160,13 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
             None => None,
             Some(objective) => Some((
                 objective,
-                crate::slo::evaluate(app.backend.as_ref(), &participant.id, &objective).await?,
+                crate::slo::evaluate(
+                    app.backend.as_ref(),
+                    &app.dashboard,
+                    &participant.id,
+                    &objective,
+                )
+                .await?,
             )),
         }),
     })

@@ -4,13 +4,15 @@
 
 use super::{SloObjective, SloStatus};
 use crate::backend::{Backend, BackendError};
+use crate::dashboard::DashboardDefinition;
 use crate::measures::{Measure, PERCENT_IN_ERROR, percent_in_error};
 use crate::metrics::EpochMillis;
 
 /// The chart's period, in seconds: the dashboard's 5 minutes.
 pub const HISTORY_PERIOD_SECONDS: u32 = 300;
 
-/// Measures the SLI over the objective's last complete window and judges it.
+/// Measures the SLI over the objective's last complete window and judges it, with the
+/// "Percent in error" of `dashboard`, the dashboard the server serves.
 ///
 /// The window is `[now - window, now)` in pipeline time, with both edges rounded down to the
 /// whole minute: SQS reports each minute when it ends, so the minute in progress has no data yet.
@@ -21,11 +23,13 @@ pub const HISTORY_PERIOD_SECONDS: u32 = 300;
 /// for a participant without a stack, and whatever the backend's GetMetricData returns.
 pub async fn evaluate(
     backend: &dyn Backend,
+    dashboard: &DashboardDefinition,
     participant: &str,
     objective: &SloObjective,
 ) -> Result<SloStatus, BackendError> {
     check(objective)?;
-    let window = percent_in_error(backend, participant, objective.window_minutes).await?;
+    let window =
+        percent_in_error(backend, dashboard, participant, objective.window_minutes).await?;
     Ok(SloStatus::measured(
         *objective,
         window.start,
@@ -44,13 +48,14 @@ pub async fn evaluate(
 /// `max_percent` is the line to draw across the chart.
 pub async fn history(
     backend: &dyn Backend,
+    dashboard: &DashboardDefinition,
     participant: &str,
     objective: &SloObjective,
     start: EpochMillis,
     end: EpochMillis,
 ) -> Result<Vec<(EpochMillis, f64)>, BackendError> {
     check(objective)?;
-    let measure = Measure::for_participant(backend, participant, PERCENT_IN_ERROR)?;
+    let measure = Measure::for_participant(backend, dashboard, participant, PERCENT_IN_ERROR)?;
     let period = EpochMillis::from(HISTORY_PERIOD_SECONDS) * 1000;
     let measured = measure
         .measure(

@@ -117,6 +117,8 @@ struct DashboardPage {
 /// A text widget ready for the page.
 #[derive(Debug)]
 pub struct TextView {
+    /// The widget's stable id, for its `data-widget-id`.
+    pub id: String,
     /// Its Markdown as HTML; raw HTML in the Markdown is escaped.
     pub html: String,
     /// Whether it is as wide as CloudWatch's grid (24 columns), so spans the page's grid too.
@@ -166,6 +168,7 @@ impl WidgetsPartial {
             .map(|widget| (widget.position, PageWidget::Metric(WidgetView::new(widget))))
             .chain(text_widgets.iter().map(|text| {
                 let view = TextView {
+                    id: text.id.clone(),
                     html: crate::lab::markdown_to_html(&text.markdown),
                     full_width: text.position.width >= GRID_COLUMNS,
                 };
@@ -214,7 +217,7 @@ fn updated(state: &App) -> String {
 
 /// The text widgets of the participant's dashboard.
 fn text_widgets(state: &App, participant: &str) -> Result<Vec<TextWidget>, WebError> {
-    Ok(crate::ops::dashboard::dashboard_of(state.backend.as_ref(), participant)?.text_widgets)
+    Ok(crate::ops::dashboard::dashboard_of(state, participant)?.text_widgets)
 }
 
 /// `GET /dashboard`: the dashboard page.
@@ -250,7 +253,7 @@ pub async fn dashboard_partial(
 ) -> Result<Response, WebError> {
     let (range, minutes) = pick_range(&query)?;
     let participant = &session.participant.id;
-    let data = crate::ops::dashboard::data(state.backend.as_ref(), participant, minutes).await?;
+    let data = crate::ops::dashboard::data(&state, participant, minutes).await?;
     Ok(widgets(&state, &session, range, data, true)?.into_response())
 }
 

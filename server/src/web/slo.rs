@@ -38,10 +38,11 @@ impl SloView {
     async fn load(state: &App, session: &Session) -> Result<Self, WebError> {
         let id = &session.participant.id;
         let objective = session.participant.slo.unwrap_or_default();
-        let status = evaluate(state.backend.as_ref(), id, &objective).await?;
+        let status = evaluate(state.backend.as_ref(), &state.dashboard, id, &objective).await?;
         let now = state.backend.clock().now();
         let points = history(
             state.backend.as_ref(),
+            &state.dashboard,
             id,
             &objective,
             now - 3 * 3_600_000,
@@ -50,6 +51,7 @@ impl SloView {
         .await?;
         let timestamps: Vec<i64> = points.iter().map(|(at, _)| *at).collect();
         let chart = WidgetData {
+            id: "sli".to_owned(),
             title: "DLQ ÷ processed (%)".to_owned(),
             view: View::TimeSeries,
             position: crate::dashboard::Position {

@@ -8,6 +8,11 @@ variable "lambda_zip" {
   type        = string
 }
 
+variable "dashboard_file" {
+  description = "Path to the CloudWatch dashboard body (a templatefile() with the stack's names as placeholders), relative to the directory terraform runs in."
+  type        = string
+}
+
 variable "architecture" {
   description = "Instruction set the ETL function runs on. Must match the build: --x86-64 or --arm64."
   type        = string

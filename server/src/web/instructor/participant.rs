@@ -78,7 +78,7 @@ pub async fn show_participant(
     let row = ParticipantRow::load(&state, &participant, now_ms).await;
     let names = state.backend.stack_names(&id);
     let (widgets, dashboard_problem) = if names.is_some() {
-        match crate::ops::dashboard::data(state.backend.as_ref(), &id, minutes).await {
+        match crate::ops::dashboard::data(&state, &id, minutes).await {
             Ok(data) => (
                 data.widgets.into_iter().map(WidgetView::new).collect(),
                 None,

@@ -116,6 +116,7 @@ impl ParticipantRow {
         // The dashboard's own "Percent in error", over the throughput's window.
         match crate::measures::percent_in_error(
             state.backend.as_ref(),
+            &state.dashboard,
             id,
             THROUGHPUT_MINUTES as u32,
         )
@@ -135,7 +136,9 @@ impl ParticipantRow {
         row.slo = match &participant.slo {
             None => SloCell::NotStated,
             Some(objective) => {
-                match crate::slo::evaluate(state.backend.as_ref(), id, objective).await {
+                match crate::slo::evaluate(state.backend.as_ref(), &state.dashboard, id, objective)
+                    .await
+                {
                     Ok(status) => SloCell::Judged(status),
                     Err(error) => {
                         row.problems.push(format!("SLO: {error}."));
