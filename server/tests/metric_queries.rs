@@ -511,7 +511,7 @@ fn hidden_queries_are_not_returned_but_feed_expressions() {
 }
 
 #[test]
-fn arithmetic_between_series_happens_only_where_both_have_a_point() {
+fn arithmetic_between_series_counts_a_missing_value_as_zero() {
     let store = invocations_and_errors();
     let request = request(
         vec![
@@ -528,10 +528,16 @@ fn arithmetic_between_series_happens_only_where_both_have_a_point() {
         "12:05:00",
     );
     let response = answer(&store, &request);
-    // 12:00 has no error point and 12:02 no invocation point: neither gets a value.
+    // CloudWatch treats a missing value as 0: 12:00 has no error point (0 %) and 12:02 no
+    // invocation point (100 %).
     assert_eq!(
         points(&response.metric_data_results[0]),
-        vec![point("12:01:00", 20.0), point("12:03:00", 50.0)]
+        vec![
+            point("12:00:00", 0.0),
+            point("12:01:00", 20.0),
+            point("12:02:00", 100.0),
+            point("12:03:00", 50.0)
+        ]
     );
 }
 
@@ -611,7 +617,11 @@ fn expressions_can_use_expressions_defined_later_in_the_request() {
     let response = answer(&store, &request);
     assert_eq!(
         points(&response.metric_data_results[0]),
-        vec![point("12:01:00", 25.0), point("12:03:00", 100.0)]
+        vec![
+            point("12:00:00", 0.0),
+            point("12:01:00", 25.0),
+            point("12:03:00", 100.0)
+        ]
     );
 }
 
@@ -811,7 +821,15 @@ fn cyclic_expressions_are_refused() {
 
 #[test]
 fn expression_syntax_errors_are_refused() {
-    for text in ["m1 +", "(m1 * 2", "m1 m1", "m1 % 2", "RATE(m1)", ""] {
+    for text in [
+        "m1 +",
+        "(m1 * 2",
+        "m1 m1",
+        "m1 % 2",
+        "SQRT(m1)",
+        "FILL(m1, UP)",
+        "",
+    ] {
         let error = refused(&request(
             vec![invocations_query("m1"), expression("e1", text)],
             "12:00:00",
