@@ -8,7 +8,7 @@ use super::auth::Caller;
 use super::error::{ApiError, Json, Path, Query};
 use crate::backend::{Accounting, FunctionConfiguration};
 use crate::dashboard::DashboardData;
-use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
+use crate::metrics::{GetMetricDataResponse, time_spec::GetMetricDataInput};
 use crate::ops::dashboard;
 use crate::state::AppState;
 
@@ -26,9 +26,11 @@ pub async fn get_function(
     Ok(Json(state.backend.function_configuration(&id).await?))
 }
 
-/// Runs a GetMetricData request against the participant's metrics: `MetricStat` queries with
-/// `Period` and `Stat`, metric-math `Expression`s, `ReturnData`, newest first by default.
-#[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataRequest,
+/// Runs a GetMetricData request against the participant's metrics: up to 500 `MetricStat`
+/// queries and metric-math `Expression`s, `ReturnData`, newest first by default, at most
+/// `MaxDatapoints` datapoints with a `NextToken` for the rest. `StartTime` and `EndTime` may be
+/// relative to the pipeline's now (`-PT3H`, `now`). The body may be up to 1 MiB.
+#[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataInput,
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
         (status = 200, body = GetMetricDataResponse),
@@ -41,9 +43,11 @@ pub async fn query_metrics(
     State(state): State<AppState>,
     caller: Caller,
     Path(id): Path<String>,
-    Json(request): Json<GetMetricDataRequest>,
+    Json(input): Json<GetMetricDataInput>,
 ) -> Result<Json<GetMetricDataResponse>, ApiError> {
     caller.may_access(&id)?;
+    // Relative times count from the pipeline's clock, which may run faster than the wall's.
+    let request = input.resolve(state.backend.clock().now());
     Ok(Json(state.backend.get_metric_data(&id, request).await?))
 }
 

@@ -8,9 +8,12 @@
 //!   dimensions does not add up the others, since each combination is a metric of its own;
 //! - expressions are evaluated after the queries they use, hidden ones (`ReturnData: false`)
 //!   included;
-//! - results come in request order, newest datapoint first unless `ScanBy` says ascending.
+//! - results come in request order, newest datapoint first unless `ScanBy` says ascending;
+//! - a response holds at most `MaxDatapoints` datapoints, the rest coming with its `NextToken`
+//!   ([`page`] says how).
 
 mod error;
+mod page;
 mod plan;
 mod statistic;
 
@@ -45,6 +48,7 @@ pub fn get_metric_data(
     request: &GetMetricDataRequest,
 ) -> Result<GetMetricDataResponse, QueryError> {
     let plan = Plan::new(request)?;
+    let position = page::position(request)?;
 
     let mut values: BTreeMap<String, Value> = BTreeMap::new();
     let mut metric_ids = Vec::new();
@@ -124,8 +128,11 @@ pub fn get_metric_data(
             Some(Value::Scalar(_)) | None => result(label_of(step), Series::new()),
         }
     }
+    let max = request.max_datapoints.map_or(MAX_DATAPOINTS, u64::from);
+    let (metric_data_results, next) = page::page(metric_data_results, position, max);
     Ok(GetMetricDataResponse {
         metric_data_results,
+        next_token: next.map(|next| page::token(request, next)),
     })
 }
 
