@@ -126,6 +126,8 @@ impl Measure {
             start_time: start,
             end_time: end,
             scan_by: Some(ScanBy::TimestampAscending),
+            max_datapoints: None,
+            next_token: None,
         }
     }
 

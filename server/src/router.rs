@@ -16,7 +16,7 @@ use axum::{Json, Router};
 
 use crate::api::error::ApiError;
 use crate::protection;
-use crate::state::{AppState, MAX_BODY_BYTES};
+use crate::state::{AppState, MAX_BODY_BYTES, MAX_METRIC_QUERY_BODY_BYTES};
 use crate::web;
 
 /// Longest request target accepted, in bytes: far above anything the pages or the API build.
@@ -49,9 +49,7 @@ pub fn app(state: AppState) -> Router {
             state.clone(),
             protection::security_headers,
         ))
-        .layer(tower_http::limit::RequestBodyLimitLayer::new(
-            MAX_BODY_BYTES,
-        ))
+        .layer(axum::middleware::from_fn(limit_bodies))
         .layer(axum::middleware::from_fn(api_errors_as_json))
         .layer(axum::middleware::from_fn(refuse_long_uris))
         .layer(axum::middleware::from_fn_with_state(
@@ -150,12 +148,41 @@ async fn refuse_long_uris(request: Request, next: Next) -> Response {
     }
 }
 
+/// The body limit of a path: [`MAX_BODY_BYTES`], but [`MAX_METRIC_QUERY_BODY_BYTES`] for a
+/// metrics query, which may carry GetMetricData's 500 queries.
+fn body_limit(uri: &Uri) -> usize {
+    let path = uri.path();
+    if path.starts_with("/api/v1/participants/") && path.ends_with("/metrics/query") {
+        MAX_METRIC_QUERY_BODY_BYTES
+    } else {
+        MAX_BODY_BYTES
+    }
+}
+
+/// Refuses a body over the path's limit with 413, as tower-http's `RequestBodyLimit` does: at
+/// once when `Content-Length` says so, else when the handler reads past the limit.
+async fn limit_bodies(request: Request, next: Next) -> Response {
+    let limit = body_limit(request.uri());
+    let declared = request
+        .headers()
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.parse::<u64>().ok());
+    if declared.is_some_and(|length| length > limit as u64) {
+        return StatusCode::PAYLOAD_TOO_LARGE.into_response();
+    }
+    let request =
+        request.map(|body| axum::body::Body::new(http_body_util::Limited::new(body, limit)));
+    next.run(request).await
+}
+
 /// Under `/api`, turns an error answered by a layer rather than a handler (the body limit's 413,
 /// say) into the API's JSON error body, so that no API client ever has to parse text.
 async fn api_errors_as_json(request: Request, next: Next) -> Response {
     if !is_api(request.uri()) {
         return next.run(request).await;
     }
+    let limit = body_limit(request.uri());
     let response = next.run(request).await;
     let status = response.status();
     let is_json = response
@@ -169,10 +196,7 @@ async fn api_errors_as_json(request: Request, next: Next) -> Response {
     let (code, message) = match status {
         StatusCode::PAYLOAD_TOO_LARGE => (
             "body_too_large",
-            format!(
-                "the body is over the limit of {} KiB",
-                MAX_BODY_BYTES / 1024
-            ),
+            format!("the body is over the limit of {} KiB", limit / 1024),
         ),
         StatusCode::FORBIDDEN => (
             "cross_site_refused",

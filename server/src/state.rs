@@ -14,8 +14,13 @@ use crate::participants::Participants;
 use crate::protection::{Edge, RateLimiter};
 use crate::traffic::TrafficController;
 
-/// Largest request body accepted, in bytes.
+/// Largest request body accepted, in bytes, but for [`MAX_METRIC_QUERY_BODY_BYTES`].
 pub const MAX_BODY_BYTES: usize = 64 * 1024;
+
+/// Largest body of a metrics query (`POST /api/v1/participants/{id}/metrics/query`), in bytes:
+/// GetMetricData takes 500 queries, each a few hundred bytes of JSON, which do not fit in
+/// [`MAX_BODY_BYTES`].
+pub const MAX_METRIC_QUERY_BODY_BYTES: usize = 1024 * 1024;
 
 /// Everything the operations and the handlers share.
 #[derive(Debug)]

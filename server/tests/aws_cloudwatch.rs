@@ -327,6 +327,62 @@ async fn pages_are_followed_and_joined_per_query() {
 }
 
 #[tokio::test]
+async fn max_datapoints_and_next_token_pass_through_and_partial_data_comes_back() {
+    let (rule, seen) = recording(|_| {
+        GetMetricDataOutput::builder()
+            .metric_data_results(result(
+                "m1",
+                "CSV notifications",
+                &[(T0 + 60_000, 2.0)],
+                sdk::StatusCode::PartialData,
+            ))
+            .next_token("page-3")
+            .build()
+    });
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&rule]);
+    let mut request = dashboard()
+        .widget("CSV queue (SQS)")
+        .unwrap()
+        .request(&TimeRange {
+            start: T0,
+            end: T0 + 180_000,
+            period: Some(60),
+        });
+    request.max_datapoints = Some(1);
+    request.next_token = Some("page-2".to_owned());
+    let response = get_metric_data(&client, &request, &CALL).await.unwrap();
+
+    // One call: the caller pages, so the token is handed back rather than followed.
+    assert_eq!(rule.num_calls(), 1);
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].max_datapoints(), Some(1));
+    assert_eq!(seen[0].next_token(), Some("page-2"));
+    assert_eq!(response.next_token.as_deref(), Some("page-3"));
+    let m1 = &response.metric_data_results[0];
+    assert_eq!(m1.status_code, StatusCode::PartialData);
+    assert_eq!(m1.values, [2.0]);
+}
+
+#[tokio::test]
+async fn without_max_datapoints_or_next_token_none_is_sent() {
+    let (rule, seen) = recording(|_| GetMetricDataOutput::builder().build());
+    let client = mock_client!(aws_sdk_cloudwatch, RuleMode::MatchAny, [&rule]);
+    let request = dashboard()
+        .widget("CSV queue (SQS)")
+        .unwrap()
+        .request(&TimeRange {
+            start: T0,
+            end: T0 + 180_000,
+            period: Some(60),
+        });
+    let response = get_metric_data(&client, &request, &CALL).await.unwrap();
+    let seen = seen.lock().unwrap();
+    assert_eq!(seen[0].max_datapoints(), None);
+    assert_eq!(seen[0].next_token(), None);
+    assert_eq!(response.next_token, None);
+}
+
+#[tokio::test]
 async fn failures_become_readable_unavailable_errors() {
     let request = dashboard()
         .widget("Percent in error")
@@ -477,6 +533,7 @@ async fn accounting_sums_the_pipeline_metrics_since_the_assignment() {
     // Metrics trail the pipeline: more converted than published yet is never negative in flight.
     let early = GetMetricDataResponse {
         metric_data_results: vec![],
+        next_token: None,
     };
     assert_eq!(accounting_from(&early).in_flight, 0);
 }

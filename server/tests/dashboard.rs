@@ -1292,6 +1292,7 @@ impl MetricSource for RecordingSource {
         self.requests.lock().unwrap().push(request);
         Ok(GetMetricDataResponse {
             metric_data_results,
+            next_token: None,
         })
     }
 }

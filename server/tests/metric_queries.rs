@@ -2,14 +2,22 @@
 //! time edges, order, dimension matching, metric math, validation and the JSON shape.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+mod support;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use chaoslab::backend::system_now_millis;
 use chaoslab::metrics::{
     Dimension, EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric, MetricDataQuery,
-    MetricDataResult, MetricStat, ScanBy,
+    MetricDataResult, MetricStat, ScanBy, StatusCode as DataStatus,
     names::lambda,
     query::{QueryError, get_metric_data},
     rfc3339,
-    store::MetricStore,
+    store::{MINUTE_MILLIS, MetricStore, minute_of},
 };
+use serde_json::{Value, json};
+use support::app::Lab;
 
 // ---------------------------------------------------------------------------------------------
 // Helpers
@@ -84,6 +92,8 @@ fn request(queries: Vec<MetricDataQuery>, start: &str, end: &str) -> GetMetricDa
         start_time: at(start),
         end_time: at(end),
         scan_by: Some(ScanBy::TimestampAscending),
+        max_datapoints: None,
+        next_token: None,
     }
 }
 
@@ -511,7 +521,7 @@ fn hidden_queries_are_not_returned_but_feed_expressions() {
 }
 
 #[test]
-fn arithmetic_between_series_happens_only_where_both_have_a_point() {
+fn arithmetic_between_series_counts_a_missing_value_as_zero() {
     let store = invocations_and_errors();
     let request = request(
         vec![
@@ -528,10 +538,16 @@ fn arithmetic_between_series_happens_only_where_both_have_a_point() {
         "12:05:00",
     );
     let response = answer(&store, &request);
-    // 12:00 has no error point and 12:02 no invocation point: neither gets a value.
+    // CloudWatch treats a missing value as 0: 12:00 has no error point (0 %) and 12:02 no
+    // invocation point (100 %).
     assert_eq!(
         points(&response.metric_data_results[0]),
-        vec![point("12:01:00", 20.0), point("12:03:00", 50.0)]
+        vec![
+            point("12:00:00", 0.0),
+            point("12:01:00", 20.0),
+            point("12:02:00", 100.0),
+            point("12:03:00", 50.0)
+        ]
     );
 }
 
@@ -611,7 +627,11 @@ fn expressions_can_use_expressions_defined_later_in_the_request() {
     let response = answer(&store, &request);
     assert_eq!(
         points(&response.metric_data_results[0]),
-        vec![point("12:01:00", 25.0), point("12:03:00", 100.0)]
+        vec![
+            point("12:00:00", 0.0),
+            point("12:01:00", 25.0),
+            point("12:03:00", 100.0)
+        ]
     );
 }
 
@@ -811,7 +831,15 @@ fn cyclic_expressions_are_refused() {
 
 #[test]
 fn expression_syntax_errors_are_refused() {
-    for text in ["m1 +", "(m1 * 2", "m1 m1", "m1 % 2", "RATE(m1)", ""] {
+    for text in [
+        "m1 +",
+        "(m1 * 2",
+        "m1 m1",
+        "m1 % 2",
+        "SQRT(m1)",
+        "FILL(m1, UP)",
+        "",
+    ] {
         let error = refused(&request(
             vec![invocations_query("m1"), expression("e1", text)],
             "12:00:00",
@@ -904,5 +932,465 @@ fn a_response_serialises_in_aws_json_shape() {
                 "StatusCode": "Complete"
             }]
         })
+    );
+}
+
+// ---------------------------------------------------------------------------------------------
+// Several series from one expression, MaxDatapoints and NextToken
+
+#[test]
+fn an_expression_giving_several_series_returns_one_result_per_series_under_its_id() {
+    let store = invocations_and_errors();
+    let mut doubled = expression("doubled", "METRICS()*2");
+    doubled.label = Some("Doubled".to_owned());
+    let request = request(
+        vec![
+            hidden(metric_query(
+                "m1",
+                lambda_metric(lambda::INVOCATIONS),
+                60,
+                "Sum",
+            )),
+            hidden(metric_query("m2", lambda_metric(lambda::ERRORS), 60, "Sum")),
+            doubled,
+            expression("total", "SUM(METRICS())"),
+        ],
+        "12:00:00",
+        "12:05:00",
+    );
+    let response = answer(&store, &request);
+    let shape: Vec<(&str, &str)> = response
+        .metric_data_results
+        .iter()
+        .map(|result| (result.id.as_str(), result.label.as_str()))
+        .collect();
+    assert_eq!(
+        shape,
+        [
+            ("doubled", "Doubled Invocations"),
+            ("doubled", "Doubled Errors"),
+            ("total", "SUM(METRICS())"),
+        ]
+    );
+    assert_eq!(
+        points(&response.metric_data_results[1]),
+        vec![
+            point("12:01:00", 4.0),
+            point("12:02:00", 8.0),
+            point("12:03:00", 10.0)
+        ]
+    );
+    assert_eq!(
+        points(&response.metric_data_results[2]),
+        vec![
+            point("12:00:00", 10.0),
+            point("12:01:00", 10.0),
+            point("12:02:00", 4.0),
+            point("12:03:00", 10.0)
+        ]
+    );
+}
+
+/// Datapoints as `(id, timestamp, value)`, and each page's result statuses.
+type Pages = (Vec<(String, EpochMillis, f64)>, Vec<Vec<DataStatus>>);
+
+/// Every datapoint of every page of `request`, following NextToken, with each page's statuses.
+fn all_pages(store: &MetricStore, request: &GetMetricDataRequest) -> Pages {
+    let mut request = request.clone();
+    let mut datapoints = Vec::new();
+    let mut statuses = Vec::new();
+    for _ in 0..100 {
+        let response = answer(store, &request);
+        statuses.push(
+            response
+                .metric_data_results
+                .iter()
+                .map(|result| result.status_code)
+                .collect(),
+        );
+        for result in &response.metric_data_results {
+            for (&at, &value) in result.timestamps.iter().zip(&result.values) {
+                datapoints.push((result.id.clone(), at, value));
+            }
+        }
+        match response.next_token {
+            Some(token) => request.next_token = Some(token),
+            None => return (datapoints, statuses),
+        }
+    }
+    panic!("more than 100 pages");
+}
+
+#[test]
+fn max_datapoints_pages_return_every_datapoint_exactly_once() {
+    let store = invocations_and_errors();
+    let mut request = request(
+        vec![
+            metric_query("m1", lambda_metric(lambda::INVOCATIONS), 60, "Sum"),
+            metric_query("m2", lambda_metric(lambda::ERRORS), 60, "Sum"),
+            expression("e1", "FILL(m1, 0)"),
+        ],
+        "12:00:00",
+        "12:10:00",
+    );
+    let (whole, statuses) = all_pages(&store, &request);
+    assert_eq!(statuses.len(), 1, "one page without MaxDatapoints");
+    assert_eq!(whole.len(), 3 + 3 + 10);
+
+    request.max_datapoints = Some(4);
+    let (paged, statuses) = all_pages(&store, &request);
+    assert_eq!(paged, whole);
+    // 16 datapoints by 4: m1's 3 and one of m2, m2's last 2 and e1's first 2, then e1.
+    use DataStatus::{Complete, PartialData};
+    assert_eq!(
+        statuses,
+        [
+            vec![Complete, PartialData],
+            vec![Complete, PartialData],
+            vec![PartialData],
+            vec![Complete],
+        ]
+    );
+}
+
+#[test]
+fn a_result_without_datapoints_comes_on_the_first_page() {
+    let store = invocations_and_errors();
+    let mut request = request(
+        vec![
+            metric_query("m1", lambda_metric(lambda::INVOCATIONS), 60, "Sum"),
+            metric_query("none", lambda_metric(lambda::THROTTLES), 60, "Sum"),
+        ],
+        "12:00:00",
+        "12:10:00",
+    );
+    request.max_datapoints = Some(2);
+    let first = answer(&store, &request);
+    let ids: Vec<&str> = first
+        .metric_data_results
+        .iter()
+        .map(|result| result.id.as_str())
+        .collect();
+    assert_eq!(ids, ["m1", "none"]);
+    request.next_token = first.next_token;
+    let second = answer(&store, &request);
+    assert_eq!(second.metric_data_results.len(), 1);
+    assert_eq!(second.next_token, None);
+}
+
+#[test]
+fn a_garbage_or_foreign_next_token_is_refused_clearly() {
+    let store = invocations_and_errors();
+    let mut request = request(
+        vec![metric_query(
+            "m1",
+            lambda_metric(lambda::INVOCATIONS),
+            60,
+            "Sum",
+        )],
+        "12:00:00",
+        "12:10:00",
+    );
+    request.max_datapoints = Some(1);
+    let token = answer(&store, &request).next_token.unwrap();
+
+    for garbage in [
+        "",
+        "xyz",
+        "00",
+        &token[..token.len() - 2],
+        &format!("{token}00"),
+    ] {
+        request.next_token = Some(garbage.to_owned());
+        let error = get_metric_data(&store, &request).unwrap_err();
+        assert!(
+            matches!(error, QueryError::InvalidNextToken { .. }),
+            "{garbage}: {error}"
+        );
+        assert_names(&error, &["NextToken", "unchanged"]);
+    }
+    // One digit changed: the checksum no longer matches.
+    let mut tampered = token.clone().into_bytes();
+    tampered[0] = if tampered[0] == b'0' { b'1' } else { b'0' };
+    request.next_token = Some(String::from_utf8(tampered).unwrap());
+    assert!(matches!(
+        get_metric_data(&store, &request).unwrap_err(),
+        QueryError::InvalidNextToken { .. }
+    ));
+
+    request.next_token = Some(token);
+    request.end_time = at("12:09:00");
+    let error = get_metric_data(&store, &request).unwrap_err();
+    assert_eq!(error, QueryError::NextTokenOfAnotherRequest);
+    assert_names(&error, &["another request", "StartTime"]);
+}
+
+#[test]
+fn max_datapoints_must_be_from_1_to_100800() {
+    let mut request = request(vec![invocations_query("m1")], "12:00:00", "13:00:00");
+    for given in [0, 100_801] {
+        request.max_datapoints = Some(given);
+        let error = refused(&request);
+        assert_eq!(error, QueryError::InvalidMaxDatapoints { given });
+        assert_names(&error, &["MaxDatapoints", "100800"]);
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Through the API
+
+/// A lab with one participant: the path of their metrics query and their token.
+async fn api_lab() -> (Lab, String, String) {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("ada").await;
+    (
+        lab,
+        format!("/api/v1/participants/{id}/metrics/query"),
+        token,
+    )
+}
+
+/// A query on a Lambda metric the participant's pipeline has no data for: what FILL turns
+/// into a series of known values.
+fn lambda_json(id: &str, name: &str, period: Value) -> Value {
+    json!({ "Id": id, "ReturnData": false, "MetricStat": {
+        "Metric": { "Namespace": "AWS/Lambda", "MetricName": name,
+                    "Dimensions": [{ "Name": "FunctionName", "Value": "ChaosTransformer-ada" }] },
+        "Period": period, "Stat": "Sum" } })
+}
+
+/// The last `minutes` whole minutes of pipeline time, as absolute RFC 3339 times.
+fn last_minutes(lab: &Lab, minutes: i64) -> (String, String) {
+    let end = minute_of(lab.state.backend.clock().now());
+    (
+        rfc3339::format(end - minutes * MINUTE_MILLIS),
+        rfc3339::format(end),
+    )
+}
+
+/// The values of the result with `id`.
+fn values_of(body: &Value, id: &str) -> Vec<f64> {
+    body["MetricDataResults"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|result| result["Id"] == id)
+        .unwrap_or_else(|| panic!("no result {id} in {body}"))["Values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|value| value.as_f64().unwrap())
+        .collect()
+}
+
+#[tokio::test]
+async fn the_api_answers_metric_math_as_cloudwatch_does() {
+    let (lab, path, token) = api_lab().await;
+    let (start, end) = last_minutes(&lab, 6);
+    // e1: 1 at the first minute and 4 at the fourth, none elsewhere.
+    let ramp = "RUNNING_SUM(FILL(m1, 1))";
+    let body = json!({
+        "MetricDataQueries": [
+            lambda_json("m1", "Invocations", json!(60)),
+            lambda_json("m2", "Errors", json!(60)),
+            { "Id": "e1", "ReturnData": false,
+              "Expression": format!("IF({ramp} == 1 OR {ramp} == 4, {ramp})") },
+            { "Id": "sum", "Expression": "SUM(FILL(METRICS(), 1))" },
+            { "Id": "scientific", "Expression": "2e2*FILL(m1, 1)" },
+            { "Id": "repeat", "Expression": "FILL(e1, REPEAT)" },
+            { "Id": "linear", "Expression": "FILL(e1, LINEAR)" },
+            { "Id": "total", "Expression": "SUM(METRICS())" },
+        ],
+        "StartTime": start, "EndTime": end, "ScanBy": "TimestampAscending",
+    });
+    let (status, body) = lab.api(Method::POST, &path, Some(&token), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(values_of(&body, "sum"), [2.0; 6]);
+    assert_eq!(values_of(&body, "scientific"), [200.0; 6]);
+    assert_eq!(values_of(&body, "repeat"), [1.0, 1.0, 1.0, 4.0, 4.0, 4.0]);
+    assert_eq!(values_of(&body, "linear"), [1.0, 2.0, 3.0, 4.0]);
+    assert_eq!(values_of(&body, "total"), Vec::<f64>::new());
+}
+
+#[tokio::test]
+async fn a_whole_period_written_as_a_float_is_that_period() {
+    let (lab, path, token) = api_lab().await;
+    let (start, end) = last_minutes(&lab, 10);
+    let body = |period: Value| {
+        json!({
+            "MetricDataQueries": [
+                lambda_json("m1", "Invocations", period),
+                { "Id": "e1", "Expression": "FILL(m1, 0)" },
+            ],
+            "StartTime": start, "EndTime": end,
+        })
+    };
+    let (status, answer) = lab
+        .api(Method::POST, &path, Some(&token), Some(body(json!(300.0))))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(values_of(&answer, "e1"), [0.0, 0.0], "two periods of 300 s");
+
+    let (status, answer) = lab
+        .api(Method::POST, &path, Some(&token), Some(body(json!(300.5))))
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    let message = answer["message"].as_str().unwrap();
+    assert!(
+        message.contains("Period must be a whole number"),
+        "{message}"
+    );
+}
+
+#[tokio::test]
+async fn five_hundred_realistic_queries_fit_in_one_request() {
+    let (lab, path, token) = api_lab().await;
+    let (start, end) = last_minutes(&lab, 5);
+    let queries: Vec<Value> = (0..500)
+        .map(|n| {
+            json!({
+                "Id": format!("invocations_of_function_{n:03}"),
+                "Label": format!("Invocations of ChaosTransformer replica number {n}"),
+                "ReturnData": true,
+                "MetricStat": {
+                    "Metric": {
+                        "Namespace": "AWS/Lambda",
+                        "MetricName": "Invocations",
+                        "Dimensions": [
+                            { "Name": "FunctionName", "Value": format!("ChaosTransformer-0123456789abcdef-{n:03}") },
+                            { "Name": "Resource", "Value": format!("ChaosTransformer-0123456789abcdef-{n:03}:live") },
+                        ],
+                    },
+                    "Period": 300,
+                    "Stat": "Sum",
+                },
+            })
+        })
+        .collect();
+    let body = json!({ "MetricDataQueries": queries, "StartTime": start, "EndTime": end });
+    let size = body.to_string().len();
+    assert!(
+        size > 2 * 64 * 1024,
+        "the body is {size} bytes: over twice the usual limit"
+    );
+    let (status, answer) = lab.api(Method::POST, &path, Some(&token), Some(body)).await;
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    assert_eq!(answer["MetricDataResults"].as_array().unwrap().len(), 500);
+
+    // The larger limit is this route's only: another API body of that size is still refused.
+    let (status, answer) = lab
+        .api(
+            Method::PUT,
+            &path.replace("/metrics/query", "/slo"),
+            Some(&token),
+            Some(json!({ "padding": "x".repeat(100 * 1024) })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE, "{answer}");
+}
+
+#[tokio::test]
+async fn max_datapoints_and_next_token_page_through_the_api() {
+    let (lab, path, token) = api_lab().await;
+    let (start, end) = last_minutes(&lab, 30);
+    let mut body = json!({
+        "MetricDataQueries": [
+            lambda_json("m1", "Invocations", json!(60)),
+            lambda_json("m2", "Errors", json!(60)),
+            { "Id": "e1", "Expression": "FILL(METRICS(), 0)" },
+        ],
+        "StartTime": start, "EndTime": end, "MaxDatapoints": 7.0,
+    });
+    let mut seen = Vec::new();
+    let mut pages = 0;
+    loop {
+        let (status, answer) = lab
+            .api(Method::POST, &path, Some(&token), Some(body.clone()))
+            .await;
+        assert_eq!(status, StatusCode::OK, "{answer}");
+        pages += 1;
+        let mut on_page = 0;
+        for result in answer["MetricDataResults"].as_array().unwrap() {
+            for timestamp in result["Timestamps"].as_array().unwrap() {
+                seen.push(format!("{} {} {timestamp}", result["Id"], result["Label"]));
+                on_page += 1;
+            }
+        }
+        assert!(on_page <= 7, "{answer}");
+        match answer.get("NextToken") {
+            Some(next) => body["NextToken"] = next.clone(),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 9, "60 datapoints by 7");
+    let count = seen.len();
+    seen.sort();
+    seen.dedup();
+    assert_eq!((count, seen.len()), (60, 60), "each datapoint exactly once");
+
+    body["NextToken"] = json!("not-a-token");
+    let (status, answer) = lab.api(Method::POST, &path, Some(&token), Some(body)).await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+    assert!(
+        answer["message"].as_str().unwrap().contains("NextToken"),
+        "{answer}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_relative_start_time_counts_from_the_pipeline_clock() {
+    let (lab, path, token) = api_lab().await;
+    // Pipeline time runs two hours ahead of the wall clock.
+    tokio::time::advance(Duration::from_secs(2 * 3600)).await;
+    let before = lab.state.backend.clock().now();
+    let body = json!({
+        "MetricDataQueries": [
+            lambda_json("m1", "Invocations", json!(60)),
+            { "Id": "e1", "Expression": "FILL(m1, 0)" },
+        ],
+        "StartTime": "-PT5M", "ScanBy": "TimestampAscending",
+    });
+    let (status, answer) = lab.api(Method::POST, &path, Some(&token), Some(body)).await;
+    let after = lab.state.backend.clock().now();
+    assert_eq!(status, StatusCode::OK, "{answer}");
+    let timestamps: Vec<EpochMillis> = answer["MetricDataResults"][0]["Timestamps"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|text| rfc3339::parse(text.as_str().unwrap()).unwrap())
+        .collect();
+    let first = timestamps[0];
+    assert!(
+        (minute_of(before - 5 * MINUTE_MILLIS)..=minute_of(after - 5 * MINUTE_MILLIS))
+            .contains(&first),
+        "the first period starts five minutes before the pipeline's now"
+    );
+    assert!(
+        *timestamps.last().unwrap() < after,
+        "EndTime omitted is now"
+    );
+    assert!(
+        first > system_now_millis() + 3600 * 1000,
+        "not the wall clock's now"
+    );
+
+    let (status, answer) = lab
+        .api(
+            Method::POST,
+            &path,
+            Some(&token),
+            Some(
+                json!({ "MetricDataQueries": [lambda_json("m1", "Invocations", json!(60))],
+                         "StartTime": "-P1M" }),
+            ),
+        )
+        .await;
+    assert!(status.is_client_error(), "{status}");
+    assert!(
+        answer["message"]
+            .as_str()
+            .unwrap()
+            .contains("years and months"),
+        "{answer}"
     );
 }

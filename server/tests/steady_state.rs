@@ -85,6 +85,8 @@ fn percent_in_error(stack: &Stack, start: i64, end: i64) -> Vec<(i64, f64)> {
         start_time: start,
         end_time: end,
         scan_by: None,
+        max_datapoints: None,
+        next_token: None,
     };
     let response = stack.metric_data(&request).unwrap();
     assert_eq!(response.metric_data_results.len(), 1);

@@ -8,7 +8,7 @@ use super::auth::Reach;
 use super::error::{ApiError, Json, Query};
 use crate::backend::{Accounting, FunctionConfiguration};
 use crate::dashboard::DashboardData;
-use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
+use crate::metrics::{GetMetricDataResponse, time_spec::GetMetricDataInput};
 use crate::ops::dashboard;
 use crate::state::AppState;
 
@@ -28,9 +28,11 @@ pub async fn get_function(
     Ok(Json(state.backend.function_configuration(&id).await?))
 }
 
-/// Runs a GetMetricData request against the participant's metrics: `MetricStat` queries with
-/// `Period` and `Stat`, metric-math `Expression`s, `ReturnData`, newest first by default.
-#[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataRequest,
+/// Runs a GetMetricData request against the participant's metrics: up to 500 `MetricStat`
+/// queries and metric-math `Expression`s, `ReturnData`, newest first by default, at most
+/// `MaxDatapoints` datapoints with a `NextToken` for the rest. `StartTime` and `EndTime` may be
+/// relative to the pipeline's now (`-PT3H`, `now`). The body may be up to 1 MiB.
+#[utoipa::path(post, path = "/participants/{id}/metrics/query", tag = "pipeline", request_body = GetMetricDataInput,
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "One result per query with `ReturnData` true, in request order", body = GetMetricDataResponse),
@@ -42,8 +44,10 @@ pub async fn get_function(
 pub async fn query_metrics(
     State(state): State<AppState>,
     Reach { id, .. }: Reach,
-    Json(request): Json<GetMetricDataRequest>,
+    Json(input): Json<GetMetricDataInput>,
 ) -> Result<Json<GetMetricDataResponse>, ApiError> {
+    // Relative times count from the pipeline's clock, which may run faster than the wall's.
+    let request = input.resolve(state.backend.clock().now());
     Ok(Json(state.backend.get_metric_data(&id, request).await?))
 }
 

@@ -172,6 +172,8 @@ impl Widget {
             start_time: range.start,
             end_time: range.end,
             scan_by: None,
+            max_datapoints: None,
+            next_token: None,
         }
     }
 

@@ -3,7 +3,9 @@
 //! - [`names`] holds every namespace, metric and dimension name, defined once;
 //! - [`store`] keeps one stack's datapoints in one-minute statistic sets;
 //! - [`query`] answers GetMetricData requests over a store: periods, statistics, time edges;
-//! - [`math`] evaluates metric-math expressions between query results.
+//! - [`math`] evaluates metric-math expressions between query results;
+//! - [`time_spec`] is the API's form of a request, whose times may be relative to now;
+//! - [`whole_number`] reads `Period` and `MaxDatapoints` from any whole JSON number.
 //!
 //! The request and response types below follow GetMetricData's shape and field names, so the REST
 //! API, the dashboard and the AWS backend all speak the same language.
@@ -12,6 +14,8 @@ pub mod math;
 pub mod names;
 pub mod query;
 pub mod store;
+pub mod time_spec;
+pub mod whole_number;
 
 use serde::{Deserialize, Serialize};
 
@@ -51,7 +55,10 @@ pub struct Metric {
 pub struct MetricStat {
     /// The metric.
     pub metric: Metric,
-    /// Aggregation period in seconds: a multiple of 60.
+    /// Aggregation period in seconds: a multiple of 60. Any JSON number that is a whole number
+    /// is accepted (`300.0` is 300).
+    #[serde(deserialize_with = "whole_number::period")]
+    #[schema(minimum = 60, multiple_of = 60)]
     pub period: u32,
     /// `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile such as `p99`.
     pub stat: String,
@@ -76,7 +83,12 @@ pub struct MetricDataQuery {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub return_data: Option<bool>,
     /// Period for an expression's own aggregation, in seconds (unused by plain arithmetic).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number::optional_period"
+    )]
+    #[schema(minimum = 1)]
     pub period: Option<u32>,
 }
 
@@ -85,6 +97,7 @@ pub struct MetricDataQuery {
 #[serde(rename_all = "PascalCase")]
 pub struct GetMetricDataRequest {
     /// The queries, at most 500.
+    #[schema(max_items = 500)]
     pub metric_data_queries: Vec<MetricDataQuery>,
     /// Start of the time range, inclusive.
     #[serde(with = "rfc3339")]
@@ -97,6 +110,18 @@ pub struct GetMetricDataRequest {
     /// `TimestampDescending` (the default, newest first) or `TimestampAscending`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub scan_by: Option<ScanBy>,
+    /// Most datapoints in one response, over all results (default and most: 100,800). When
+    /// there are more, the response carries a `NextToken` to ask for the rest.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "whole_number::optional_max_datapoints"
+    )]
+    #[schema(minimum = 1, maximum = 100_800)]
+    pub max_datapoints: Option<u32>,
+    /// The `NextToken` of the previous response, to get the next datapoints of the same request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 /// Order of the datapoints in each result.
@@ -123,7 +148,7 @@ pub struct MetricDataResult {
     pub timestamps: Vec<EpochMillis>,
     /// The value for each timestamp.
     pub values: Vec<f64>,
-    /// `Complete`.
+    /// `Complete`, or `PartialData` when more of its datapoints come with the `NextToken`.
     pub status_code: StatusCode,
 }
 
@@ -132,7 +157,8 @@ pub struct MetricDataResult {
 pub enum StatusCode {
     /// All datapoints are present.
     Complete,
-    /// More datapoints exist than were returned.
+    /// More of this result's datapoints exist than were returned: repeat the request with the
+    /// response's `NextToken` to get them.
     PartialData,
 }
 
@@ -142,6 +168,9 @@ pub enum StatusCode {
 pub struct GetMetricDataResponse {
     /// The results.
     pub metric_data_results: Vec<MetricDataResult>,
+    /// Present when more datapoints remain: repeat the request with it to get them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub next_token: Option<String>,
 }
 
 /// Serde for an [`EpochMillis`] as RFC 3339 text (`2026-11-26T10:15:00Z`); epoch seconds are

@@ -146,6 +146,8 @@ pub fn statistic(
         start_time: start,
         end_time: start + 86_400_000,
         scan_by: None,
+        max_datapoints: None,
+        next_token: None,
     };
     let response = stack.metric_data(&request).unwrap();
     response.metric_data_results[0].values.first().copied()

@@ -123,8 +123,12 @@ pub fn from_sdk_result(
     })
 }
 
-/// Runs a GetMetricData request: follows `NextToken` pages and joins each query's points, in
-/// the order CloudWatch returns them.
+/// Runs a GetMetricData request.
+///
+/// A request with `MaxDatapoints` or `NextToken` is one page, as the caller pages: both pass
+/// through, and the response's `NextToken` and each result's `PartialData` come back. Without
+/// either, the pages are followed (up to [`MAX_PAGES`]) and each query's points joined, in the
+/// order CloudWatch returns them.
 pub async fn get_metric_data(
     client: &aws_sdk_cloudwatch::Client,
     request: &GetMetricDataRequest,
@@ -135,8 +139,9 @@ pub async fn get_metric_data(
         .iter()
         .map(to_sdk_query)
         .collect();
+    let caller_pages = request.max_datapoints.is_some() || request.next_token.is_some();
     let mut results: Vec<MetricDataResult> = Vec::new();
-    let mut next_token: Option<String> = None;
+    let mut next_token: Option<String> = request.next_token.clone();
     for _ in 0..MAX_PAGES {
         let output = client
             .get_metric_data()
@@ -144,10 +149,25 @@ pub async fn get_metric_data(
             .start_time(DateTime::from_millis(request.start_time))
             .end_time(DateTime::from_millis(request.end_time))
             .set_scan_by(request.scan_by.map(to_sdk_scan_by))
+            .set_max_datapoints(request.max_datapoints.map(max_datapoints_to_sdk))
             .set_next_token(next_token.take())
             .send()
             .await
             .map_err(|error| backend_error(call, &error))?;
+        let token = output
+            .next_token()
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned);
+        if caller_pages {
+            return Ok(GetMetricDataResponse {
+                metric_data_results: output
+                    .metric_data_results()
+                    .iter()
+                    .map(|result| from_sdk_result(result, call))
+                    .collect::<Result<_, _>>()?,
+                next_token: token,
+            });
+        }
         for page_result in output.metric_data_results() {
             let page_result = from_sdk_result(page_result, call)?;
             match results.iter_mut().find(|known| known.id == page_result.id) {
@@ -159,11 +179,12 @@ pub async fn get_metric_data(
                 None => results.push(page_result),
             }
         }
-        match output.next_token() {
-            Some(token) if !token.is_empty() => next_token = Some(token.to_owned()),
-            _ => {
+        match token {
+            Some(token) => next_token = Some(token),
+            None => {
                 return Ok(GetMetricDataResponse {
                     metric_data_results: results,
+                    next_token: None,
                 });
             }
         }
@@ -174,7 +195,13 @@ pub async fn get_metric_data(
     }
     Ok(GetMetricDataResponse {
         metric_data_results: results,
+        next_token,
     })
+}
+
+/// `MaxDatapoints` as the SDK types it; ours is at most 100,800, far below `i32::MAX`.
+fn max_datapoints_to_sdk(max: u32) -> i32 {
+    i32::try_from(max).unwrap_or(i32::MAX)
 }
 
 /// Query ids of the accounting request.
@@ -269,6 +296,8 @@ pub fn accounting_request(
         start_time: start,
         end_time: end,
         scan_by: None,
+        max_datapoints: None,
+        next_token: None,
     }
 }
 

@@ -1,31 +1,41 @@
-//! Metric math: CloudWatch-style expressions such as `100 * m2 / (m1 + m2)` over other queries'
-//! time series.
+//! Metric math: CloudWatch-style expressions such as `100 * m2 / (m1 + m2)` or
+//! `SUM(METRICS("errors"))` over other queries' time series.
 //!
-//! Parsing is done by [`exmex`], with this module's own operand type: a value is either a constant
-//! or a whole time series, so one evaluation of the expression computes the whole result series.
+//! [`parse`] turns the text into a tree (with [`winnow`]), [`functions`] checks every call's name
+//! and argument count before anything runs, and [`evaluate`] computes the value: a number (S), a
+//! time series (TS) or an array of time series (TS[]), the three data types of CloudWatch's
+//! "Metric math syntax and functions". An expression's final value must be a TS or a TS[].
 //!
-//! Supported: query ids as series, numeric constants (`2`, `0.5`, `.5`; all arithmetic is floating
-//! point, so `1/2` is `0.5`), `+ - * /`, unary minus, parentheses and `FILL(series, value)`.
-//!
-//! Semantics, as in CloudWatch metric math:
-//! - arithmetic between two series happens only at the timestamps where both have a point;
-//! - a constant applies at every timestamp of the series it meets;
-//! - a non-finite result (division by zero, `0/0`) is no point, never an infinity or a `NaN`;
-//! - `FILL(m1, 0)` gives `m1` a point at every timestamp where any series referenced by the whole
-//!   expression has one, using the value (a constant, or another series' point) where `m1` has
-//!   none.
+//! Supported, with CloudWatch's semantics:
+//! - query ids (TS, or TS[] for an expression that gave several), numbers (`2`, `.5`, `2e2`,
+//!   `1.5E-3`; all arithmetic is floating point, so `1/2` is `0.5`), array literals `[m1, m2]`;
+//! - `+ - * / ^` and unary minus; comparisons `== != <= >= < >` and `AND`/`&&`, `OR`/`||`,
+//!   `NOT`, each giving 1 (true) or 0 (false); between two series a missing value counts as 0,
+//!   as CloudWatch documents for arithmetic and comparisons; a non-finite result (division by
+//!   zero) is dropped, never an infinity or a `NaN`; an operation with an array applies to each
+//!   of its series;
+//! - `IF(condition, a)` and `IF(condition, a, b)`;
+//! - `ABS`, `CEIL`, `FLOOR`, `DIFF`, `DIFF_TIME`, `RATE`, `RUNNING_SUM` on a TS or each TS of an
+//!   array;
+//! - `AVG`, `MIN`, `MAX`, `SUM`, `STDDEV`: of one TS a number over its datapoints, of a TS[] one
+//!   TS computed per timestamp;
+//! - `PERIOD(m1)`, the series' period in seconds;
+//! - `METRICS()` and `METRICS("text")` (the metric queries, not expressions, whose id contains
+//!   the text), `SORT(array, AVG|MIN|MAX|SUM|STDDEV, ASC|DESC[, limit])`, `FIRST`, `LAST`,
+//!   `REMOVE_EMPTY`;
+//! - `FILL(series, number | series | REPEAT | LINEAR)` over every period of the query's range.
 
-mod operators;
+mod evaluate;
+mod fill;
+mod functions;
+mod parse;
+mod statistics;
+#[cfg(test)]
+mod tests;
 
-use std::{
-    borrow::Borrow,
-    collections::{BTreeMap, BTreeSet},
-    sync::Arc,
-};
+use std::collections::{BTreeMap, BTreeSet};
 
-use exmex::{Express, FlatEx};
-
-use self::operators::{Operand, SeriesOperators};
+use self::parse::Expr;
 use super::EpochMillis;
 
 /// A time series: one value per timestamp (the start of its period), oldest first.
@@ -34,8 +44,41 @@ pub type Series = BTreeMap<EpochMillis, f64>;
 /// Longest expression accepted, in characters: CloudWatch's limit for `Expression`.
 pub const MAX_EXPRESSION_LENGTH: usize = 2048;
 
-/// The only function supported besides the arithmetic operators.
-const FILL: &str = "FILL";
+/// A time series with what metric math needs besides its points.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct TimeSeries {
+    /// The label of the query the series comes from (a metric's label for `METRICS()`).
+    pub label: String,
+    /// The period of its datapoints, in seconds (what `PERIOD` returns and `FILL` fills by).
+    pub period: u32,
+    /// The datapoints.
+    pub points: Series,
+}
+
+/// A metric-math value: CloudWatch's S, TS and TS[].
+#[derive(Debug, Clone, PartialEq)]
+pub enum Value {
+    /// A single number (S).
+    Scalar(f64),
+    /// One time series (TS).
+    Series(TimeSeries),
+    /// An array of time series (TS[]).
+    Array(Vec<TimeSeries>),
+}
+
+/// What an expression is evaluated against: the other queries' values and the time range.
+#[derive(Debug, Clone, Copy)]
+pub struct Context<'a> {
+    /// Start of the first period (`StartTime` rounded down to the minute).
+    pub start: EpochMillis,
+    /// End of the range, exclusive.
+    pub end: EpochMillis,
+    /// The value of each query evaluated so far, by id.
+    pub values: &'a BTreeMap<String, Value>,
+    /// The ids of the request's metric queries (not expressions), in request order: what
+    /// `METRICS()` returns.
+    pub metric_ids: &'a [String],
+}
 
 /// Why an expression cannot be parsed or evaluated. Each message quotes the expression.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -51,88 +94,108 @@ pub enum MathError {
         /// Length of the expression, in characters.
         length: usize,
     },
-    /// A character outside the expression language.
+    /// The expression does not parse.
     #[error(
-        "unexpected character {character:?} at position {position} in `{expression}`: use query ids, \
-         numbers, `+ - * /`, parentheses and FILL(series, value)"
+        "cannot parse `{expression}` at position {position}: expected {expected}, found {found}"
     )]
-    UnexpectedCharacter {
+    Syntax {
         /// The expression.
         expression: String,
-        /// The character.
-        character: char,
-        /// Its position, counted in characters from 0.
+        /// Where parsing stopped, counted in characters from 0.
         position: usize,
+        /// What the grammar expected there.
+        expected: String,
+        /// What is there instead.
+        found: String,
     },
-    /// A call to a function other than `FILL`.
+    /// A call to a function metric math does not have.
     #[error(
-        "unknown function `{function}` in `{expression}`: the only function supported is \
-         FILL(series, value), in upper case"
+        "unknown function `{function}` at position {position} in `{expression}`: functions are \
+         written in upper case; metric math here has {}",
+        functions::NAMES.join(", ")
     )]
     UnknownFunction {
         /// The expression.
         expression: String,
         /// The function's name as written.
         function: String,
+        /// Where the name starts, counted in characters from 0.
+        position: usize,
     },
-    /// The expression does not parse.
+    /// A call with too few or too many arguments.
     #[error(
-        "cannot parse `{expression}`: {reason}; write query ids, numbers, `+ - * /` and \
-         parentheses, e.g. `100 * m2 / (m1 + m2)`"
+        "{function} at position {position} in `{expression}` takes {expected}, but was given {given}"
     )]
-    Syntax {
+    ArgumentCount {
         /// The expression.
         expression: String,
-        /// What the parser reported.
-        reason: String,
+        /// The function.
+        function: String,
+        /// Where the call starts, counted in characters from 0.
+        position: usize,
+        /// How many arguments it takes, in words.
+        expected: &'static str,
+        /// How many it was given.
+        given: usize,
     },
-    /// The expression parses but its operands do not fit, e.g. `FILL(0, m1)`.
-    #[error("cannot evaluate `{expression}`: {reason}")]
-    InvalidOperands {
+    /// An argument of the wrong type, or a keyword where it has no meaning.
+    #[error("in `{expression}`: {reason}")]
+    InvalidArgument {
         /// The expression.
         expression: String,
-        /// What does not fit.
+        /// What does not fit, naming the function and the argument.
         reason: String,
     },
     /// The expression evaluates to a single number rather than a time series.
     #[error(
-        "`{expression}` evaluates to a single number, not a time series: reference at least one \
-         query id, e.g. `{expression} * m1 / m1`"
+        "`{expression}` evaluates to a single number, not a time series: the result of an \
+         expression must be a time series or an array of them, e.g. `m1 - AVG(m1)`"
     )]
     NotASeries {
         /// The expression.
         expression: String,
     },
-    /// A referenced id has no series among the inputs.
+    /// A referenced id has no value among the inputs.
     #[error("`{expression}` references `{id}`, which is not among the inputs")]
     MissingInput {
         /// The expression.
         expression: String,
-        /// The id without a series.
+        /// The id without a value.
         id: String,
     },
 }
 
-/// A parsed metric-math expression, ready to be evaluated many times.
+/// A parsed and checked metric-math expression, ready to be evaluated many times.
 #[derive(Debug, Clone)]
 pub struct MathExpression {
     text: String,
-    // Boxed: exmex keeps its small vectors inline, which makes a parsed expression ~20 KB.
-    parsed: Box<FlatEx<Operand, SeriesOperators>>,
+    tree: Expr,
+    ids: Vec<String>,
 }
 
 impl MathExpression {
-    /// Parses `text`, checking its characters, functions and syntax.
+    /// Parses `text`, checking its syntax, its functions' names and their argument counts.
     pub fn parse(text: &str) -> Result<Self, MathError> {
-        check_text(text)?;
-        let parsed =
-            FlatEx::<Operand, SeriesOperators>::parse(text).map_err(|error| MathError::Syntax {
-                expression: text.to_owned(),
-                reason: error.msg().to_owned(),
-            })?;
+        let length = text.chars().count();
+        if length > MAX_EXPRESSION_LENGTH {
+            return Err(MathError::TooLong { length });
+        }
+        if text.trim().is_empty() {
+            return Err(MathError::Empty);
+        }
+        let tree = parse::parse(text).map_err(|error| MathError::Syntax {
+            expression: text.to_owned(),
+            position: error.position,
+            expected: error.expected,
+            found: error.found,
+        })?;
+        functions::check(&tree, text)?;
+        let mut ids = BTreeSet::new();
+        collect_ids(&tree, &mut ids);
         Ok(Self {
             text: text.to_owned(),
-            parsed: Box::new(parsed),
+            tree,
+            ids: ids.into_iter().collect(),
         })
     }
 
@@ -141,58 +204,42 @@ impl MathExpression {
         &self.text
     }
 
-    /// The query ids the expression references, sorted and without duplicates.
+    /// The query ids the expression references by name, sorted and without duplicates
+    /// (`METRICS()` references the metric queries without naming them).
     pub fn referenced_ids(&self) -> &[String] {
-        self.parsed.var_names()
+        &self.ids
     }
 
-    /// Evaluates the expression over `inputs`, which must hold a series for every referenced id
-    /// (other entries are ignored).
-    pub fn evaluate<K>(&self, inputs: &BTreeMap<K, Series>) -> Result<Series, MathError>
-    where
-        K: Borrow<str> + Ord,
-    {
-        let names = self.parsed.var_names();
-        let mut referenced = Vec::with_capacity(names.len());
-        for name in names {
-            let series = inputs
-                .get(name.as_str())
-                .ok_or_else(|| MathError::MissingInput {
-                    expression: self.text.clone(),
-                    id: name.clone(),
-                })?;
-            referenced.push(series);
+    /// Evaluates the expression in `context`. The result is a time series or an array of them.
+    pub fn evaluate(&self, context: &Context<'_>) -> Result<Value, MathError> {
+        let value = evaluate::evaluate(&self.tree, context, &self.text)?;
+        match value {
+            Value::Scalar(_) => Err(MathError::NotASeries {
+                expression: self.text.clone(),
+            }),
+            value => Ok(value),
         }
-        // FILL fills over every timestamp of the series this expression references.
-        let domain: Arc<BTreeSet<EpochMillis>> = Arc::new(
-            referenced
-                .iter()
-                .flat_map(|series| series.keys().copied())
-                .collect(),
-        );
-        let operands = referenced
-            .into_iter()
-            .map(|series| Operand::Series {
-                points: series.clone(),
-                domain: Arc::clone(&domain),
-            })
-            .collect();
-        let result =
-            self.parsed
-                .eval_vec(operands)
-                .map_err(|error| MathError::InvalidOperands {
-                    expression: self.text.clone(),
-                    reason: error.msg().to_owned(),
-                })?;
-        match result {
-            Operand::Series { points, .. } => Ok(points),
-            Operand::Constant(_) => Err(MathError::NotASeries {
-                expression: self.text.clone(),
-            }),
-            Operand::Invalid(reason) => Err(MathError::InvalidOperands {
-                expression: self.text.clone(),
-                reason: reason.to_owned(),
-            }),
+    }
+}
+
+fn collect_ids(tree: &Expr, ids: &mut BTreeSet<String>) {
+    match tree {
+        Expr::Id(id) => {
+            ids.insert(id.clone());
+        }
+        // A capitalised word outside a keyword's place is an id no query can have.
+        Expr::Word { word, .. } if !functions::is_keyword(word) => {
+            ids.insert(word.clone());
+        }
+        Expr::Number(_) | Expr::Text(_) | Expr::Word { .. } => {}
+        Expr::Array(items)
+        | Expr::Call {
+            arguments: items, ..
+        } => items.iter().for_each(|item| collect_ids(item, ids)),
+        Expr::Negate(inner) | Expr::Not(inner) => collect_ids(inner, ids),
+        Expr::Binary(_, left, right) => {
+            collect_ids(left, ids);
+            collect_ids(right, ids);
         }
     }
 }
@@ -200,213 +247,4 @@ impl MathExpression {
 /// The query ids `expression` references, sorted and without duplicates.
 pub fn referenced_ids(expression: &str) -> Result<Vec<String>, MathError> {
     Ok(MathExpression::parse(expression)?.referenced_ids().to_vec())
-}
-
-/// Parses and evaluates `expression` over `inputs` (query id → series) in one go.
-pub fn evaluate<K>(expression: &str, inputs: &BTreeMap<K, Series>) -> Result<Series, MathError>
-where
-    K: Borrow<str> + Ord,
-{
-    MathExpression::parse(expression)?.evaluate(inputs)
-}
-
-/// Rejects what the parser would accept but metric math does not have (exmex's `{any name}`
-/// variables, Greek letters), and names unknown functions, before the parser gives a vaguer error.
-fn check_text(text: &str) -> Result<(), MathError> {
-    let length = text.chars().count();
-    if length > MAX_EXPRESSION_LENGTH {
-        return Err(MathError::TooLong { length });
-    }
-    if text.trim().is_empty() {
-        return Err(MathError::Empty);
-    }
-    let allowed = |c: char| c.is_ascii_alphanumeric() || " \t\r\n_+-*/().,".contains(c);
-    if let Some((position, character)) = text.chars().enumerate().find(|&(_, c)| !allowed(c)) {
-        return Err(MathError::UnexpectedCharacter {
-            expression: text.to_owned(),
-            character,
-            position,
-        });
-    }
-    let bytes = text.as_bytes();
-    let mut index = 0;
-    while index < bytes.len() {
-        let is_word = |b: u8| b.is_ascii_alphanumeric() || b == b'_' || b == b'.';
-        if !is_word(bytes[index]) {
-            index += 1;
-            continue;
-        }
-        let start = index;
-        while index < bytes.len() && is_word(bytes[index]) {
-            index += 1;
-        }
-        let word = &text[start..index];
-        let next = text[index..].trim_start().chars().next();
-        let is_name = word.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_');
-        if is_name && next == Some('(') && word != FILL {
-            return Err(MathError::UnknownFunction {
-                expression: text.to_owned(),
-                function: word.to_owned(),
-            });
-        }
-    }
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #![allow(clippy::unwrap_used, clippy::expect_used)]
-
-    use super::*;
-
-    fn series(points: &[(EpochMillis, f64)]) -> Series {
-        points.iter().copied().collect()
-    }
-
-    fn inputs(named: &[(&'static str, Series)]) -> BTreeMap<&'static str, Series> {
-        named.iter().cloned().collect()
-    }
-
-    #[test]
-    fn constants_divide_as_floats() {
-        let m1 = series(&[(0, 4.0)]);
-        let result = evaluate("m1 * (1/2)", &inputs(&[("m1", m1)])).unwrap();
-        assert_eq!(result, series(&[(0, 2.0)]));
-    }
-
-    #[test]
-    fn subtraction_is_left_associative() {
-        let m1 = series(&[(0, 8.0)]);
-        let result = evaluate("m1 - 2 - 1", &inputs(&[("m1", m1)])).unwrap();
-        assert_eq!(result, series(&[(0, 5.0)]));
-    }
-
-    #[test]
-    fn unary_minus_and_precedence() {
-        let m1 = series(&[(0, 3.0)]);
-        let result = evaluate("2 * -m1 + 10 / 5", &inputs(&[("m1", m1)])).unwrap();
-        assert_eq!(result, series(&[(0, -4.0)]));
-    }
-
-    #[test]
-    fn series_meet_only_where_both_have_points() {
-        let m1 = series(&[(0, 1.0), (60_000, 2.0)]);
-        let m2 = series(&[(60_000, 10.0), (120_000, 20.0)]);
-        let result = evaluate("m1 + m2", &inputs(&[("m1", m1), ("m2", m2)])).unwrap();
-        assert_eq!(result, series(&[(60_000, 12.0)]));
-    }
-
-    #[test]
-    fn division_by_zero_gives_no_point() {
-        let m1 = series(&[(0, 1.0), (60_000, 0.0)]);
-        let m2 = series(&[(0, 0.0), (60_000, 0.0)]);
-        let result = evaluate("m1 / m2", &inputs(&[("m1", m1), ("m2", m2)])).unwrap();
-        assert!(result.is_empty(), "{result:?}");
-    }
-
-    #[test]
-    fn fill_uses_the_timestamps_of_every_referenced_series() {
-        let errors = series(&[(60_000, 1.0)]);
-        let invocations = series(&[(0, 10.0), (60_000, 10.0), (120_000, 5.0)]);
-        let result = evaluate(
-            "100 * FILL(errors, 0) / invocations",
-            &inputs(&[("errors", errors), ("invocations", invocations)]),
-        )
-        .unwrap();
-        assert_eq!(result, series(&[(0, 0.0), (60_000, 10.0), (120_000, 0.0)]));
-    }
-
-    #[test]
-    fn fill_needs_a_series_first() {
-        let m1 = series(&[(0, 1.0)]);
-        let error = evaluate("FILL(0, m1)", &inputs(&[("m1", m1)])).unwrap_err();
-        assert!(
-            matches!(error, MathError::InvalidOperands { .. }),
-            "{error}"
-        );
-    }
-
-    #[test]
-    fn referenced_ids_are_sorted_and_unique() {
-        assert_eq!(
-            referenced_ids("100 * m2 / (m1 + m2)").unwrap(),
-            vec!["m1".to_owned(), "m2".to_owned()]
-        );
-    }
-
-    #[test]
-    fn a_constant_alone_is_not_a_series() {
-        let error = evaluate::<&str>("1 + 2", &BTreeMap::new()).unwrap_err();
-        assert!(matches!(error, MathError::NotASeries { .. }), "{error}");
-    }
-
-    #[test]
-    fn syntax_errors_quote_the_expression() {
-        for text in ["m1 +", "(m1", "m1 m2", "m1 ** 2"] {
-            let error = MathExpression::parse(text).unwrap_err();
-            assert!(error.to_string().contains(text), "{text}: {error}");
-        }
-    }
-
-    #[test]
-    fn unknown_functions_and_characters_are_named() {
-        let error = MathExpression::parse("RATE(m1)").unwrap_err();
-        assert!(
-            matches!(error, MathError::UnknownFunction { ref function, .. } if function == "RATE")
-        );
-        let error = MathExpression::parse("m1 % 2").unwrap_err();
-        assert!(matches!(
-            error,
-            MathError::UnexpectedCharacter {
-                character: '%',
-                position: 3,
-                ..
-            }
-        ));
-        let error = MathExpression::parse("{m1}").unwrap_err();
-        assert!(matches!(
-            error,
-            MathError::UnexpectedCharacter { character: '{', .. }
-        ));
-    }
-
-    #[test]
-    fn empty_and_over_long_expressions_are_rejected() {
-        assert_eq!(MathExpression::parse("  ").unwrap_err(), MathError::Empty);
-        let long = "m1+".repeat(700) + "m1";
-        assert!(matches!(
-            MathExpression::parse(&long).unwrap_err(),
-            MathError::TooLong { .. }
-        ));
-    }
-
-    #[test]
-    fn missing_inputs_are_named() {
-        let error = evaluate("m1 + m2", &inputs(&[("m1", series(&[]))])).unwrap_err();
-        assert!(matches!(error, MathError::MissingInput { ref id, .. } if id == "m2"));
-    }
-
-    #[test]
-    fn arbitrary_text_never_panics() {
-        // A small deterministic fuzz over the accepted alphabet.
-        let alphabet: Vec<char> = "m1e2 +-*/().,FILL0_".chars().collect();
-        let m1 = series(&[(0, 1.0)]);
-        let named = inputs(&[("m1", m1.clone()), ("e2", m1)]);
-        let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
-        for _ in 0..20_000 {
-            let mut text = String::new();
-            state ^= state << 13;
-            state ^= state >> 7;
-            state ^= state << 17;
-            for _ in 0..(state % 12) {
-                state ^= state << 13;
-                state ^= state >> 7;
-                state ^= state << 17;
-                text.push(alphabet[(state % alphabet.len() as u64) as usize]);
-            }
-            if let Ok(expression) = MathExpression::parse(&text) {
-                let _ = expression.evaluate(&named);
-            }
-        }
-    }
 }

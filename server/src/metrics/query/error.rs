@@ -120,4 +120,29 @@ pub enum QueryError {
         /// Datapoints the metric queries would return at most: their periods in the time range.
         requested: u64,
     },
+    /// `MaxDatapoints` out of range.
+    #[error(
+        "MaxDatapoints is {given}: it must be from 1 to {MAX_DATAPOINTS}; omit it for \
+         {MAX_DATAPOINTS}"
+    )]
+    InvalidMaxDatapoints {
+        /// The request's `MaxDatapoints`.
+        given: u32,
+    },
+    /// A `NextToken` this API did not issue, or one that was altered.
+    #[error(
+        "NextToken {token:?} is not a token this API issued: pass the NextToken of the previous \
+         response unchanged, or omit it to start from the first datapoint"
+    )]
+    InvalidNextToken {
+        /// The token (its first 64 characters).
+        token: String,
+    },
+    /// A `NextToken` issued for a request with other queries, times or order.
+    #[error(
+        "the NextToken belongs to another request: repeat the request that returned it with the \
+         same MetricDataQueries, StartTime, EndTime and ScanBy (absolute times, since a relative \
+         StartTime moves with the clock), or omit NextToken to start again"
+    )]
+    NextTokenOfAnotherRequest,
 }

@@ -8,22 +8,28 @@
 //!   dimensions does not add up the others, since each combination is a metric of its own;
 //! - expressions are evaluated after the queries they use, hidden ones (`ReturnData: false`)
 //!   included;
-//! - results come in request order, newest datapoint first unless `ScanBy` says ascending.
+//! - results come in request order, newest datapoint first unless `ScanBy` says ascending;
+//! - a response holds at most `MaxDatapoints` datapoints, the rest coming with its `NextToken`
+//!   ([`page`] says how).
 
 mod error;
+mod page;
 mod plan;
 mod statistic;
 
 use std::collections::BTreeMap;
 
-use self::plan::{Plan, StepKind};
+use self::plan::{Plan, Step, StepKind};
 pub use self::{
     error::QueryError,
     statistic::{Statistic, UnknownStatistic},
 };
 use super::{
     EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric, MetricDataResult, ScanBy,
-    StatusCode, math::Series, store::MetricStore, store::StatisticSet,
+    StatusCode,
+    math::{Context, Series, TimeSeries, Value},
+    store::MetricStore,
+    store::StatisticSet,
 };
 
 /// Most queries in one request.
@@ -42,8 +48,10 @@ pub fn get_metric_data(
     request: &GetMetricDataRequest,
 ) -> Result<GetMetricDataResponse, QueryError> {
     let plan = Plan::new(request)?;
+    let position = page::position(request)?;
 
-    let mut series: BTreeMap<&str, Series> = BTreeMap::new();
+    let mut values: BTreeMap<String, Value> = BTreeMap::new();
+    let mut metric_ids = Vec::new();
     for step in &plan.steps {
         if let StepKind::Metric {
             stat,
@@ -52,55 +60,91 @@ pub fn get_metric_data(
         } = step.kind
         {
             let points = aggregate(store, &stat.metric, statistic, plan.start, plan.end, period);
-            series.insert(step.query.id.as_str(), points);
+            let series = TimeSeries {
+                label: label_of(step),
+                period: stat.period,
+                points,
+            };
+            values.insert(step.query.id.clone(), Value::Series(series));
+            metric_ids.push(step.query.id.clone());
         }
     }
     for &index in &plan.expression_order {
         let step = &plan.steps[index];
         if let StepKind::Expression(expression) = &step.kind {
-            let points =
+            let context = Context {
+                start: plan.start,
+                end: plan.end,
+                values: &values,
+                metric_ids: &metric_ids,
+            };
+            let value =
                 expression
-                    .evaluate(&series)
+                    .evaluate(&context)
                     .map_err(|source| QueryError::InvalidExpression {
                         id: step.query.id.clone(),
                         source,
                     })?;
-            series.insert(step.query.id.as_str(), points);
+            values.insert(step.query.id.clone(), value);
         }
     }
 
     let ascending = request.scan_by.unwrap_or_default() == ScanBy::TimestampAscending;
-    let metric_data_results = plan
+    let mut metric_data_results = Vec::new();
+    for step in plan
         .steps
         .iter()
         .filter(|step| step.query.return_data.unwrap_or(true))
-        .map(|step| {
-            let label = step
-                .query
-                .label
-                .clone()
-                .unwrap_or_else(|| match &step.kind {
-                    StepKind::Metric { stat, .. } => stat.metric.metric_name.clone(),
-                    StepKind::Expression(expression) => expression.text().to_owned(),
-                });
-            let points = series.remove(step.query.id.as_str()).unwrap_or_default();
+    {
+        let id = &step.query.id;
+        let mut result = |label: String, points: Series| {
             let (timestamps, values) = if ascending {
                 points.into_iter().unzip()
             } else {
                 points.into_iter().rev().unzip()
             };
-            MetricDataResult {
-                id: step.query.id.clone(),
+            metric_data_results.push(MetricDataResult {
+                id: id.clone(),
                 label,
                 timestamps,
                 values,
                 status_code: StatusCode::Complete,
+            });
+        };
+        match values.remove(id.as_str()) {
+            Some(Value::Series(series)) => result(label_of(step), series.points),
+            // An expression that gives several series returns one result for each, all with
+            // the expression's id, labelled "Expression-Label Metric-Label" as CloudWatch
+            // labels them (only the series' label when the expression has none).
+            Some(Value::Array(array)) => {
+                for series in array {
+                    let label = match step.query.label.as_deref() {
+                        Some(own) if !own.is_empty() => format!("{own} {}", series.label),
+                        _ => series.label,
+                    };
+                    result(label, series.points);
+                }
             }
-        })
-        .collect();
+            Some(Value::Scalar(_)) | None => result(label_of(step), Series::new()),
+        }
+    }
+    let max = request.max_datapoints.map_or(MAX_DATAPOINTS, u64::from);
+    let (metric_data_results, next) = page::page(metric_data_results, position, max);
     Ok(GetMetricDataResponse {
         metric_data_results,
+        next_token: next.map(|next| page::token(request, next)),
     })
+}
+
+/// A query's label: its own, else the metric's name or the expression's text.
+fn label_of(step: &Step<'_>) -> String {
+    step.query
+        .label
+        .clone()
+        .unwrap_or_else(|| match &step.kind {
+            StepKind::Metric { stat, .. } => stat.metric.metric_name.clone(),
+            StepKind::Expression(expression) => expression.text().to_owned(),
+        })
 }
 
 /// `statistic` of `metric` for each period of `period` milliseconds from `start`, over the

@@ -57,6 +57,11 @@ impl<'r> Plan<'r> {
                 count: queries.len(),
             });
         }
+        if let Some(given) = request.max_datapoints
+            && (given == 0 || u64::from(given) > MAX_DATAPOINTS)
+        {
+            return Err(QueryError::InvalidMaxDatapoints { given });
+        }
         if request.start_time >= request.end_time {
             return Err(QueryError::InvalidTimeRange {
                 start: request.start_time,

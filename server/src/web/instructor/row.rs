@@ -273,6 +273,8 @@ pub async fn published_per_minute(
         start_time: end - THROUGHPUT_MINUTES * 60_000,
         end_time: end,
         scan_by: None,
+        max_datapoints: None,
+        next_token: None,
     };
     let response = backend.get_metric_data(participant, request).await?;
     // Folded from +0.0: an empty `sum()` of floats is -0.0, which would print as "-0.0/min".
