@@ -530,3 +530,31 @@ fn behind_a_proxy_the_named_header_tells_clients_apart() {
     );
     assert_eq!(from("192.0.2.2"), 401, "another client has its own bucket");
 }
+
+#[tokio::test]
+async fn a_metric_query_is_read_as_strictly_as_any_body() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let path = format!("/api/v1/participants/{id}/metrics/query");
+    for (body, expected) in [
+        (
+            json!({ "MetricDataQueries": [["m1", "1"]], "StartTime": "-PT5M" }),
+            "item 0",
+        ),
+        (
+            json!({ "MetricDataQueries": [{ "Id": "e1", "Expresion": "1" }], "StartTime": "-PT5M" }),
+            "Expresion",
+        ),
+        (
+            json!({ "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/SQS", "MetricName": "NumberOfMessagesSent", "Dimensions": [["QueueName", "q"]] }, "Period": 60, "Stat": "Sum" } }], "StartTime": "-PT5M" }),
+            "expected a JSON object",
+        ),
+    ] {
+        let (status, answer) = lab.api(Method::POST, &path, Some(&token), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(expected),
+            "{expected}: {answer}"
+        );
+    }
+}

@@ -17,7 +17,7 @@ use crate::state::AppState;
 pub struct EventQuery {
     /// Events after this `seq` (default 0: from the start).
     #[param(minimum = 0)]
-    pub after: Option<u64>,
+    pub after: Option<i64>,
     /// Events per page, 1–1000 (default 200).
     #[param(minimum = 1, maximum = 1000)]
     pub limit: Option<usize>,
@@ -52,6 +52,13 @@ pub async fn list_events(
     _: Instructor,
     Query(query): Query<EventQuery>,
 ) -> Result<Response, ApiError> {
+    if query.after.is_some_and(|after| after < 0) {
+        return Err(ApiError::new(
+            axum::http::StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_query",
+            "after must be a `seq` of 0 or more",
+        ));
+    }
     match query.format.unwrap_or(EventFormat::Json) {
         EventFormat::Csv => Ok((
             [
@@ -66,7 +73,7 @@ pub async fn list_events(
             .into_response()),
         EventFormat::Json => Ok(Json(events::page(
             &state,
-            i64::try_from(query.after.unwrap_or(0)).unwrap_or(i64::MAX),
+            query.after.unwrap_or(0),
             query.limit.unwrap_or(200),
             query.participant.as_deref(),
         )?)

@@ -289,6 +289,10 @@ pub async fn act_on_participants(
     _: Instructor,
     Json(request): Json<BulkRequest>,
 ) -> Result<Json<BulkOutcome>, ApiError> {
+    // A stated change is checked whatever the action, so a bad one is never silently ignored.
+    if let Some(change) = &request.traffic {
+        change.validate(&state.traffic.limits())?;
+    }
     let targets = match request.ids {
         Some(ids) => Targets::Selected(ids),
         None => Targets::Everyone,

@@ -75,7 +75,7 @@ pub struct SeriesData {
     /// The legend: the result's label from the metric source (the query's `label` when it has
     /// one), or, when that is empty, the query's expression, metric name or id.
     pub label: String,
-    /// Start of each period that has a value, oldest first, in epoch milliseconds.
+    /// Start of each period that has a value, oldest first, in epoch milliseconds of pipeline time.
     pub timestamps: Vec<EpochMillis>,
     /// The value at each timestamp.
     pub values: Vec<f64>,

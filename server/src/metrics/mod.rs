@@ -26,7 +26,7 @@ pub type EpochMillis = i64;
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Dimension {
     /// The dimension's name, e.g. `FunctionName`.
     pub name: String,
@@ -38,40 +38,51 @@ pub struct Dimension {
 #[derive(
     Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, utoipa::ToSchema,
 )]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct Metric {
     /// e.g. `AWS/Lambda`.
     pub namespace: String,
     /// e.g. `Invocations`.
     pub metric_name: String,
     /// The dimensions, in any order.
-    #[serde(default)]
+    #[serde(default, deserialize_with = "crate::input::objects")]
     pub dimensions: Vec<Dimension>,
 }
 
 /// A metric with the period and statistic to aggregate it by.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct MetricStat {
     /// The metric.
+    #[serde(deserialize_with = "crate::input::object")]
     pub metric: Metric,
     /// Aggregation period in seconds: a multiple of 60. Any JSON number that is a whole number
     /// is accepted (`300.0` is 300).
     #[serde(deserialize_with = "whole_number::period")]
     #[schema(minimum = 60, multiple_of = 60)]
     pub period: u32,
-    /// `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile such as `p99`.
+    /// `Sum`, `Average`, `Minimum`, `Maximum`, `SampleCount` or a percentile from `p0` to
+    /// `p100` with up to two decimals, such as `p99` or `p99.9`.
+    #[schema(
+        pattern = r"^(Sum|Average|Minimum|Maximum|SampleCount|p(0{0,2}[0-9]|0?[1-9][0-9])(\.[0-9]{1,2})?|p100(\.0{1,2})?)$"
+    )]
     pub stat: String,
 }
 
 /// One query of a GetMetricData request: a metric statistic or a metric-math expression.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 pub struct MetricDataQuery {
-    /// Identifier used by expressions and in the results: starts with a lower-case letter.
+    /// Identifier used by expressions and in the results: a lower-case letter, then letters,
+    /// digits and underscores, at most 255 characters in all.
+    #[schema(pattern = r"^[a-z][a-zA-Z0-9_]{0,254}$")]
     pub id: String,
     /// The metric to fetch; exactly one of this and `expression`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::input::object"
+    )]
     pub metric_stat: Option<MetricStat>,
     /// A metric-math expression over other queries' ids, e.g. `100 * m2 / (m1 + m2)`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -97,7 +108,7 @@ pub struct MetricDataQuery {
 #[serde(rename_all = "PascalCase")]
 pub struct GetMetricDataRequest {
     /// The queries, at most 500.
-    #[schema(max_items = 500)]
+    #[schema(min_items = 1, max_items = 500)]
     pub metric_data_queries: Vec<MetricDataQuery>,
     /// Start of the time range, inclusive.
     #[serde(with = "rfc3339")]
@@ -142,7 +153,7 @@ pub struct MetricDataResult {
     pub id: String,
     /// The query's label.
     pub label: String,
-    /// Start of each period that has a value, in the requested order.
+    /// Start of each period that has a value, in the requested order; pipeline time.
     #[serde(with = "rfc3339_list")]
     #[schema(value_type = Vec<String>)]
     pub timestamps: Vec<EpochMillis>,

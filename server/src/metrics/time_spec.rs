@@ -156,11 +156,12 @@ impl Serialize for TimeSpec {
 /// The body of `POST /participants/{id}/metrics/query`: a GetMetricData request whose times may
 /// be relative to the pipeline's now.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, utoipa::ToSchema)]
-#[serde(rename_all = "PascalCase")]
+#[serde(rename_all = "PascalCase", deny_unknown_fields)]
 #[schema(as = GetMetricDataRequest)]
 pub struct GetMetricDataInput {
-    /// The queries, at most 500.
-    #[schema(max_items = 500)]
+    /// The queries, 1 to 500.
+    #[schema(min_items = 1, max_items = 500)]
+    #[serde(deserialize_with = "crate::input::objects")]
     pub metric_data_queries: Vec<MetricDataQuery>,
     /// Start of the time range, inclusive: RFC 3339 (`2026-11-26T10:00:00Z`), epoch seconds, or
     /// an ISO 8601 duration relative to the pipeline's now (`-PT5M`, `-PT3H`, `-P1D`).

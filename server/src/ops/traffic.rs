@@ -81,6 +81,13 @@ impl TrafficChange {
         }
     }
 
+    /// Checks every value the change states against `limits`, whoever it will apply to.
+    pub fn validate(&self, limits: &TrafficLimits) -> Result<(), OpError> {
+        self.apply(TrafficSettings::standard())
+            .validate(limits)
+            .map_err(|error| OpError::invalid("invalid_traffic_settings", error.to_string()))
+    }
+
     /// The settings this change gives over `base`: the parts it names, each field it states
     /// replacing `base`'s.
     pub fn apply(&self, base: TrafficSettings) -> TrafficSettings {
@@ -141,6 +148,7 @@ pub fn start(
 ) -> Result<TrafficStatus, OpError> {
     let participant = app.participants.get(id)?;
     let limits = app.traffic.limits();
+    let was_running = app.traffic.status(id).is_running();
     let requested = change.apply(current_settings(app, &participant));
     // The controller checks the settings against its limits and changes nothing if refused.
     // The automatic stop counts again only when the change states it.
@@ -169,7 +177,11 @@ pub fn start(
         id,
         EventKind::TrafficStarted,
         detail,
-        "traffic started",
+        if was_running {
+            "traffic changed"
+        } else {
+            "traffic started"
+        },
     );
     Ok(status)
 }

@@ -254,8 +254,10 @@ impl Engine {
         for running in &stacks {
             running.invoker.abort();
         }
+        // The minute in progress keeps what it counted so far.
+        let minute = crate::metrics::store::MetricStore::minute_of(self.clock.now());
         for running in &stacks {
-            publish_queue_metrics(&running.stack);
+            publish_queue_metrics(&running.stack, minute);
             save_metrics(&running.stack);
         }
         let _ = self.journal.commit(&[Op::SaveClock {

@@ -5,7 +5,6 @@ use super::journal::Op;
 use super::stack::{QueueKind, Stack, StackState};
 use super::{Engine, METRIC_FLUSH_INTERVAL, METRIC_RETENTION, MINUTE};
 use crate::metrics::EpochMillis;
-use crate::metrics::store::MetricStore;
 
 /// Publishes SQS's metrics at every minute boundary of pipeline time, as SQS does: one datapoint
 /// per counter per minute, zeros included, and the gauges, while each queue is active.
@@ -22,16 +21,18 @@ pub(super) async fn report_queue_metrics(engine: std::sync::Weak<Engine>) {
         let Some(engine) = engine.upgrade() else {
             return;
         };
+        // The minute that ended at `at`: the timer fires a little after the boundary, so the
+        // clock already reads the next minute by then.
         for stack in engine.stacks() {
-            publish_queue_metrics(&stack);
+            publish_queue_metrics(&stack, at - MINUTE);
         }
     }
 }
 
-/// Records the minute that just ended for both of a stack's queues.
-pub(super) fn publish_queue_metrics(stack: &Stack) {
+/// Records the counts since the last report, and the gauges now, for both of a stack's queues,
+/// as the datapoints of the minute starting at `minute`.
+pub(super) fn publish_queue_metrics(stack: &Stack, minute: EpochMillis) {
     let now = stack.now();
-    let minute = MetricStore::minute_of(now - 1);
     let mut state = stack.lock();
     for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
         let ids = match kind {

@@ -36,7 +36,7 @@ pub enum QueryError {
     /// letters, digits and underscores.
     #[error(
         "query id {id:?} is invalid: an id starts with a lower-case letter and holds only \
-         letters, digits and underscores, e.g. `m1` or `dlq_messages`"
+         letters, digits and underscores, at most 255 in all, e.g. `m1` or `dlq_messages`"
     )]
     InvalidId {
         /// The id.

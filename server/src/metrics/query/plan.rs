@@ -116,9 +116,12 @@ impl<'r> Plan<'r> {
     }
 }
 
-/// Ids follow CloudWatch's rule: `^[a-z][a-zA-Z0-9_]*$`.
+/// Ids follow CloudWatch's rule: `^[a-z][a-zA-Z0-9_]*$`, at most 255 characters.
 fn is_valid_id(id: &str) -> bool {
     let mut chars = id.chars();
+    if id.len() > 255 {
+        return false;
+    }
     chars.next().is_some_and(|first| first.is_ascii_lowercase())
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
