@@ -1,7 +1,24 @@
 //! The API's error body and its extractors: every failure is `{"code", "message"}` with a 4xx
-//! or 5xx status, never a bare text or an HTML page. The status and code of an operation's
-//! failure come from the one error model, [`crate::ops::error`]; a request the server cannot
-//! read (malformed JSON, a wrong type, an unknown field, a bad query string) is 400.
+//! or 5xx status, never a bare text or an HTML page.
+//!
+//! **The policy**, in the order a request meets it:
+//!
+//! | status | when | codes |
+//! |---|---|---|
+//! | 401 | no token, a malformed `Authorization`, or a token that is not valid | `unauthorized` |
+//! | 403 | a valid token whose owner may not call the operation (a participant on an instructor-only operation) | `forbidden` |
+//! | 404 | the participant in the path is not the caller's (or does not exist) | `not_found` |
+//! | 413, 415 | the body is too large, or not sent as JSON | `body_too_large`, `unsupported_media_type` |
+//! | 400 | the body cannot be read: not JSON, or not a JSON object | `invalid_json`, `not_an_object` |
+//! | 422 | read but not accepted: an unknown field or parameter (named), a missing field, a wrong type, a value out of range | `unknown_field`, `invalid_body`, `invalid_query`, `invalid_<what>` |
+//! | 429 | the rate limit ([`super::limit`]) | `rate_limited` |
+//! | 5xx | the operation failed ([`crate::ops::error`]) | |
+//!
+//! Authorization comes first: the [`super::auth::Instructor`] and [`super::auth::Reach`]
+//! extractors stand before the query and the body in every handler, so a participant calling an
+//! instructor-only operation gets 403 whatever else is wrong with the request, and someone else's
+//! resource is 404 whatever the body. How a body is read (objects only, numbers by value, unknown
+//! fields refused) is [`crate::input`]'s rule.
 
 use axum::body::Bytes;
 use axum::extract::rejection::{BytesRejection, PathRejection, QueryRejection};

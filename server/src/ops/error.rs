@@ -12,11 +12,11 @@
 //! | `Unavailable`              | 503    | `backend_unavailable` | wait and retry; the message says what AWS answered |
 //! | `Internal`                 | 500    | `internal`          | retry; quote the error id to the instructor |
 //!
-//! At the HTTP edge, two more rows belong to the request rather than to an operation: a request
-//! the server cannot read (malformed JSON, a wrong type, an unknown field, a bad query string) is
-//! 400 `invalid_request` or `invalid_body`; a missing or unknown token is 401, a known caller
-//! asking for what only the instructor may do is 403. Well-formed input with a value out of
-//! range is always 422, never 400.
+//! At the HTTP edge, more rows belong to the request rather than to an operation (the API's
+//! policy is in `crate::api::error`): a body the server cannot read (not JSON, not a JSON object)
+//! is 400; a request read but not accepted (an unknown field, a wrong type, a bad query
+//! parameter) is 422, like a value out of range; a missing or unknown token is 401, and a known
+//! caller asking for what only the instructor may do is 403, decided before anything is read.
 //!
 //! A 5xx never shows internal text: the cause is logged at ERROR with a short id, and the user
 //! sees the id (see [`ErrorId`]). 503s keep their message, which is written for people ("AWS is
