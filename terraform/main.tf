@@ -19,4 +19,6 @@ module "stack" {
   lambda_zip     = var.lambda_zip
   architecture   = var.architecture
   dashboard_file = var.dashboard_file
+
+  object_expiration_days = var.object_expiration_days
 }

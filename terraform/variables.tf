@@ -41,3 +41,9 @@ variable "architecture" {
   type        = string
   default     = "x86_64"
 }
+
+variable "object_expiration_days" {
+  description = "Days after which each bucket's input/ and output/ objects expire (S3 lifecycle rule)."
+  type        = number
+  default     = 3
+}

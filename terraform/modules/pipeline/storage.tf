@@ -34,6 +34,51 @@ resource "aws_s3_bucket_server_side_encryption_configuration" "pipeline" {
   }
 }
 
+# Lab traffic is throw-away: the publisher's input/*.json and the function's output/*.csv expire
+# after var.object_expiration_days, so a forgotten stack does not keep paying for them. A reset
+# (chaoslab's "reset stack") deletes both prefixes at once; expiry only bounds what is left over.
+resource "aws_s3_bucket_lifecycle_configuration" "pipeline" {
+  bucket = aws_s3_bucket.pipeline.id
+
+  rule {
+    id     = "expire-input-objects"
+    status = "Enabled"
+
+    filter {
+      prefix = "input/"
+    }
+
+    expiration {
+      days = var.object_expiration_days
+    }
+  }
+
+  rule {
+    id     = "expire-output-objects"
+    status = "Enabled"
+
+    filter {
+      prefix = "output/"
+    }
+
+    expiration {
+      days = var.object_expiration_days
+    }
+  }
+
+  # Nothing uploads in parts, but a part left behind would be billed and never seen.
+  rule {
+    id     = "abort-incomplete-multipart-uploads"
+    status = "Enabled"
+
+    filter {}
+
+    abort_incomplete_multipart_upload {
+      days_after_initiation = 1
+    }
+  }
+}
+
 resource "aws_s3_bucket_notification" "pipeline" {
   bucket = aws_s3_bucket.pipeline.id
 

@@ -58,6 +58,17 @@ variable "maximum_event_age_seconds" {
   }
 }
 
+variable "object_expiration_days" {
+  description = "Days after which the bucket's input/ and output/ objects expire (S3 lifecycle rule). A lab session lasts hours; the default leaves a few days to look at what it left."
+  type        = number
+  default     = 3
+
+  validation {
+    condition     = var.object_expiration_days >= 1 && floor(var.object_expiration_days) == var.object_expiration_days
+    error_message = "object_expiration_days must be a whole number of days, at least 1."
+  }
+}
+
 variable "tags" {
   description = "Extra tags for every resource of the stack."
   type        = map(string)
