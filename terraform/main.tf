@@ -20,5 +20,6 @@ module "stack" {
   architecture   = var.architecture
   dashboard_file = var.dashboard_file
 
-  object_expiration_days = var.object_expiration_days
+  object_expiration_days    = var.object_expiration_days
+  failure_cache_ttl_seconds = var.failure_cache_ttl_seconds
 }

@@ -47,3 +47,9 @@ variable "object_expiration_days" {
   type        = number
   default     = 3
 }
+
+variable "failure_cache_ttl_seconds" {
+  description = "Seconds each warm ETL function instance caches its fault-injection parameter (FAILURE_CACHE_TTL). Size it with README.md: at least participants x concurrent instances per participant / 40."
+  type        = number
+  default     = 5
+}

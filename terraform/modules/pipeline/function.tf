@@ -22,6 +22,9 @@ resource "aws_lambda_function" "etl" {
   environment {
     variables = {
       FAILURE_INJECTION_PARAM = aws_ssm_parameter.failure_injection.name
+      # Seconds a warm instance keeps the parameter before reading it again: SSM's GetParameter
+      # throughput is shared by every stack in the account and region (README.md, sizing).
+      FAILURE_CACHE_TTL = var.failure_cache_ttl_seconds
     }
   }
 

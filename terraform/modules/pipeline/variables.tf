@@ -58,6 +58,17 @@ variable "maximum_event_age_seconds" {
   }
 }
 
+variable "failure_cache_ttl_seconds" {
+  description = "Seconds each warm function instance caches the fault-injection parameter (its FAILURE_CACHE_TTL). A fault takes effect up to this long after it is set; see README.md for sizing it against SSM's GetParameter throughput."
+  type        = number
+  default     = 5
+
+  validation {
+    condition     = var.failure_cache_ttl_seconds >= 1 && floor(var.failure_cache_ttl_seconds) == var.failure_cache_ttl_seconds
+    error_message = "failure_cache_ttl_seconds must be a whole number of seconds, at least 1."
+  }
+}
+
 variable "object_expiration_days" {
   description = "Days after which the bucket's input/ and output/ objects expire (S3 lifecycle rule). A lab session lasts hours; the default leaves a few days to look at what it left."
   type        = number
