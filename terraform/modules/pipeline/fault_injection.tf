@@ -2,6 +2,7 @@
 # in FAILURE_INJECTION_PARAM; the initial document disables every fault.
 
 resource "aws_ssm_parameter" "failure_injection" {
+  #checkov:skip=CKV2_AWS_34:The lab's fault-injection switch, nothing secret; the server writes it back as a plain String and the function reads it without decryption
   name        = local.parameter_name
   description = "chaoslab fault-injection configuration for ${local.function_name}"
   type        = "String"

@@ -1,6 +1,12 @@
 # The bucket and its two event notifications: the lab's pipeline is wired here.
 
 resource "aws_s3_bucket" "pipeline" {
+  # The bucket holds synthetic lab traffic that expires within days (see the lifecycle rule below),
+  # encrypted with SSE-S3. What checkov asks beyond that is for data worth keeping or auditing.
+  #checkov:skip=CKV_AWS_18:Synthetic lab traffic; server access logs would need a second bucket per participant and nobody audits them
+  #checkov:skip=CKV_AWS_144:Synthetic lab objects that expire within days; a replica in another region only doubles the cost
+  #checkov:skip=CKV_AWS_21:Throw-away lab objects; versioning would keep every object a reset deletes as a billed noncurrent version
+  #checkov:skip=CKV_AWS_145:SSE-S3 (AES256) encrypts every object at rest; SSE-KMS would add a KMS call per object, or a key per stack, for synthetic data
   bucket = local.bucket_name
   # A lab bucket: `terraform destroy` removes it with whatever the traffic left in it.
   force_destroy = true
