@@ -20,3 +20,8 @@ output "stacks" {
     }
   }
 }
+
+output "control_plane_policy_arn" {
+  description = "The managed policy granting the chaoslab server what it does to every stack; attach it to the role, user or permission set the server runs as (README.md)."
+  value       = aws_iam_policy.control_plane.arn
+}
