@@ -157,6 +157,33 @@ fn function_finds_its_fault_injection_parameter_in_its_environment() {
 }
 
 #[test]
+fn function_caches_its_fault_injection_parameter_for_failure_cache_ttl_seconds() {
+    let module = pipeline_module();
+    let function = resource(&module, "aws_lambda_function", "etl");
+    let variables = object_entries(attribute(
+        single_block(function, "environment"),
+        "variables",
+    ));
+    assert_eq!(
+        variables.get("FAILURE_CACHE_TTL").map(String::as_str),
+        Some("var.failure_cache_ttl_seconds"),
+        "{variables:?}"
+    );
+    assert_eq!(variable_default(&module, "failure_cache_ttl_seconds"), "5");
+
+    // The root's variable reaches every stack, with the same default (README.md sizes it).
+    let root = root_module();
+    assert_eq!(variable_default(&root, "failure_cache_ttl_seconds"), "5");
+    let (_, stack) = labelled_blocks(&root, "module")
+        .find(|(labels, _)| labels[0] == "stack")
+        .expect("module \"stack\"");
+    assert_wired(
+        stack,
+        &[("failure_cache_ttl_seconds", "var.failure_cache_ttl_seconds")],
+    );
+}
+
+#[test]
 fn failed_events_are_retried_twice_by_default() {
     let module = pipeline_module();
     assert_eq!(variable_default(&module, "maximum_retry_attempts"), "2");
@@ -319,6 +346,31 @@ fn bucket_blocks_public_access_and_encrypts_objects() {
         single_block(rule, "apply_server_side_encryption_by_default"),
         &[("sse_algorithm", "AES256")],
     );
+}
+
+#[test]
+fn input_and_output_objects_expire_after_a_few_days() {
+    let module = pipeline_module();
+    let lifecycle = resource(&module, "aws_s3_bucket_lifecycle_configuration", "pipeline");
+    assert_wired(lifecycle, &[("bucket", "aws_s3_bucket.pipeline.id")]);
+
+    let mut expiring = BTreeSet::new();
+    for rule in blocks(lifecycle.body(), "rule") {
+        assert_wired(rule, &[("status", "Enabled")]);
+        if let Some(expiration) = blocks(rule.body(), "expiration").next() {
+            assert_wired(expiration, &[("days", "var.object_expiration_days")]);
+            expiring.insert(text(attribute(single_block(rule, "filter"), "prefix")));
+        }
+    }
+    assert_eq!(
+        expiring,
+        BTreeSet::from(["input/".to_owned(), "output/".to_owned()])
+    );
+
+    let days: u32 = variable_default(&module, "object_expiration_days")
+        .parse()
+        .unwrap();
+    assert!((1..=7).contains(&days), "{days} days is not a few");
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -495,6 +547,168 @@ fn only_this_stacks_topic_sends_to_the_csv_queue() {
             ),
         ],
     );
+}
+
+// ---------------------------------------------------------------------------------------------
+// The control plane's policy (terraform/control_plane.tf)
+// ---------------------------------------------------------------------------------------------
+
+/// What the chaoslab server calls in AWS mode (actions), and on which of every stack's resources
+/// (the root's locals, or object paths under the buckets).
+const CONTROL_PLANE_GRANTS: &[(&[&str], &[&str])] = &[
+    // Faults: read and set the fault-injection document (a reset puts the initial one back).
+    (
+        &["ssm:GetParameter", "ssm:PutParameter"],
+        &["local.stack_parameters"],
+    ),
+    // The function: its settings, its asynchronous invocation, its concurrency, the test
+    // invocation and the redrive's asynchronous invocations.
+    (
+        &[
+            "lambda:GetFunctionConfiguration",
+            "lambda:UpdateFunctionConfiguration",
+            "lambda:GetFunctionEventInvokeConfig",
+            "lambda:PutFunctionEventInvokeConfig",
+            "lambda:GetFunctionConcurrency",
+            "lambda:PutFunctionConcurrency",
+            "lambda:DeleteFunctionConcurrency",
+            "lambda:InvokeFunction",
+        ],
+        &["local.stack_functions"],
+    ),
+    // The dead-letter queue's list and redrive.
+    (
+        &[
+            "sqs:ReceiveMessage",
+            "sqs:DeleteMessage",
+            "sqs:GetQueueAttributes",
+            "sqs:ChangeMessageVisibility",
+        ],
+        &["local.stack_dlqs"],
+    ),
+    // The subscriber.
+    (
+        &["sqs:ReceiveMessage", "sqs:DeleteMessage"],
+        &["local.stack_csv_queues"],
+    ),
+    // A reset: both queues purged, input/ and output/ emptied.
+    (
+        &["sqs:PurgeQueue"],
+        &["local.stack_dlqs", "local.stack_csv_queues"],
+    ),
+    (&["s3:ListBucket"], &["local.stack_buckets"]),
+    (
+        &["s3:DeleteObject"],
+        &[
+            "${local.stack_buckets}/input/*",
+            "${local.stack_buckets}/output/*",
+        ],
+    ),
+    // The publisher.
+    (&["s3:PutObject"], &["${local.stack_buckets}/input/*"]),
+    // The dashboard and the accounting: GetMetricData takes no resource-level permissions.
+    (&["cloudwatch:GetMetricData"], &["*"]),
+];
+
+#[test]
+fn control_plane_policy_grants_exactly_what_the_server_calls() {
+    let root = root_module();
+    let policy = data_source(&root, "aws_iam_policy_document", "control_plane");
+
+    let mut granted: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for statement in blocks(policy.body(), "statement") {
+        let place = format!("control_plane/{}", optional_text(statement, "sid"));
+        assert_eq!(text(attribute(statement, "effect")), "Allow", "{place}");
+        for forbidden in ["not_actions", "not_resources", "principals"] {
+            assert!(
+                optional_attribute(statement, forbidden).is_none()
+                    && blocks(statement.body(), forbidden).next().is_none(),
+                "{place}: {forbidden}"
+            );
+        }
+        let resources = strings(attribute(statement, "resources"));
+        for action in strings(attribute(statement, "actions")) {
+            assert!(!action.contains('*'), "{place}: wildcard action {action}");
+            granted
+                .entry(action)
+                .or_default()
+                .extend(resources.iter().cloned());
+        }
+    }
+
+    let mut expected: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (actions, resources) in CONTROL_PLANE_GRANTS {
+        for action in *actions {
+            expected
+                .entry((*action).to_owned())
+                .or_default()
+                .extend(resources.iter().map(|resource| (*resource).to_owned()));
+        }
+    }
+    assert_eq!(granted, expected);
+
+    assert_wired(
+        resource(&root, "aws_iam_policy", "control_plane"),
+        &[("policy", "data.aws_iam_policy_document.control_plane.json")],
+    );
+    let (_, output) = labelled_blocks(&root, "output")
+        .find(|(labels, _)| labels[0] == "control_plane_policy_arn")
+        .expect("output \"control_plane_policy_arn\"");
+    assert_wired(output, &[("value", "aws_iam_policy.control_plane.arn")]);
+}
+
+#[test]
+fn control_plane_policy_names_every_stacks_resources_in_this_account_and_region() {
+    let root = root_module();
+    let module = pipeline_module();
+    let every_stack = |name: &str| local(&module, name).replace("${local.suffix}", "*");
+
+    let account_and_region = "${var.region}:${local.account_id}";
+    for (pattern, service, resource) in [
+        (
+            "stack_functions",
+            "lambda",
+            format!("function:{}", every_stack("function_name")),
+        ),
+        (
+            "stack_parameters",
+            "ssm",
+            format!("parameter{}", every_stack("parameter_name")),
+        ),
+        ("stack_dlqs", "sqs", every_stack("dlq_name")),
+        ("stack_csv_queues", "sqs", every_stack("csv_queue_name")),
+    ] {
+        assert_eq!(
+            local(&root, pattern),
+            format!("arn:${{local.partition}}:{service}:{account_and_region}:{resource}"),
+            "local.{pattern}"
+        );
+    }
+    // A bucket ARN has no account: every statement on buckets requires this account's.
+    assert_eq!(
+        local(&root, "stack_buckets"),
+        format!(
+            "arn:${{local.partition}}:s3:::{}",
+            every_stack("bucket_name")
+        )
+    );
+
+    let policy = data_source(&root, "aws_iam_policy_document", "control_plane");
+    for statement in blocks(policy.body(), "statement") {
+        let sid = optional_text(statement, "sid");
+        let actions = strings(attribute(statement, "actions"));
+        let conditions = conditions(statement);
+        if actions.iter().any(|action| action.starts_with("s3:")) {
+            assert_eq!(
+                conditions["s3:ResourceAccount"],
+                ["local.account_id"],
+                "{sid}"
+            );
+        }
+        if actions.iter().any(|action| action == "s3:ListBucket") {
+            assert_eq!(conditions["s3:prefix"], ["input/", "output/"], "{sid}");
+        }
+    }
 }
 
 // ---------------------------------------------------------------------------------------------
