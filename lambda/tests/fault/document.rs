@@ -2,6 +2,7 @@
 
 use chaoslab_etl::fault::document::{MAX_DOCUMENT_BYTES, MAX_PATTERNS};
 use chaoslab_etl::fault::{DocumentError, FailureMode, FaultDocument, parse_lenient, parse_strict};
+use proptest::prelude::*;
 
 #[test]
 fn a_partial_document_is_valid_and_takes_the_defaults() {
@@ -200,6 +201,8 @@ fn lenient_parse_accepts_whatever_strict_parse_accepts_and_reads_it_the_same() {
         r#"{"isEnabled": true, "failureMode": "denylist", "denylist": ["s3.*.amazonaws.com"]}"#,
         r#"{"failureMode": "statuscode", "statusCode": 500, "rate": 0}"#,
         r#"{"failureMode": "diskspace", "diskSpace": 512, "exceptionMsg": ""}"#,
+        // The stack's initial parameter (terraform/modules/pipeline/fault_injection.tf).
+        r#"{"isEnabled":false,"failureMode":"latency","rate":1,"minLatency":0,"maxLatency":0,"exceptionMsg":"","statusCode":404,"diskSpace":100,"denylist":[]}"#,
     ] {
         assert_eq!(
             parse_lenient(text).unwrap(),
@@ -245,5 +248,60 @@ fn lenient_parse_still_refuses_values_it_cannot_use() {
         r#"{"denylist": ["(unclosed"]}"#,
     ] {
         assert!(parse_lenient(text).is_err(), "{text}");
+    }
+}
+
+/// A JSON value for one field: usually a plausible one, sometimes of the wrong type or range.
+fn field_value() -> impl Strategy<Value = String> {
+    prop_oneof![
+        Just("true".to_owned()),
+        Just("false".to_owned()),
+        Just("null".to_owned()),
+        (0_u32..=5000).prop_map(|n| n.to_string()),
+        (-1.0_f64..2.0).prop_map(|x| x.to_string()),
+        prop::sample::select(vec![
+            "latency",
+            "exception",
+            "statuscode",
+            "diskspace",
+            "blacklist",
+            "denylist",
+            "Latency",
+            "",
+        ])
+        .prop_map(|mode| format!("{mode:?}")),
+        prop::collection::vec(
+            prop::sample::select(vec!["s3.*.amazonaws.com", "dynamodb", "(", "^a$", "[z-a]"]),
+            0..4
+        )
+        .prop_map(|patterns| format!("{patterns:?}")),
+    ]
+}
+
+proptest! {
+    #[test]
+    fn lenient_parse_accepts_every_strict_document_and_reads_it_the_same(
+        fields in prop::collection::btree_map(
+            prop::sample::select(vec![
+                "isEnabled", "failureMode", "rate", "minLatency", "maxLatency", "exceptionMsg",
+                "statusCode", "diskSpace", "blacklist", "denylist", "failuremode",
+            ]),
+            field_value(),
+            0..8,
+        )
+    ) {
+        let text = format!(
+            "{{{}}}",
+            fields.iter().map(|(field, value)| format!("{field:?}: {value}")).collect::<Vec<_>>().join(", ")
+        );
+        if let Ok(strict) = parse_strict(&text) {
+            prop_assert_eq!(parse_lenient(&text), Ok(strict), "{}", text);
+        }
+    }
+
+    #[test]
+    fn lenient_parse_answers_any_text_without_panicking(text in ".{0,200}") {
+        let _ = parse_lenient(&text);
+        let _ = parse_strict(&text);
     }
 }
