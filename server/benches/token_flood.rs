@@ -2,14 +2,14 @@
 //! the server's resident memory stay flat, and does the rate limit answer them?
 //!
 //! `cargo bench -p chaoslab --bench token_flood [-- --requests N] [--token-bytes N]
-//! [--connections N]`. Figures go in BENCHMARKS.md.
+//! [--connections N] [--warm-up N] [--checkpoints N]`. Figures go in BENCHMARKS.md.
 //!
 //! The server is the release binary (`CARGO_BIN_EXE_chaoslab`), started on a free loopback port
 //! with a temporary data directory. Each request is `GET /api/v1/events` with
 //! `Authorization: Bearer <a fresh random token of --token-bytes hex digits>`, sent over
 //! keep-alive HTTP/1.1 connections, one thread each. Resident memory (`VmRSS` of
-//! `/proc/<pid>/status`) is read once the server answered its first request, and again after the
-//! flood. The rate limit should refuse all but the first burst (429): a made-up token is not an
+//! `/proc/<pid>/status`) is read when the server is ready, after a warm-up of the same requests,
+//! at checkpoints during the flood and after it. The rate limit should refuse all but the first burst (429): a made-up token is not an
 //! identity, so every one of them counts against the one client address.
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
@@ -147,18 +147,17 @@ fn argument(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-fn main() {
-    let requests = argument("--requests", 100_000);
-    let token_bytes = argument("--token-bytes", 4096);
-    let connections = argument("--connections", 2).max(1);
-
-    let server = Server::start();
-    let before = server.resident_kib();
-    let started = Instant::now();
+/// Sends `requests` requests with fresh random tokens over `connections` keep-alive
+/// connections, one thread each; returns how many got each status.
+fn flood(
+    address: SocketAddr,
+    requests: usize,
+    token_bytes: usize,
+    connections: usize,
+) -> std::collections::BTreeMap<u16, usize> {
     let per_connection = requests / connections;
     let workers: Vec<_> = (0..connections)
         .map(|_| {
-            let address = server.address;
             std::thread::spawn(move || {
                 let mut counts = std::collections::BTreeMap::<u16, usize>::new();
                 let mut stream = TcpStream::connect(address).unwrap();
@@ -180,9 +179,79 @@ fn main() {
             *counts.entry(status).or_default() += count;
         }
     }
+    counts
+}
+
+fn mib(kib: u64) -> f64 {
+    kib as f64 / 1024.0
+}
+
+fn main() {
+    let requests = argument("--requests", 100_000);
+    let token_bytes = argument("--token-bytes", 4096);
+    let connections = argument("--connections", 2).max(1);
+    let warm_up = argument("--warm-up", 1_000);
+    let checkpoints = argument("--checkpoints", 5).max(1);
+
+    let server = Server::start();
+    let at_ready = server.resident_kib();
+    // Ordinary traffic first: the instructor's valid token, over the same connections.
+    let ordinary: Vec<_> = (0..connections)
+        .map(|_| {
+            let address = server.address;
+            let per_connection = warm_up / connections;
+            std::thread::spawn(move || {
+                let mut stream = TcpStream::connect(address).unwrap();
+                for _ in 0..per_connection {
+                    let (_, open) = request(
+                        &mut stream,
+                        "/api/v1/events?limit=1",
+                        Some(INSTRUCTOR_TOKEN),
+                    );
+                    if !open {
+                        stream = TcpStream::connect(address).unwrap();
+                    }
+                }
+            })
+        })
+        .collect();
+    for worker in ordinary {
+        worker.join().unwrap();
+    }
+    let after_ordinary = server.resident_kib();
+    // The first requests bring the server to its working size (connection buffers big enough
+    // for 4 KB headers, the database's statements, the runtime's worker stacks); what must not
+    // happen is growth with the number of requests after that.
+    flood(server.address, warm_up, token_bytes, connections);
+    std::thread::sleep(Duration::from_millis(200));
+    let before = server.resident_kib();
+    println!(
+        "resident memory: {:.1} MiB when ready, {:.1} MiB after {warm_up} ordinary requests, \
+         {:.1} MiB after {warm_up} warm-up requests with random tokens",
+        mib(at_ready),
+        mib(after_ordinary),
+        mib(before)
+    );
+    let started = Instant::now();
+    let mut counts = std::collections::BTreeMap::<u16, usize>::new();
+    let chunk = requests / checkpoints;
+    let mut sent = 0;
+    let mut peak = before;
+    for _ in 0..checkpoints {
+        for (status, count) in flood(server.address, chunk, token_bytes, connections) {
+            *counts.entry(status).or_default() += count;
+            sent += count;
+        }
+        let now = server.resident_kib();
+        peak = peak.max(now);
+        println!(
+            "  after {sent:>7} requests: {:.1} MiB ({:+.1} MiB)",
+            mib(now),
+            mib(now) - mib(before)
+        );
+    }
     let elapsed = started.elapsed();
     let after = server.resident_kib();
-    let sent = per_connection * connections;
     println!(
         "{sent} requests with distinct {token_bytes}-byte tokens over {connections} connections in {:.1} s ({:.0} requests/s)",
         elapsed.as_secs_f64(),
@@ -190,9 +259,10 @@ fn main() {
     );
     println!("statuses: {counts:?}");
     println!(
-        "resident memory: {:.1} MiB before, {:.1} MiB after, {:+.1} MiB",
-        before as f64 / 1024.0,
-        after as f64 / 1024.0,
-        (after as f64 - before as f64) / 1024.0
+        "resident memory: {:.1} MiB before, {:.1} MiB after ({:+.1} MiB), peak {:.1} MiB",
+        mib(before),
+        mib(after),
+        mib(after) - mib(before),
+        mib(peak)
     );
 }

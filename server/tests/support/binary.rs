@@ -131,16 +131,6 @@ impl Binary {
             .unwrap_or_default();
         (status, head, body)
     }
-
-    /// The server process's resident memory, in KiB, from `/proc`.
-    pub fn resident_kib(&self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap();
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .unwrap()
-    }
 }
 
 impl Drop for Binary {
