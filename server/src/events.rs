@@ -33,6 +33,8 @@ pub enum EventKind {
     Resumed,
     /// The instructor logged in.
     InstructorLogin,
+    /// The fault-injection parameter was written.
+    FaultChanged,
 }
 
 impl EventKind {
@@ -49,6 +51,7 @@ impl EventKind {
             Self::Left => "left",
             Self::Resumed => "resumed",
             Self::InstructorLogin => "instructor_login",
+            Self::FaultChanged => "fault_changed",
         }
     }
 
@@ -64,6 +67,7 @@ impl EventKind {
             Self::Left,
             Self::Resumed,
             Self::InstructorLogin,
+            Self::FaultChanged,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

@@ -29,6 +29,7 @@ fn body_for(operation: &str) -> Option<Value> {
         "put_slo" => Some(json!({ "max_percent": 2.0, "window_minutes": 5 })),
         "patch_traffic" => Some(json!({ "publisher": { "error_rate": 0.02 } })),
         "patch_slo" => Some(json!({ "window_minutes": 10 })),
+        "put_fault_injection" => Some(json!({ "isEnabled": false })),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
@@ -380,7 +381,7 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         .await;
     assert_eq!(
         body,
-        json!({ "published": 0, "converted": 0, "dead_lettered": 0, "in_flight": 0, "consumed": 0 })
+        json!({ "published": 0, "converted": 0, "dead_lettered": 0, "dropped": 0, "in_flight": 0, "consumed": 0 })
     );
     let (_, steps) = lab
         .api(Method::GET, &format!("{base}/steps"), t, None)

@@ -7,7 +7,7 @@ mod support;
 use std::time::Duration;
 
 use bytes::Bytes;
-use chaoslab::backend::FaultInjection;
+use chaoslab::backend::FaultParameter;
 use chaoslab::backend::embedded::function::FunctionConfig;
 use chaoslab::backend::embedded::stack::QueueKind;
 use support::{TestPipeline, invocations, lab_message, malformed};
@@ -152,14 +152,12 @@ async fn a_handler_slower_than_the_timeout_times_out_and_is_retried() {
     let pipeline = TestPipeline::open();
     let stack = pipeline.stack();
     stack
-        .set_fault_injection(FaultInjection {
-            is_enabled: true,
-            failure_mode: "latency".into(),
-            rate: 1.0,
-            min_latency: 4_000,
-            max_latency: 4_000,
-            ..FaultInjection::default()
-        })
+        .set_fault_injection(
+            FaultParameter::checked(
+                r#"{"isEnabled": true, "failureMode": "latency", "rate": 1, "minLatency": 4000, "maxLatency": 4000}"#,
+            )
+            .unwrap(),
+        )
         .unwrap();
     let t0 = stack.now();
     stack
@@ -200,12 +198,12 @@ async fn raising_the_timeout_lets_the_slow_handler_succeed() {
     let pipeline = TestPipeline::open();
     let stack = pipeline.stack();
     stack
-        .set_fault_injection(FaultInjection {
-            is_enabled: true,
-            min_latency: 3_500,
-            max_latency: 3_500,
-            ..FaultInjection::default()
-        })
+        .set_fault_injection(
+            FaultParameter::checked(
+                r#"{"isEnabled": true, "failureMode": "latency", "rate": 1, "minLatency": 3500, "maxLatency": 3500}"#,
+            )
+            .unwrap(),
+        )
         .unwrap();
     stack
         .update_function_config(FunctionConfig {
@@ -231,12 +229,12 @@ async fn a_concurrency_limit_throttles_and_throttled_events_are_retried() {
         })
         .unwrap();
     stack
-        .set_fault_injection(FaultInjection {
-            is_enabled: true,
-            min_latency: 1_500,
-            max_latency: 1_500,
-            ..FaultInjection::default()
-        })
+        .set_fault_injection(
+            FaultParameter::checked(
+                r#"{"isEnabled": true, "failureMode": "latency", "rate": 1, "minLatency": 1500, "maxLatency": 1500}"#,
+            )
+            .unwrap(),
+        )
         .unwrap();
     let t0 = stack.now();
     for n in 0..3 {

@@ -3,8 +3,8 @@
 //! - [`auth`]: bearer tokens (a participant's or the instructor's) and who may see what;
 //! - [`limit`]: the per-client rate limit;
 //! - [`error`]: the JSON error body, `{"code", "message"}`, and the JSON extractor using it;
-//! - [`participants`], [`traffic`], [`pipeline`], [`slo`], [`steps`], [`events`]: one module per
-//!   resource, handlers named `verb_noun`.
+//! - [`participants`], [`traffic`], [`pipeline`], [`faults`], [`slo`], [`steps`], [`events`]: one
+//!   module per resource, handlers named `verb_noun`.
 //!
 //! Routes are registered through `utoipa-axum`, so the OpenAPI document served at
 //! `/api/openapi.json` is built from the same code and cannot drift from it.
@@ -15,6 +15,7 @@
 pub mod auth;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod limit;
 pub mod participants;
 pub mod pipeline;
@@ -201,6 +202,10 @@ pub fn routes() -> OpenApiRouter<AppState> {
             traffic::delete_traffic
         ))
         .routes(routes!(pipeline::get_function))
+        .routes(routes!(
+            faults::get_fault_injection,
+            faults::put_fault_injection
+        ))
         .routes(routes!(pipeline::query_metrics))
         .routes(routes!(pipeline::get_dashboard))
         .routes(routes!(pipeline::get_accounting))

@@ -4,7 +4,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where each object a participant published is, right now. At every instant
-/// `published = converted + dead_lettered + in_flight`.
+/// `published = converted + dead_lettered + dropped + in_flight`.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
 pub struct Accounting {
     /// Objects whose upload queued an invocation of the function.
@@ -13,6 +13,11 @@ pub struct Accounting {
     pub converted: u64,
     /// Objects whose event went to the dead-letter queue.
     pub dead_lettered: u64,
+    /// Objects whose invocation succeeded without converting them: the fault wrapper answered a
+    /// status code instead of running the handler (failure-lambda's `statuscode` mode). Always 0
+    /// on the AWS backend, which cannot tell them from objects in flight.
+    #[serde(default)]
+    pub dropped: u64,
     /// Objects whose event is queued, running or waiting for a retry.
     pub in_flight: u64,
     /// CSV notifications the subscriber received and deleted.
@@ -22,6 +27,6 @@ pub struct Accounting {
 impl Accounting {
     /// Whether every published object is in exactly one place.
     pub fn balances(&self) -> bool {
-        self.published == self.converted + self.dead_lettered + self.in_flight
+        self.published == self.converted + self.dead_lettered + self.dropped + self.in_flight
     }
 }

@@ -11,7 +11,7 @@ pub mod fault;
 
 pub use self::accounting::Accounting;
 pub use self::clock::{PipelineClock, system_now_millis};
-pub use self::fault::FaultInjection;
+pub use self::fault::FaultParameter;
 
 use serde::{Deserialize, Serialize};
 
@@ -222,12 +222,12 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Where each published object is.
     async fn accounting(&self, participant: &str) -> Result<Accounting, BackendError>;
     /// The fault-injection parameter.
-    async fn fault_injection(&self, participant: &str) -> Result<FaultInjection, BackendError>;
+    async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError>;
     /// Replaces the fault-injection parameter.
     async fn set_fault_injection(
         &self,
         participant: &str,
-        fault_injection: FaultInjection,
+        fault_injection: FaultParameter,
     ) -> Result<(), BackendError>;
     /// Saves what must survive a restart and stops background work; called once, when the
     /// server stops. Nothing to do by default (AWS keeps its own state).

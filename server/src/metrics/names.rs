@@ -61,3 +61,15 @@ pub mod sns {
     /// Deliveries to subscriptions that failed.
     pub const NOTIFICATIONS_FAILED: &str = "NumberOfNotificationsFailed";
 }
+
+/// The lab's own metrics, in a namespace of their own (on AWS the function writes them in the
+/// embedded metric format, which CloudWatch turns into metrics of this namespace).
+pub mod chaoslab {
+    /// Namespace.
+    pub const NAMESPACE: &str = "chaoslab";
+    /// Dimension holding the function's name.
+    pub const DIMENSION: &str = "FunctionName";
+    /// Invocations in which the fault wrapper injected a fault. Stamped at the attempt's start,
+    /// like `Invocations`; the dashboard marks the periods when it is above zero.
+    pub const INJECTED_FAULTS: &str = "InjectedFaults";
+}

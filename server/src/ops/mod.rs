@@ -11,6 +11,7 @@
 //! - [`steps`]: progress through the steps, and their checks;
 //! - [`dashboard`]: a participant's dashboard, and the measures it defines;
 //! - [`events`]: the event log;
+//! - [`faults`]: the function's fault-injection parameter;
 //! - [`error`]: the one error model, with the table from each error to its HTTP status.
 //!
 //! Nothing here knows about HTTP requests, JSON bodies or templates: this module imports neither
@@ -20,6 +21,7 @@ pub mod bulk;
 pub mod dashboard;
 pub mod error;
 pub mod events;
+pub mod faults;
 pub mod participants;
 pub mod slo;
 pub mod steps;

@@ -106,7 +106,7 @@ pub fn malformed(n: u64) -> Bytes {
 pub fn stack_metric(stack: &Stack, namespace: &str, name: &str) -> Metric {
     let names = stack.names();
     let (dimension, value) = match namespace {
-        "AWS/Lambda" => ("FunctionName", names.function_name.clone()),
+        "AWS/Lambda" | "chaoslab" => ("FunctionName", names.function_name.clone()),
         "AWS/SNS" => ("TopicName", names.topic_name.clone()),
         "AWS/SQS/dlq" => ("QueueName", names.dlq_name.clone()),
         _ => ("QueueName", names.csv_queue_name.clone()),

@@ -7,7 +7,7 @@ use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEven
 
 use super::clients::RegionClients;
 use super::errors::{Call, backend_error};
-use crate::backend::FaultInjection;
+use crate::backend::FaultParameter;
 use crate::backend::{BackendError, FunctionConfiguration, StackNames};
 
 /// Lambda's retries of a failed asynchronous event when the function has no event-invoke config.
@@ -142,11 +142,12 @@ fn parameter_call<'a>(action: &'static str, names: &'a StackNames, endpoint: &'a
     }
 }
 
-/// Reads the fault-injection parameter's JSON.
+/// Reads the fault-injection parameter's value, as SSM holds it (whatever it is: the function
+/// reads it leniently, see [`FaultParameter::read`]).
 pub async fn fault_injection(
     clients: &RegionClients,
     names: &StackNames,
-) -> Result<FaultInjection, BackendError> {
+) -> Result<FaultParameter, BackendError> {
     let endpoint = clients.endpoint("ssm");
     let output = clients
         .ssm
@@ -164,30 +165,16 @@ pub async fn fault_injection(
         .parameter()
         .and_then(|parameter| parameter.value())
         .unwrap_or_default();
-    serde_json::from_str(value).map_err(|error| {
-        BackendError::Unavailable(format!(
-            "the fault-injection parameter {} does not hold the expected JSON ({error}): put a \
-             valid document back, or reset the stack",
-            names.parameter_name
-        ))
-    })
+    Ok(FaultParameter::stored(value))
 }
 
-/// Replaces the fault-injection parameter's JSON (`PutParameter` with overwrite).
+/// Replaces the fault-injection parameter's value (`PutParameter` with overwrite).
 pub async fn set_fault_injection(
     clients: &RegionClients,
     names: &StackNames,
-    fault_injection: &FaultInjection,
+    fault_injection: &FaultParameter,
 ) -> Result<(), BackendError> {
-    if !(fault_injection.rate.is_finite() && (0.0..=1.0).contains(&fault_injection.rate)) {
-        return Err(BackendError::InvalidRequest(format!(
-            "rate must be between 0 and 1, got {}",
-            fault_injection.rate
-        )));
-    }
-    let value = serde_json::to_string(fault_injection).map_err(|error| {
-        BackendError::InvalidRequest(format!("cannot write the fault injection as JSON: {error}"))
-    })?;
+    let value = fault_injection.text().to_owned();
     let endpoint = clients.endpoint("ssm");
     clients
         .ssm

@@ -321,6 +321,9 @@ pub fn accounting_from(response: &GetMetricDataResponse) -> Accounting {
         published,
         converted,
         dead_lettered,
+        // CloudWatch cannot tell an object the function answered without converting from one
+        // still in flight; both count as in flight here.
+        dropped: 0,
         in_flight: published.saturating_sub(converted + dead_lettered),
         consumed: total(ids::CONSUMED),
     }

@@ -34,7 +34,7 @@ use self::assignments::{AssignmentError, Assignments};
 use self::clients::{CredentialsProblem, RegionClients};
 use self::errors::Call;
 use self::stacks::{StackCatalog, StacksFileError};
-use super::{Accounting, FaultInjection, PipelineClock};
+use super::{Accounting, FaultParameter, PipelineClock};
 use super::{Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames};
 use crate::database::DatabaseError;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
@@ -187,7 +187,7 @@ impl Backend for AwsBackend {
         for prefix in bucket::RESET_PREFIXES {
             bucket::delete_prefix(clients, names, prefix).await?;
         }
-        function::set_fault_injection(clients, names, &FaultInjection::default()).await?;
+        function::set_fault_injection(clients, names, &FaultParameter::default()).await?;
         self.assignments
             .restart_counting(participant, now_millis())
             .map_err(assignment_error)
@@ -266,7 +266,7 @@ impl Backend for AwsBackend {
         Ok(metrics::accounting_from(&response))
     }
 
-    async fn fault_injection(&self, participant: &str) -> Result<FaultInjection, BackendError> {
+    async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError> {
         let (names, clients) = self.stack(participant)?;
         function::fault_injection(clients, names).await
     }
@@ -274,7 +274,7 @@ impl Backend for AwsBackend {
     async fn set_fault_injection(
         &self,
         participant: &str,
-        fault_injection: FaultInjection,
+        fault_injection: FaultParameter,
     ) -> Result<(), BackendError> {
         let (names, clients) = self.stack(participant)?;
         function::set_fault_injection(clients, names, &fault_injection).await

@@ -5,8 +5,6 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::backend::FaultInjection;
-
 /// The function's runtime settings. Every one can be changed while the stack runs.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FunctionConfig {
@@ -114,45 +112,6 @@ fn check(setting: &'static str, value: u64, min: u64, max: u64) -> Result<(), Co
     }
 }
 
-/// What the injected fault does to one attempt.
-#[derive(Debug, Clone, PartialEq)]
-pub(super) enum InjectedFault {
-    /// Nothing.
-    None,
-    /// The attempt is delayed by this much before the handler runs.
-    Latency(Duration),
-    /// The attempt fails with this message.
-    Exception(String),
-}
-
-impl FaultInjection {
-    /// Draws the fault for one attempt, with `draw` a uniform sample in [0, 1).
-    pub(super) fn draw(
-        &self,
-        draw: impl FnOnce() -> f64,
-        latency: impl FnOnce(u64, u64) -> u64,
-    ) -> InjectedFault {
-        if !self.is_enabled || draw() >= self.rate {
-            return InjectedFault::None;
-        }
-        match self.failure_mode.as_str() {
-            "latency" => {
-                let (low, high) = (
-                    self.min_latency.min(self.max_latency),
-                    self.max_latency.max(self.min_latency),
-                );
-                InjectedFault::Latency(Duration::from_millis(latency(low, high)))
-            }
-            "exception" => InjectedFault::Exception(if self.exception_msg.is_empty() {
-                "Injected exception".to_owned()
-            } else {
-                self.exception_msg.clone()
-            }),
-            _ => InjectedFault::None,
-        }
-    }
-}
-
 /// Serde for a [`Duration`] as whole milliseconds.
 mod millis {
     use std::time::Duration;
@@ -191,28 +150,6 @@ mod tests {
         assert_eq!(
             config.validate().map_err(|error| error.to_string()),
             Err("maximum retry attempts must be between 0 and 2, got 3".to_owned())
-        );
-    }
-
-    #[test]
-    fn disabled_injection_never_faults() {
-        let fault = FaultInjection::default();
-        assert_eq!(fault.draw(|| 0.0, |low, _| low), InjectedFault::None);
-    }
-
-    #[test]
-    fn latency_is_drawn_within_the_range_at_the_rate() {
-        let fault = FaultInjection {
-            is_enabled: true,
-            rate: 0.5,
-            min_latency: 4000,
-            max_latency: 3000,
-            ..FaultInjection::default()
-        };
-        assert_eq!(fault.draw(|| 0.7, |_, _| 0), InjectedFault::None);
-        assert_eq!(
-            fault.draw(|| 0.2, |low, high| (low + high) / 2),
-            InjectedFault::Latency(Duration::from_millis(3500))
         );
     }
 }

@@ -12,6 +12,12 @@
 //!   the attributes `RequestID`, `ErrorCode` and `ErrorMessage`;
 //! - `Invocations`, `Errors`, `Duration` and `ConcurrentExecutions` are stamped at the attempt's
 //!   start; every retry is an invocation.
+//!
+//! Each attempt runs the handler inside the function's fault wrapper (`chaoslab_etl::fault`, the
+//! same one the Lambda binary runs), which reads the stack's fault-injection parameter and may add
+//! latency, fail, answer a status code without running the handler (a success: the object is
+//! never converted, and the accounting counts it as `dropped`), fill `/tmp`, or intercept the
+//! handler's calls to hosts on its denylist.
 
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
@@ -22,7 +28,9 @@ use chaoslab_etl::handler::handle_event;
 use chaoslab_etl::store::{ObjectStore, StoreError, StoreOperation};
 use tokio::task::JoinSet;
 
-use super::function::InjectedFault;
+use chaoslab_etl::fault::{DenylistStore, Response, run_invocation, s3_virtual_host};
+
+use super::faults::PipelineTime;
 use super::journal::Op;
 use super::queue::MessageAttribute;
 use super::stack::{AsyncEvent, QueueKind, Stack, StackState, save_event};
@@ -138,50 +146,61 @@ fn dispatch_due(stack: &Arc<Stack>, attempts: &mut JoinSet<()>) -> Option<EpochM
 enum Outcome {
     /// The handler succeeded; these objects are to be written.
     Succeeded(Vec<StagedPut>),
+    /// The fault wrapper answered a status code instead of running the handler: for an
+    /// asynchronous invocation that is a success, and nothing was written.
+    Answered,
     /// The handler failed, timed out or had a fault injected.
     Failed(String),
 }
 
 async fn run_attempt(stack: Arc<Stack>, attempt: Attempt) {
-    let (timeout, fault) = {
-        let state = stack.lock();
-        let fault = state
-            .fault_injection
-            .draw(fastrand::f64, |low, high| fastrand::u64(low..=high));
-        (state.config.timeout, fault)
-    };
+    let timeout = stack.lock().config.timeout;
     let started = tokio::time::Instant::now();
     let store = AttemptStore {
         stack: &stack,
         staged: Mutex::new(Vec::new()),
     };
-    let run = async {
-        match fault {
-            InjectedFault::None => {}
-            InjectedFault::Latency(latency) => stack.clock.sleep(latency).await,
-            InjectedFault::Exception(message) => return Err(message),
-        }
-        let event: S3Event = serde_json::from_str(&attempt.event.payload)
-            .map_err(|error| format!("cannot parse the event: {error}"))?;
-        handle_event(&store, &event)
-            .await
-            .map(|_| ())
-            .map_err(|error| error.to_string())
-    };
-    let outcome = match tokio::time::timeout(stack.clock.to_wall(timeout), run).await {
-        Ok(Ok(())) => Outcome::Succeeded(store.into_staged()),
-        Ok(Err(message)) => Outcome::Failed(message),
-        Err(_) => Outcome::Failed(format!(
-            "Task timed out after {:.2} seconds",
-            timeout.as_secs_f64()
-        )),
+    let region = stack.names().region.clone();
+    let invocation = run_invocation(
+        &stack.faults,
+        &PipelineTime(stack.clock),
+        timeout,
+        |block| {
+            let store = DenylistStore::new(&store, block, move |bucket: &str| {
+                s3_virtual_host(bucket, &region)
+            });
+            let payload = &attempt.event.payload;
+            async move {
+                let event: S3Event = serde_json::from_str(payload)
+                    .map_err(|error| format!("cannot parse the event: {error}"))?;
+                handle_event(&store, &event)
+                    .await
+                    .map(|_| ())
+                    .map_err(|error| error.to_string())
+            }
+        },
+    )
+    .await;
+    if let Some(issue) = &invocation.issue {
+        tracing::debug!(stack = stack.id(), %issue, "the fault-injection parameter cannot be followed; no fault injected");
+    }
+    let fault_fired = invocation.injection.fired();
+    let outcome = match invocation.result {
+        Ok(Response::Handler(())) => Outcome::Succeeded(store.into_staged()),
+        Ok(Response::StatusCode(_)) => Outcome::Answered,
+        Err(error) => Outcome::Failed(error.to_string()),
     };
     // Duration in pipeline milliseconds, with sub-millisecond precision.
     let duration_ms = (started.elapsed().as_secs_f64() * 1000.0 * stack.clock.scale())
         .min(timeout.as_secs_f64() * 1000.0);
     let finished = stack.transact(|state, ops, now| {
         state.running = state.running.saturating_sub(1);
-        finish_attempt(&stack, state, ops, &attempt, outcome, duration_ms, now);
+        let ended = Ended {
+            outcome,
+            fault_fired,
+            duration_ms,
+        };
+        finish_attempt(&stack, state, ops, &attempt, ended, now);
         Ok(())
     });
     if let Err(error) = finished {
@@ -190,15 +209,28 @@ async fn run_attempt(stack: Arc<Stack>, attempt: Attempt) {
     stack.invoker_wake.notify_one();
 }
 
+/// What an attempt came to.
+struct Ended {
+    outcome: Outcome,
+    /// Whether the fault wrapper injected a fault.
+    fault_fired: bool,
+    /// In pipeline milliseconds.
+    duration_ms: f64,
+}
+
 fn finish_attempt(
     stack: &Stack,
     state: &mut StackState,
     ops: &mut Vec<Op>,
     attempt: &Attempt,
-    outcome: Outcome,
-    duration_ms: f64,
+    ended: Ended,
     now: EpochMillis,
 ) {
+    let Ended {
+        outcome,
+        fault_fired,
+        duration_ms,
+    } = ended;
     let ids = &stack.metric_ids;
     let start = attempt.started_at;
     state.record(&ids.invocations, start, 1.0);
@@ -215,6 +247,9 @@ fn finish_attempt(
     );
     if matches!(outcome, Outcome::Failed(_)) {
         state.record(&ids.errors, start, 1.0);
+    }
+    if fault_fired {
+        state.record(&ids.injected_faults, start, 1.0);
     }
     let attempts_allowed = 1 + state.config.maximum_retry_attempts;
     let Some(event) = state.events.get_mut(&attempt.event.id) else {
@@ -245,6 +280,17 @@ fn finish_attempt(
                 id: event.id,
             });
             state.accounting.converted += 1;
+            state.accounting.in_flight = state.accounting.in_flight.saturating_sub(1);
+        }
+        Outcome::Answered => {
+            // A success to Lambda: the event is done, but nothing was converted.
+            let id = event.id.clone();
+            state.events.remove(&id);
+            ops.push(Op::DeleteEvent {
+                stack: stack.id().to_owned(),
+                id,
+            });
+            state.accounting.dropped += 1;
             state.accounting.in_flight = state.accounting.in_flight.saturating_sub(1);
         }
         Outcome::Failed(error) => {

@@ -5,7 +5,9 @@
 //! - [`invoker`]: Lambda's asynchronous invocation, retries and dead-letter queue;
 //! - [`topic`]: SNS's notification envelope;
 //! - [`queue`]: SQS queues;
-//! - [`function`]: the function's settings and fault injection;
+//! - [`function`]: the function's settings;
+//! - `faults`: the function's fault wrapper (`chaoslab_etl::fault`) on the engine's clock, draw
+//!   and `/tmp`;
 //! - [`journal`]: the SQLite tables the state is saved in; `restore` rebuilds the stacks from
 //!   them at start-up;
 //! - `reporting`: SQS's per-minute metrics and the periodic save of metric sets.
@@ -14,6 +16,7 @@
 //! that publishes SQS's per-minute metrics, and a flusher that saves metric sets.
 
 pub mod bucket;
+mod faults;
 pub mod function;
 pub mod invoker;
 pub mod journal;
@@ -59,6 +62,10 @@ pub struct EngineConfig {
     /// Pipeline time at start-up; by default the wall clock, or where a previous run stopped if
     /// that is later (pipeline time never runs backwards).
     pub start_time: Option<EpochMillis>,
+    /// Seeds the injected faults' draws: with a seed, each stack draws the same faults in the
+    /// same order on every run (each stack's own seed derives from this one and its id); without
+    /// one, each stack gets a random seed.
+    pub fault_seed: Option<u64>,
 }
 
 impl EngineConfig {
@@ -69,6 +76,7 @@ impl EngineConfig {
             time_scale: 1.0,
             region: "us-east-1".to_owned(),
             start_time: None,
+            fault_seed: None,
         }
     }
 }
@@ -132,7 +140,7 @@ impl Engine {
                 .max(latest)
         });
         let clock = PipelineClock::new(start, config.time_scale);
-        let stacks = restore_stacks(snapshot, clock, &journal)?;
+        let stacks = restore_stacks(snapshot, clock, &journal, config.fault_seed)?;
 
         let engine = Self {
             config,
@@ -189,7 +197,7 @@ impl Engine {
         let record = StackRecord {
             names: StackNames::with_suffix(&suffix, &self.config.region, EMBEDDED_ACCOUNT_ID),
             config: function::FunctionConfig::default(),
-            fault_injection: crate::backend::FaultInjection::default(),
+            fault_injection: crate::backend::FaultParameter::default(),
             accounting: crate::backend::Accounting::default(),
             csv_queue_activity: None,
             dlq_activity: None,
@@ -199,6 +207,7 @@ impl Engine {
             record,
             self.clock,
             Arc::clone(&self.journal),
+            self.config.fault_seed,
         ));
         let save = stack.save_record(&stack.lock());
         self.journal.commit(&[save])?;

@@ -19,6 +19,7 @@ pub(super) fn restore_stacks(
     snapshot: journal::Snapshot,
     clock: PipelineClock,
     journal: &Arc<Journal>,
+    fault_seed: Option<u64>,
 ) -> Result<Vec<Arc<Stack>>, EngineError> {
     let corrupt = |what: String| {
         move |error: serde_json::Error| EngineError::Corrupt {
@@ -32,7 +33,7 @@ pub(super) fn restore_stacks(
             serde_json::from_str(&state).map_err(corrupt(format!("stack {id}")))?;
         stacks.insert(
             id.clone(),
-            Stack::new(id, record, clock, Arc::clone(journal)),
+            Stack::new(id, record, clock, Arc::clone(journal), fault_seed),
         );
     }
     for row in snapshot.objects {

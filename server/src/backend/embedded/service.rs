@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::stack::{QueueKind, Stack, StackError};
 use super::{Engine, EngineError};
 use crate::backend::{
-    Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultInjection,
+    Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter,
     FunctionConfiguration, PipelineClock, StackNames,
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
@@ -163,14 +163,14 @@ impl Backend for EmbeddedBackend {
         Ok(self.stack(participant)?.accounting())
     }
 
-    async fn fault_injection(&self, participant: &str) -> Result<FaultInjection, BackendError> {
+    async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError> {
         Ok(self.stack(participant)?.fault_injection())
     }
 
     async fn set_fault_injection(
         &self,
         participant: &str,
-        fault_injection: FaultInjection,
+        fault_injection: FaultParameter,
     ) -> Result<(), BackendError> {
         Ok(self
             .stack(participant)?

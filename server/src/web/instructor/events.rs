@@ -54,6 +54,7 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::Left => "left",
         EventKind::Resumed => "came back",
         EventKind::InstructorLogin => "instructor logged in",
+        EventKind::FaultChanged => "fault injection changed",
     }
 }
 

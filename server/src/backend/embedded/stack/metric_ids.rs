@@ -1,7 +1,7 @@
 //! The metric identities a stack records, with CloudWatch's names and dimensions.
 
 use crate::backend::StackNames;
-use crate::metrics::names::{lambda, sns, sqs};
+use crate::metrics::names::{chaoslab, lambda, sns, sqs};
 use crate::metrics::{Dimension, Metric};
 
 /// The metric identities a stack records, built once so recording allocates nothing.
@@ -15,6 +15,7 @@ pub(in crate::backend::embedded) struct StackMetrics {
     pub async_events_received: Metric,
     pub async_event_age: Metric,
     pub dead_letter_errors: Metric,
+    pub injected_faults: Metric,
     pub published: Metric,
     pub delivered: Metric,
     pub delivery_failed: Metric,
@@ -73,6 +74,12 @@ impl StackMetrics {
         let topic = |name| metric(sns::NAMESPACE, name, sns::DIMENSION, &names.topic_name);
         Self {
             invocations: function(lambda::INVOCATIONS),
+            injected_faults: metric(
+                chaoslab::NAMESPACE,
+                chaoslab::INJECTED_FAULTS,
+                chaoslab::DIMENSION,
+                &names.function_name,
+            ),
             errors: function(lambda::ERRORS),
             duration: function(lambda::DURATION),
             throttles: function(lambda::THROTTLES),

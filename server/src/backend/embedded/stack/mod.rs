@@ -25,10 +25,11 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::bucket::{Bucket, BucketError, StoredObject};
+use super::faults::{StackFaults, stack_faults};
 use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
 use super::queue::{MAX_RECEIVE_BATCH, MAX_WAIT, Queue, QueueError, ReceivedMessage};
-use crate::backend::{Accounting, FaultInjection, PipelineClock, StackNames};
+use crate::backend::{Accounting, FaultParameter, PipelineClock, StackNames};
 use crate::metrics::query::{QueryError, get_metric_data};
 use crate::metrics::store::MetricStore;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
@@ -72,6 +73,8 @@ pub struct Stack {
     pub(super) journal: Arc<Journal>,
     pub(super) metric_ids: StackMetrics,
     pub(super) state: Mutex<StackState>,
+    /// The function's fault wrapper, reading the stack's fault-injection parameter.
+    pub(super) faults: StackFaults,
     /// Wakes the invoker when an event is queued or a slot frees up.
     pub(super) invoker_wake: Notify,
     csv_arrivals: Notify,
@@ -84,8 +87,19 @@ impl Stack {
         record: StackRecord,
         clock: PipelineClock,
         journal: Arc<Journal>,
+        fault_seed: Option<u64>,
     ) -> Self {
         let names = record.names;
+        let seed = fault_seed.map_or_else(
+            || fastrand::u64(..),
+            // FNV-1a of the id, so stacks with the same engine seed draw differently.
+            |seed| {
+                id.bytes().fold(seed ^ 0xcbf2_9ce4_8422_2325, |hash, byte| {
+                    (hash ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3)
+                })
+            },
+        );
+        let faults = stack_faults(&record.fault_injection, clock, seed);
         let mut csv_queue = Queue::new(names.csv_queue_name.clone());
         csv_queue.restore_activity(record.csv_queue_activity);
         let mut dlq = Queue::new(names.dlq_name.clone());
@@ -111,6 +125,7 @@ impl Stack {
             clock,
             journal,
             state: Mutex::new(state),
+            faults,
             invoker_wake: Notify::new(),
             csv_arrivals: Notify::new(),
             dlq_arrivals: Notify::new(),
@@ -277,23 +292,29 @@ impl Stack {
             state.settings_changed = true;
             Ok(())
         })?;
+        // A configuration change starts new execution environments, with an empty /tmp.
+        self.faults.disk().clear();
         // A higher concurrency limit may let throttled events run now.
         self.invoker_wake.notify_one();
         Ok(())
     }
 
     /// The fault-injection parameter.
-    pub fn fault_injection(&self) -> FaultInjection {
+    pub fn fault_injection(&self) -> FaultParameter {
         self.lock().fault_injection.clone()
     }
 
-    /// Replaces the fault-injection parameter; applies from the next attempt.
-    pub fn set_fault_injection(&self, fault_injection: FaultInjection) -> Result<(), StackError> {
+    /// Replaces the fault-injection parameter. As on AWS, the function sees it once its cached
+    /// copy is older than `FAILURE_CACHE_TTL` (5 s of pipeline time).
+    pub fn set_fault_injection(&self, fault_injection: FaultParameter) -> Result<(), StackError> {
+        let text = fault_injection.text().to_owned();
         self.transact(|state, _, _| {
             state.fault_injection = fault_injection;
             state.settings_changed = true;
             Ok(())
-        })
+        })?;
+        self.faults.source().set(text);
+        Ok(())
     }
 
     /// Answers a GetMetricData request from the stack's metrics.
@@ -348,7 +369,10 @@ impl Stack {
             state.events.clear();
             state.schedule.clear();
             state.config = FunctionConfig::default();
-            state.fault_injection = FaultInjection::default();
+            state.fault_injection = FaultParameter::default();
+            self.faults.source().set(FaultParameter::default().text());
+            // New execution environments, with an empty /tmp.
+            self.faults.disk().clear();
             // Attempts still running find their event gone and leave no trace.
             state.accounting = Accounting::default();
             state.metrics = MetricStore::default();

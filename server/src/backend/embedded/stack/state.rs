@@ -10,7 +10,7 @@ use crate::backend::embedded::bucket::Bucket;
 use crate::backend::embedded::function::FunctionConfig;
 use crate::backend::embedded::journal::Op;
 use crate::backend::embedded::queue::Queue;
-use crate::backend::{Accounting, FaultInjection, StackNames};
+use crate::backend::{Accounting, FaultParameter, StackNames};
 use crate::metrics::store::MetricStore;
 use crate::metrics::{EpochMillis, Metric};
 
@@ -40,7 +40,7 @@ pub(in crate::backend::embedded) struct AsyncEvent {
 pub(in crate::backend::embedded) struct StackRecord {
     pub names: StackNames,
     pub config: FunctionConfig,
-    pub fault_injection: FaultInjection,
+    pub fault_injection: FaultParameter,
     pub accounting: Accounting,
     pub csv_queue_activity: Option<EpochMillis>,
     pub dlq_activity: Option<EpochMillis>,
@@ -50,7 +50,7 @@ pub(in crate::backend::embedded) struct StackRecord {
 #[derive(Debug)]
 pub(in crate::backend::embedded) struct StackState {
     pub config: FunctionConfig,
-    pub fault_injection: FaultInjection,
+    pub fault_injection: FaultParameter,
     pub bucket: Bucket,
     pub events: BTreeMap<String, AsyncEvent>,
     /// Pending events by next attempt time.

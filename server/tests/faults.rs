@@ -1,0 +1,242 @@
+//! Fault injection in the embedded engine, through the function's own wrapper, and the API that
+//! writes the fault-injection parameter.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use chaoslab::backend::FaultParameter;
+use chaoslab::backend::embedded::stack::{QueueKind, Stack};
+use serde_json::json;
+use support::app::Lab;
+use support::{TestPipeline, lab_message, statistic};
+
+fn fault(document: &str) -> FaultParameter {
+    FaultParameter::checked(document).unwrap()
+}
+
+async fn dead_letter_errors(stack: &Stack) -> Vec<String> {
+    stack
+        .receive_messages(QueueKind::DeadLetter, 10, Duration::ZERO)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|message| {
+            message
+                .attributes
+                .into_iter()
+                .find(|attribute| attribute.name == "ErrorMessage")
+                .unwrap()
+                .string_value
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_labs_own_partial_document_switches_every_fault_off() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack
+        .set_fault_injection(fault(r#"{"isEnabled": false}"#))
+        .unwrap();
+    let t0 = stack.now();
+    stack
+        .put_object("input/a.json", lab_message(1), "application/json")
+        .unwrap();
+    pipeline.sleep_until(t0 + 1_000).await;
+    assert_eq!(stack.accounting().converted, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exception_fails_every_attempt_and_reaches_the_dead_letter_queue_with_its_message() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack
+        .set_fault_injection(fault(
+            r#"{"isEnabled": true, "failureMode": "exception", "rate": 1, "exceptionMsg": "Injected by the lab"}"#,
+        ))
+        .unwrap();
+    let t0 = stack.now();
+    stack
+        .put_object("input/a.json", lab_message(1), "application/json")
+        .unwrap();
+    // Attempts at t0, t0 + 60 s and t0 + 180 s, all failing at once.
+    pipeline.sleep_until(t0 + 180_500).await;
+    let accounting = stack.accounting();
+    assert_eq!(accounting.dead_lettered, 1, "{accounting:?}");
+    assert!(accounting.balances());
+    let errors = dead_letter_errors(&stack).await;
+    assert_eq!(errors.len(), 1);
+    assert!(errors[0].contains("Injected by the lab"), "{errors:?}");
+    assert_eq!(
+        statistic(&stack, t0, "chaoslab", "InjectedFaults", "Sum"),
+        Some(3.0),
+        "every attempt is counted as a fault"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_status_code_answer_drops_the_object_and_the_accounting_still_balances() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack
+        .set_fault_injection(fault(
+            r#"{"isEnabled": true, "failureMode": "statuscode", "rate": 1, "statusCode": 502}"#,
+        ))
+        .unwrap();
+    let t0 = stack.now();
+    for n in 0..5 {
+        stack
+            .put_object(
+                &format!("input/{n}.json"),
+                lab_message(n),
+                "application/json",
+            )
+            .unwrap();
+    }
+    pipeline.sleep_until(t0 + 5_000).await;
+    let accounting = stack.accounting();
+    assert_eq!(accounting.dropped, 5, "{accounting:?}");
+    assert_eq!(accounting.converted, 0);
+    assert_eq!(accounting.in_flight, 0);
+    assert!(accounting.balances());
+    assert_eq!(
+        statistic(&stack, t0, "AWS/Lambda", "Errors", "Sum"),
+        None,
+        "an answered status code is a success to Lambda"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_denylisted_s3_host_is_intercepted_only_while_the_fault_is_on() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack
+        .set_fault_injection(fault(
+            r#"{"isEnabled": true, "failureMode": "denylist", "rate": 1, "denylist": ["s3.*.amazonaws.com"]}"#,
+        ))
+        .unwrap();
+    let t0 = stack.now();
+    stack
+        .put_object("input/a.json", lab_message(1), "application/json")
+        .unwrap();
+    pipeline.sleep_until(t0 + 180_500).await;
+    let errors = dead_letter_errors(&stack).await;
+    let host = format!("{}.s3.us-east-1.amazonaws.com", stack.names().bucket);
+    assert_eq!(errors.len(), 1);
+    assert!(
+        errors[0].contains(&format!("Intercepted network connection to {host}")),
+        "{errors:?}"
+    );
+    // Off again: after the wrapper's cache (5 s) the next object converts.
+    stack
+        .set_fault_injection(fault(r#"{"isEnabled": false}"#))
+        .unwrap();
+    pipeline.sleep_until(t0 + 190_000).await;
+    stack
+        .put_object("input/b.json", lab_message(2), "application/json")
+        .unwrap();
+    pipeline.sleep_until(t0 + 191_000).await;
+    assert_eq!(stack.accounting().converted, 1);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_document_the_function_cannot_follow_injects_nothing() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack
+        .set_fault_injection(FaultParameter::stored(
+            r#"{"isEnabled": true, "failureMode": "explode"}"#,
+        ))
+        .unwrap();
+    let t0 = stack.now();
+    stack
+        .put_object("input/a.json", lab_message(1), "application/json")
+        .unwrap();
+    pipeline.sleep_until(t0 + 1_000).await;
+    assert_eq!(stack.accounting().converted, 1);
+}
+
+#[tokio::test]
+async fn the_api_reads_and_writes_the_document_and_refuses_mistakes_by_field() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (other, _) = lab.join_through_api("Grace").await;
+    let path = format!("/api/v1/participants/{id}/fault-injection");
+
+    let (status, view) = lab.api(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["readable"], true);
+    assert_eq!(view["enabled"], false);
+    assert_eq!(view["document"]["isEnabled"], false);
+
+    let (status, view) = lab
+        .api(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(json!({ "isEnabled": true, "failureMode": "latency", "rate": 1, "minLatency": 1000, "maxLatency": 5000 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    assert_eq!(view["enabled"], true);
+    assert_eq!(view["mode"], "latency");
+    assert!(
+        view["summary"].as_str().unwrap().contains("1000–5000 ms"),
+        "{view}"
+    );
+
+    for (body, field) in [
+        (
+            json!({ "isEnabled": true, "failureMode": "explode" }),
+            "failureMode",
+        ),
+        (json!({ "rate": 1.5 }), "rate"),
+        (json!({ "rate": "half" }), "rate"),
+        (
+            json!({ "minLatency": 5000, "maxLatency": 1000 }),
+            "minLatency",
+        ),
+        (json!({ "denylist": ["s3.(amazonaws"] }), "denylist"),
+        (json!({ "failuremode": "latency" }), "failuremode"),
+        (
+            json!({ "denylist": (0..21).map(|n| format!("host{n}")).collect::<Vec<_>>() }),
+            "denylist",
+        ),
+        (json!({ "exceptionMsg": "x".repeat(5000) }), "4"),
+    ] {
+        let (status, answer) = lab.api(Method::PUT, &path, Some(&token), Some(body)).await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert_eq!(answer["code"], "invalid_fault_document", "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(field),
+            "{field}: {answer}"
+        );
+    }
+    let (status, _) = lab
+        .api(Method::PUT, &path, Some(&token), Some(json!([true])))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    // Nothing of that was stored.
+    let (_, view) = lab.api(Method::GET, &path, Some(&token), None).await;
+    assert_eq!(view["document"]["maxLatency"], 5000);
+    // Someone else's parameter is out of reach.
+    let (status, _) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{other}/fault-injection"),
+            Some(&token),
+            Some(json!({ "isEnabled": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(
+        lab.events_of(&id)
+            .iter()
+            .filter(|(kind, _)| kind == "fault_changed")
+            .count(),
+        1
+    );
+}
