@@ -35,6 +35,8 @@ pub enum EventKind {
     InstructorLogin,
     /// The fault-injection parameter was written.
     FaultChanged,
+    /// The function's settings were changed.
+    FunctionChanged,
 }
 
 impl EventKind {
@@ -52,6 +54,7 @@ impl EventKind {
             Self::Resumed => "resumed",
             Self::InstructorLogin => "instructor_login",
             Self::FaultChanged => "fault_changed",
+            Self::FunctionChanged => "function_changed",
         }
     }
 
@@ -68,6 +71,7 @@ impl EventKind {
             Self::Resumed,
             Self::InstructorLogin,
             Self::FaultChanged,
+            Self::FunctionChanged,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

@@ -240,3 +240,57 @@ async fn the_api_reads_and_writes_the_document_and_refuses_mistakes_by_field() {
         1
     );
 }
+
+#[tokio::test]
+async fn the_api_changes_the_function_within_lambdas_limits() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let path = format!("/api/v1/participants/{id}/function");
+    let (status, body) = lab
+        .api(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(json!({ "timeout_seconds": 10, "reserved_concurrency": 2 })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["timeout_seconds"], 10.0);
+    assert_eq!(body["reserved_concurrency"], 2);
+    assert_eq!(body["memory_mb"], 128, "kept");
+    for (change, field) in [
+        (json!({ "timeout_seconds": 901 }), "timeout_seconds"),
+        (json!({ "memory_mb": 64 }), "memory_mb"),
+        (
+            json!({ "maximum_retry_attempts": 3 }),
+            "maximum_retry_attempts",
+        ),
+        (
+            json!({ "maximum_event_age_seconds": 59 }),
+            "maximum_event_age_seconds",
+        ),
+        (
+            json!({ "reserved_concurrency": 1001 }),
+            "reserved_concurrency",
+        ),
+    ] {
+        let (status, answer) = lab
+            .api(Method::PUT, &path, Some(&token), Some(change))
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{answer}");
+        assert!(
+            answer["message"].as_str().unwrap().contains(field),
+            "{field}: {answer}"
+        );
+    }
+    let (_, body) = lab
+        .api(
+            Method::PUT,
+            &path,
+            Some(&token),
+            Some(json!({ "reserved_concurrency": "none" })),
+        )
+        .await;
+    assert_eq!(body["reserved_concurrency"], serde_json::Value::Null);
+    assert_eq!(body["timeout_seconds"], 10.0, "nothing else changed");
+}

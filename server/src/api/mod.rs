@@ -201,7 +201,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             traffic::patch_traffic,
             traffic::delete_traffic
         ))
-        .routes(routes!(pipeline::get_function))
+        .routes(routes!(pipeline::get_function, pipeline::put_function))
         .routes(routes!(
             faults::get_fault_injection,
             faults::put_fault_injection

@@ -6,10 +6,10 @@ use utoipa::IntoParams;
 
 use super::auth::Reach;
 use super::error::{ApiError, Json, Query};
-use crate::backend::{Accounting, FunctionConfiguration};
+use crate::backend::{Accounting, FunctionChange, FunctionConfiguration};
 use crate::dashboard::DashboardData;
 use crate::metrics::{GetMetricDataResponse, time_spec::GetMetricDataInput};
-use crate::ops::dashboard;
+use crate::ops::{dashboard, function};
 use crate::state::AppState;
 
 /// The ETL function's configuration: runtime, memory, timeout, asynchronous invocation settings
@@ -26,6 +26,26 @@ pub async fn get_function(
     Reach { id, .. }: Reach,
 ) -> Result<Json<FunctionConfiguration>, ApiError> {
     Ok(Json(state.backend.function_configuration(&id).await?))
+}
+
+/// Changes the function's settings within Lambda's limits; a field left out keeps its value.
+#[utoipa::path(put, path = "/participants/{id}/function", tag = "pipeline", request_body = FunctionChange,
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The function's configuration after the change", body = FunctionConfiguration),
+        (status = 400, description = "The body is not a JSON object", body = ApiError),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+        (status = 422, description = "An unknown field, a wrong type, or a value outside Lambda's limits (named)", body = ApiError),
+    ))]
+pub async fn put_function(
+    State(state): State<AppState>,
+    Reach { caller, id }: Reach,
+    Json(change): Json<FunctionChange>,
+) -> Result<Json<FunctionConfiguration>, ApiError> {
+    Ok(Json(
+        function::update(&state, &id, &change, caller.actor()).await?,
+    ))
 }
 
 /// Runs a GetMetricData request against the participant's metrics: up to 500 `MetricStat`

@@ -8,10 +8,12 @@ pub mod aws;
 pub mod clock;
 pub mod embedded;
 pub mod fault;
+pub mod function;
 
 pub use self::accounting::Accounting;
 pub use self::clock::{PipelineClock, system_now_millis};
 pub use self::fault::FaultParameter;
+pub use self::function::FunctionChange;
 
 use serde::{Deserialize, Serialize};
 
@@ -212,6 +214,13 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     async fn function_configuration(
         &self,
         participant: &str,
+    ) -> Result<FunctionConfiguration, BackendError>;
+    /// Changes the function's settings (a field left out keeps its value) and answers the
+    /// configuration that results. The change has been checked against Lambda's limits.
+    async fn update_function(
+        &self,
+        participant: &str,
+        change: &FunctionChange,
     ) -> Result<FunctionConfiguration, BackendError>;
     /// Runs a GetMetricData request against the stack's metrics.
     async fn get_metric_data(

@@ -12,6 +12,7 @@
 //! - [`dashboard`]: a participant's dashboard, and the measures it defines;
 //! - [`events`]: the event log;
 //! - [`faults`]: the function's fault-injection parameter;
+//! - [`function`]: the function's settings;
 //! - [`error`]: the one error model, with the table from each error to its HTTP status.
 //!
 //! Nothing here knows about HTTP requests, JSON bodies or templates: this module imports neither
@@ -22,6 +23,7 @@ pub mod dashboard;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod function;
 pub mod participants;
 pub mod slo;
 pub mod steps;

@@ -7,8 +7,10 @@ use aws_sdk_lambda::operation::get_function_event_invoke_config::GetFunctionEven
 
 use super::clients::RegionClients;
 use super::errors::{Call, backend_error};
-use crate::backend::FaultParameter;
-use crate::backend::{BackendError, FunctionConfiguration, StackNames};
+use crate::backend::function::ReservedConcurrency;
+use crate::backend::{
+    BackendError, FaultParameter, FunctionChange, FunctionConfiguration, StackNames,
+};
 
 /// Lambda's retries of a failed asynchronous event when the function has no event-invoke config.
 pub const DEFAULT_MAXIMUM_RETRY_ATTEMPTS: u32 = 2;
@@ -131,6 +133,85 @@ pub fn configuration_from(
         reserved_concurrency: reserved_concurrency
             .and_then(|reserved| u32::try_from(reserved).ok()),
     }
+}
+
+/// Applies `change` to the function, with one call per group of settings it touches:
+/// `UpdateFunctionConfiguration` (timeout, memory), `PutFunctionEventInvokeConfig` (retries, event
+/// age; the settings left out keep their values, so both are sent), and `PutFunctionConcurrency`
+/// or `DeleteFunctionConcurrency`. The pipeline module's variables `timeout_seconds`,
+/// `memory_mb`, `maximum_retry_attempts` and `maximum_event_age_seconds` keep such a change
+/// across the next `terraform apply`; reserved concurrency is not managed by the Terraform.
+pub async fn update_function(
+    clients: &RegionClients,
+    names: &StackNames,
+    change: &FunctionChange,
+) -> Result<(), BackendError> {
+    let endpoint = clients.endpoint("lambda");
+    let call = |action| Call {
+        action,
+        resource_kind: "function",
+        resource_name: &names.function_name,
+        endpoint: &endpoint,
+    };
+    let whole = |value: u64| i32::try_from(value).unwrap_or(i32::MAX);
+    if change.timeout_seconds.is_some() || change.memory_mb.is_some() {
+        clients
+            .lambda
+            .update_function_configuration()
+            .function_name(&names.function_name)
+            .set_timeout(
+                change
+                    .timeout_seconds
+                    .map(|seconds| whole(u64::from(seconds))),
+            )
+            .set_memory_size(change.memory_mb.map(|memory| whole(u64::from(memory))))
+            .send()
+            .await
+            .map_err(|error| backend_error(&call("lambda:UpdateFunctionConfiguration"), &error))?;
+    }
+    if change.maximum_retry_attempts.is_some() || change.maximum_event_age_seconds.is_some() {
+        let current = function_configuration(clients, names).await?;
+        let retries = change
+            .maximum_retry_attempts
+            .unwrap_or(current.maximum_retry_attempts);
+        let age = change
+            .maximum_event_age_seconds
+            .unwrap_or(current.maximum_event_age_seconds);
+        clients
+            .lambda
+            .put_function_event_invoke_config()
+            .function_name(&names.function_name)
+            .maximum_retry_attempts(whole(u64::from(retries)))
+            .maximum_event_age_in_seconds(whole(age))
+            .send()
+            .await
+            .map_err(|error| backend_error(&call("lambda:PutFunctionEventInvokeConfig"), &error))?;
+    }
+    match change.reserved_concurrency {
+        None => {}
+        Some(ReservedConcurrency::Executions(count)) => {
+            clients
+                .lambda
+                .put_function_concurrency()
+                .function_name(&names.function_name)
+                .reserved_concurrent_executions(whole(u64::from(count)))
+                .send()
+                .await
+                .map_err(|error| backend_error(&call("lambda:PutFunctionConcurrency"), &error))?;
+        }
+        Some(ReservedConcurrency::Unreserved(_)) => {
+            clients
+                .lambda
+                .delete_function_concurrency()
+                .function_name(&names.function_name)
+                .send()
+                .await
+                .map_err(|error| {
+                    backend_error(&call("lambda:DeleteFunctionConcurrency"), &error)
+                })?;
+        }
+    }
+    Ok(())
 }
 
 fn parameter_call<'a>(action: &'static str, names: &'a StackNames, endpoint: &'a str) -> Call<'a> {

@@ -34,7 +34,7 @@ use self::assignments::{AssignmentError, Assignments};
 use self::clients::{CredentialsProblem, RegionClients};
 use self::errors::Call;
 use self::stacks::{StackCatalog, StacksFileError};
-use super::{Accounting, FaultParameter, PipelineClock};
+use super::{Accounting, FaultParameter, FunctionChange, PipelineClock};
 use super::{Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames};
 use crate::database::DatabaseError;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
@@ -264,6 +264,16 @@ impl Backend for AwsBackend {
         let request = metrics::accounting_request(names, since, now_millis());
         let response = get_metric_data(clients, names, &request).await?;
         Ok(metrics::accounting_from(&response))
+    }
+
+    async fn update_function(
+        &self,
+        participant: &str,
+        change: &FunctionChange,
+    ) -> Result<FunctionConfiguration, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        function::update_function(clients, names, change).await?;
+        function::function_configuration(clients, names).await
     }
 
     async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError> {

@@ -8,7 +8,7 @@ use bytes::Bytes;
 use super::stack::{QueueKind, Stack, StackError};
 use super::{Engine, EngineError};
 use crate::backend::{
-    Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter,
+    Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter, FunctionChange,
     FunctionConfiguration, PipelineClock, StackNames,
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
@@ -149,6 +149,30 @@ impl Backend for EmbeddedBackend {
             dead_letter_target_arn: stack.names().dlq_arn(),
             reserved_concurrency: config.reserved_concurrency,
         })
+    }
+
+    async fn update_function(
+        &self,
+        participant: &str,
+        change: &FunctionChange,
+    ) -> Result<FunctionConfiguration, BackendError> {
+        let stack = self.stack(participant)?;
+        let mut config = stack.function_config();
+        if let Some(seconds) = change.timeout_seconds {
+            config.timeout = Duration::from_secs(u64::from(seconds));
+        }
+        if let Some(memory) = change.memory_mb {
+            config.memory_mb = memory;
+        }
+        if let Some(retries) = change.maximum_retry_attempts {
+            config.maximum_retry_attempts = retries;
+        }
+        if let Some(seconds) = change.maximum_event_age_seconds {
+            config.maximum_event_age = Duration::from_secs(seconds);
+        }
+        config.reserved_concurrency = change.reserved_over(config.reserved_concurrency);
+        stack.update_function_config(config)?;
+        self.function_configuration(participant).await
     }
 
     async fn get_metric_data(

@@ -55,6 +55,7 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::Resumed => "came back",
         EventKind::InstructorLogin => "instructor logged in",
         EventKind::FaultChanged => "fault injection changed",
+        EventKind::FunctionChanged => "function settings changed",
     }
 }
 
