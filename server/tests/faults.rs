@@ -294,3 +294,72 @@ async fn the_api_changes_the_function_within_lambdas_limits() {
     assert_eq!(body["reserved_concurrency"], serde_json::Value::Null);
     assert_eq!(body["timeout_seconds"], 10.0, "nothing else changed");
 }
+
+#[tokio::test]
+async fn the_instructor_switches_every_fault_off_at_once() {
+    let lab = Lab::open();
+    let (ada, ada_token) = lab.join_through_api("Ada").await;
+    let (grace, grace_token) = lab.join_through_api("Grace").await;
+    let (_, _) = lab.join_through_api("Linus").await;
+    for (id, token) in [(&ada, &ada_token), (&grace, &grace_token)] {
+        let (status, _) = lab
+            .api(
+                Method::PUT,
+                &format!("/api/v1/participants/{id}/fault-injection"),
+                Some(token),
+                Some(json!({ "isEnabled": true, "failureMode": "exception", "rate": 0.5 })),
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK);
+    }
+    let (status, outcome) = lab
+        .api(
+            Method::POST,
+            "/api/v1/participants/actions",
+            Some(support::app::INSTRUCTOR),
+            Some(json!({ "action": "disable_faults" })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(outcome, json!({ "done": 2, "skipped": 1, "failed": 0 }));
+    for (id, token) in [(&ada, &ada_token), (&grace, &grace_token)] {
+        let (_, view) = lab
+            .api(
+                Method::GET,
+                &format!("/api/v1/participants/{id}/fault-injection"),
+                Some(token),
+                None,
+            )
+            .await;
+        assert_eq!(view["enabled"], false, "{view}");
+    }
+
+    // The overview's button does the same.
+    let (status, _) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{ada}/fault-injection"),
+            Some(&ada_token),
+            Some(json!({ "isEnabled": true })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let instructor = lab.log_in().await;
+    let (status, headers, _) = lab
+        .act(&instructor, "action=disable_faults&scope=all")
+        .await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        support::app::location(&headers).contains("done=faults_off"),
+        "{headers:?}"
+    );
+    let (_, view) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{ada}/fault-injection"),
+            Some(&ada_token),
+            None,
+        )
+        .await;
+    assert_eq!(view["enabled"], false);
+}

@@ -254,6 +254,8 @@ pub enum BulkActionName {
     Reset,
     /// Remove each participant and their stack.
     Remove,
+    /// Switch every fault off (`{"isEnabled": false}`), for those who have one on.
+    DisableFaults,
 }
 
 /// Body of `POST /participants/actions`.
@@ -304,6 +306,7 @@ pub async fn act_on_participants(
         },
         BulkActionName::Reset => BulkAction::Reset,
         BulkActionName::Remove => BulkAction::Remove,
+        BulkActionName::DisableFaults => BulkAction::DisableFaults,
     };
     Ok(Json(bulk::apply(&state, &targets, action).await?))
 }

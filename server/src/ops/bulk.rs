@@ -24,6 +24,8 @@ pub enum BulkAction {
     Reset,
     /// Remove each participant and their stack.
     Remove,
+    /// Switch every fault off: write `{"isEnabled": false}` to each fault-injection parameter.
+    DisableFaults,
 }
 
 /// Whom an action is for.
@@ -107,6 +109,7 @@ pub async fn apply(
             BulkAction::Remove => participants::remove(app, id, Actor::Instructor)
                 .await
                 .map(|()| true),
+            BulkAction::DisableFaults => super::faults::disable(app, id, Actor::Instructor).await,
         };
         match result {
             Ok(true) => outcome.done += 1,

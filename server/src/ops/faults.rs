@@ -95,6 +95,19 @@ pub async fn view(app: &App, id: &str) -> Result<FaultView, OpError> {
     Ok(FaultView::of(&app.backend.fault_injection(id).await?))
 }
 
+/// The document that switches every fault off, as the lab writes it.
+pub const DISABLED: &str = r#"{"isEnabled": false}"#;
+
+/// Switches participant `id`'s faults off; returns whether one was on (only then is anything
+/// written and recorded).
+pub async fn disable(app: &App, id: &str, actor: Actor) -> Result<bool, OpError> {
+    if !view(app, id).await?.enabled {
+        return Ok(false);
+    }
+    put(app, id, DISABLED, actor).await?;
+    Ok(true)
+}
+
 /// Writes `document` (the JSON text) as participant `id`'s parameter, after checking it
 /// strictly; records the change.
 pub async fn put(app: &App, id: &str, document: &str, actor: Actor) -> Result<FaultView, OpError> {

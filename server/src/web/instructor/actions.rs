@@ -29,6 +29,8 @@ pub enum Action {
     Reset,
     /// Stop traffic, delete the stack and forget the participant.
     Remove,
+    /// Switch every injected fault off.
+    DisableFaults,
 }
 
 impl Action {
@@ -38,8 +40,9 @@ impl Action {
             "start" => Ok(Self::Start),
             "reset" => Ok(Self::Reset),
             "remove" => Ok(Self::Remove),
+            "disable_faults" => Ok(Self::DisableFaults),
             other => Err(InstructorError::invalid(format!(
-                "Unknown action {other:?}: use one of the overview's buttons (stop, start, reset or remove)."
+                "Unknown action {other:?}: use one of the overview's buttons (stop, start, reset, remove or disable faults)."
             ))),
         }
     }
@@ -51,6 +54,7 @@ impl Action {
             Self::Start => "start",
             Self::Reset => "reset",
             Self::Remove => "remove",
+            Self::DisableFaults => "disable_faults",
         }
     }
 
@@ -61,6 +65,7 @@ impl Action {
             Self::Start => "started",
             Self::Reset => "reset",
             Self::Remove => "removed",
+            Self::DisableFaults => "faults_off",
         }
     }
 
@@ -136,6 +141,7 @@ impl ActionForm {
                     })?,
             },
             Action::Reset => BulkAction::Reset,
+            Action::DisableFaults => BulkAction::DisableFaults,
             Action::Remove => BulkAction::Remove,
         })
     }

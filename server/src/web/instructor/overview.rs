@@ -109,6 +109,7 @@ impl OverviewQuery {
             "started" => "Started traffic for",
             "reset" => "Reset the pipeline of",
             "removed" => "Removed",
+            "faults_off" => "Switched the faults off for",
             _ => return None,
         };
         let number = |value: &Option<String>| {
