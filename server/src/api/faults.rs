@@ -33,8 +33,7 @@ pub struct FaultDocumentBody {
     /// Longest latency, in ms, at least `minLatency` (`latency` mode).
     #[schema(minimum = 0, maximum = 900000)]
     max_latency: Option<u64>,
-    /// The exception's message (`exception` mode).
-    #[schema(max_length = 1000)]
+    /// The exception's message (`exception` mode); the whole document fits in 4 KB.
     exception_msg: Option<String>,
     /// The status code answered instead of running the handler (`statuscode` mode).
     #[schema(minimum = 100, maximum = 599)]
