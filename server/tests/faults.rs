@@ -363,3 +363,142 @@ async fn the_instructor_switches_every_fault_off_at_once() {
         .await;
     assert_eq!(view["enabled"], false);
 }
+
+/// What 30 pipeline minutes of the lab's traffic (2 objects/s, 1% malformed) came to under a fault.
+struct Held {
+    objects: u64,
+    invocations: f64,
+    dead_letters: f64,
+    /// Pipeline milliseconds from the first fault-caused dead-lettered object's upload to its
+    /// dead-letter message, and that message's error.
+    first_fault_delay: (i64, String),
+}
+
+/// Publishes the lab's traffic for 30 pipeline minutes under `document`, then waits for every
+/// retry to end.
+async fn hold(document: &str) -> Held {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    stack.set_fault_injection(fault(document)).unwrap();
+    let t0 = stack.now();
+    let objects: u64 = 30 * 60 * 2;
+    let mut uploaded = std::collections::HashMap::new();
+    for n in 0..objects {
+        pipeline.sleep_until(t0 + 500 * n as i64).await;
+        let body = if n % 100 == 99 {
+            support::malformed(n)
+        } else {
+            lab_message(n)
+        };
+        let key = format!("input/{n}.json");
+        uploaded.insert(n, stack.now());
+        stack.put_object(&key, body, "application/json").unwrap();
+    }
+    // The last attempts: up to 3 s + 60 s + 3 s + 120 s + 3 s after the last upload.
+    pipeline
+        .sleep_until(t0 + 500 * objects as i64 + 200_000)
+        .await;
+    let accounting = stack.accounting();
+    assert_eq!(accounting.in_flight, 0, "{accounting:?}");
+    assert!(accounting.balances(), "{accounting:?}");
+    let mut first_fault_delay = None;
+    loop {
+        let messages = stack
+            .receive_messages(QueueKind::DeadLetter, 10, Duration::ZERO)
+            .await
+            .unwrap();
+        if messages.is_empty() || first_fault_delay.is_some() {
+            break;
+        }
+        for message in messages {
+            let event: serde_json::Value = serde_json::from_str(&message.body).unwrap();
+            let key = event["Records"][0]["s3"]["object"]["key"].as_str().unwrap();
+            let n: u64 = key
+                .trim_start_matches("input/")
+                .trim_end_matches(".json")
+                .parse()
+                .unwrap();
+            let error = message
+                .attributes
+                .iter()
+                .find(|attribute| attribute.name == "ErrorMessage")
+                .unwrap()
+                .string_value
+                .clone();
+            if n % 100 != 99 && first_fault_delay.is_none() {
+                let sent: i64 = message.sent_timestamp;
+                first_fault_delay = Some((sent - uploaded[&n], error));
+            }
+        }
+    }
+    Held {
+        objects,
+        invocations: statistic(&stack, t0, "AWS/Lambda", "Invocations", "Sum").unwrap(),
+        dead_letters: accounting.dead_lettered as f64,
+        first_fault_delay: first_fault_delay.unwrap(),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn latency_of_three_to_four_seconds_at_half_the_invocations_for_thirty_minutes() {
+    let held = hold(
+        r#"{"isEnabled": true, "failureMode": "latency", "rate": 0.5, "minLatency": 3000, "maxLatency": 4000}"#,
+    )
+    .await;
+    let per_object = held.invocations / held.objects as f64;
+    let dead_per_object = held.dead_letters / held.objects as f64;
+    eprintln!(
+        "{per_object:.4} invocations and {dead_per_object:.4} dead letters per object; first fault-caused dead letter after {} ms",
+        held.first_fault_delay.0
+    );
+    // Every drawn latency reaches the 3 s timeout, so an attempt fails with p = 0.5 (and always
+    // for a malformed object): 0.99 (1 + p + p²) + 0.01 × 3 = 1.7625 invocations per object,
+    // 0.99 p³ + 0.01 = 0.134 dead letters per object.
+    assert!((per_object - 1.76).abs() <= 0.04, "{per_object}");
+    assert!(
+        (dead_per_object - 0.134).abs() <= 0.015,
+        "{dead_per_object}"
+    );
+    let (delay, error) = held.first_fault_delay;
+    // Attempts at 0, 63 s and 186 s, each timing out 3 s in.
+    assert!((delay - 189_000).abs() <= 1_000, "{delay}");
+    assert_eq!(error, "Task timed out after 3.00 seconds");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exception_at_half_the_invocations_counts_as_latency_does_but_fails_at_once() {
+    let held = hold(
+        r#"{"isEnabled": true, "failureMode": "exception", "rate": 0.5, "exceptionMsg": "Injected"}"#,
+    )
+    .await;
+    let per_object = held.invocations / held.objects as f64;
+    let dead_per_object = held.dead_letters / held.objects as f64;
+    eprintln!(
+        "{per_object:.4} invocations and {dead_per_object:.4} dead letters per object; first fault-caused dead letter after {} ms",
+        held.first_fault_delay.0
+    );
+    assert!((per_object - 1.76).abs() <= 0.04, "{per_object}");
+    assert!(
+        (dead_per_object - 0.134).abs() <= 0.015,
+        "{dead_per_object}"
+    );
+    let (delay, error) = held.first_fault_delay;
+    // Attempts at 0, 60 s and 180 s, each failing at once.
+    assert!((delay - 180_000).abs() <= 1_000, "{delay}");
+    assert!(error.contains("Injected"), "{error}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_exception_at_a_tenth_of_the_invocations_is_mostly_absorbed_by_the_retries() {
+    let held = hold(
+        r#"{"isEnabled": true, "failureMode": "exception", "rate": 0.1, "exceptionMsg": "Injected"}"#,
+    )
+    .await;
+    let dead_per_object = held.dead_letters / held.objects as f64;
+    eprintln!("{dead_per_object:.4} dead letters per object");
+    // 0.99 × 0.1³ + 0.01 = 0.011.
+    assert!(
+        (dead_per_object - 0.011).abs() <= 0.003,
+        "{dead_per_object}"
+    );
+}
