@@ -133,6 +133,21 @@ where
     let injection = outcome.injection;
     if injection.fired() {
         info!(fault = %injection, "fault injected");
+        // chaoslab/InjectedFaults, in the embedded metric format: the dashboard marks the
+        // periods when a fault was on.
+        if let (Some(function), Some(mode)) =
+            (environment("AWS_LAMBDA_FUNCTION_NAME"), injection.mode())
+        {
+            let now = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map_or(0, |since| {
+                    u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
+                });
+            println!(
+                "{}",
+                chaoslab_etl::fault::metric::injected_fault_line(&function, mode.as_str(), now)
+            );
+        }
     }
     // Lambda reports errors as `errorType` and `errorMessage`; the message is what the
     // dead-letter queue's `ErrorMessage` attribute carries.

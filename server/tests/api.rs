@@ -366,7 +366,7 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     let (_, body) = lab
         .api(Method::GET, &format!("{base}/dashboard"), t, None)
         .await;
-    assert_eq!(body["widgets"].as_array().unwrap().len(), 7);
+    assert_eq!(body["widgets"].as_array().unwrap().len(), 8);
     let (_, body) = lab
         .api(Method::GET, &format!("{base}/function"), t, None)
         .await;

@@ -12,7 +12,7 @@ use chaoslab::dashboard::{
     Dashboard, DashboardError, DashboardNames, MetricEntryProblem, MetricSource, Position,
     QueryError, TEMPLATE, TextWidget, TimeRange, Unit, View, Widget, render,
 };
-use chaoslab::metrics::names::{lambda, sns, sqs};
+use chaoslab::metrics::names::{chaoslab as lab_metrics, lambda, sns, sqs};
 use chaoslab::metrics::{
     Dimension, EpochMillis, GetMetricDataRequest, GetMetricDataResponse, Metric, MetricDataQuery,
     MetricDataResult, StatusCode,
@@ -73,6 +73,7 @@ fn the_dashboard_has_the_lab_widgets_in_the_templates_order() {
             "ETL errors (dead-letter queue)",
             "ETL function (Lambda)",
             "SNS topic",
+            "Injected faults",
         ]
     );
     let view = |title| dashboard.widget(title).unwrap().view;
@@ -105,6 +106,7 @@ fn every_metric_query_names_the_stacks_own_resource_by_its_namespaces_dimension(
             let (dimension, resources) = match metric.namespace.as_str() {
                 sqs::NAMESPACE => (sqs::DIMENSION, vec![&names.csv_queue_name, &names.dlq_name]),
                 lambda::NAMESPACE => (lambda::DIMENSION, vec![&names.function_name]),
+                lab_metrics::NAMESPACE => (lab_metrics::DIMENSION, vec![&names.function_name]),
                 sns::NAMESPACE => (sns::DIMENSION, vec![&names.topic_name]),
                 other => panic!("{}: unexpected namespace {other}", widget.title),
             };
@@ -242,6 +244,10 @@ fn every_series_of_the_lab_dashboard_has_cloudwatchs_unit_for_its_metric_or_expr
     );
     assert_eq!(
         unit_of("SNS topic", sns::NOTIFICATIONS_DELIVERED),
+        Some(Unit::Count)
+    );
+    assert_eq!(
+        unit_of("Injected faults", "Invocations with an injected fault"),
         Some(Unit::Count)
     );
     let unknown: Vec<_> = units.iter().filter(|(_, _, unit)| unit.is_none()).collect();

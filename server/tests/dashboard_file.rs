@@ -123,6 +123,7 @@ async fn without_a_dashboard_file_the_terraform_dashboard_is_served_with_ids_fro
             "etl-errors-dead-letter-queue",
             "etl-function-lambda",
             "sns-topic",
+            "injected-faults",
         ]
     );
     assert_eq!(
@@ -208,7 +209,7 @@ fn the_compiled_in_dashboard_passes_every_start_up_check() {
         definition.origin(),
         "terraform/dashboard.json (compiled in)"
     );
-    assert_eq!(definition.generic().widgets.len(), 7);
+    assert_eq!(definition.generic().widgets.len(), 8);
 }
 
 #[test]

@@ -792,6 +792,12 @@ fn dashboard_metrics_name_a_pipeline_resource_by_its_dimension() {
                 ),
                 "AWS/SNS" => ("TopicName", &["${topic_name}"][..], SNS_METRICS),
                 "AWS/Lambda" => ("FunctionName", &["${function_name}"][..], LAMBDA_METRICS),
+                // The function's own metric, written in the embedded metric format.
+                "chaoslab" => (
+                    "FunctionName",
+                    &["${function_name}"][..],
+                    &["InjectedFaults"][..],
+                ),
                 other => panic!("{title}: namespace {other} is not part of the pipeline"),
             };
             assert_eq!(dimension, expected_dimension, "{title}: {fields:?}");

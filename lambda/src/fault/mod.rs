@@ -23,12 +23,14 @@
 //! - [`denylist`]: the compiled host patterns and [`DenylistStore`], which fails the handler's
 //!   object-store calls to a blocked host with "Intercepted network connection to \<host>".
 //! - [`source`], [`clock`], [`random`], [`disk`]: the traits and their implementations.
+//! - [`metric`]: the `chaoslab/InjectedFaults` metric in the embedded metric format.
 
 pub mod clock;
 pub mod denylist;
 pub mod disk;
 pub mod document;
 pub mod injector;
+pub mod metric;
 pub mod parse;
 pub mod random;
 pub mod run;

@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::MetricDataQuery;
-use crate::metrics::names::{lambda, sns, sqs};
+use crate::metrics::names::{chaoslab, lambda, sns, sqs};
 
 /// A series' unit, named as CloudWatch names it (`StandardUnit`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, utoipa::ToSchema)]
@@ -71,6 +71,8 @@ impl Unit {
                 sns::NAMESPACE,
                 sns::MESSAGES_PUBLISHED | sns::NOTIFICATIONS_DELIVERED | sns::NOTIFICATIONS_FAILED,
             ) => Some(Self::Count),
+            // Written by the function in the embedded metric format with `Unit: Count`.
+            (chaoslab::NAMESPACE, chaoslab::INJECTED_FAULTS) => Some(Self::Count),
             _ => None,
         }
     }

@@ -65,11 +65,9 @@ pub mod sns {
 /// The lab's own metrics, in a namespace of their own (on AWS the function writes them in the
 /// embedded metric format, which CloudWatch turns into metrics of this namespace).
 pub mod chaoslab {
-    /// Namespace.
-    pub const NAMESPACE: &str = "chaoslab";
+    /// Namespace, and the invocations in which the fault wrapper injected a fault (stamped at
+    /// the attempt's start, like `Invocations`), as the Lambda binary writes them.
+    pub use chaoslab_etl::fault::metric::{INJECTED_FAULTS, NAMESPACE};
     /// Dimension holding the function's name.
     pub const DIMENSION: &str = "FunctionName";
-    /// Invocations in which the fault wrapper injected a fault. Stamped at the attempt's start,
-    /// like `Invocations`; the dashboard marks the periods when it is above zero.
-    pub const INJECTED_FAULTS: &str = "InjectedFaults";
 }
