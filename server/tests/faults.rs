@@ -369,9 +369,42 @@ struct Held {
     objects: u64,
     invocations: f64,
     dead_letters: f64,
+    /// Where the objects ended up.
+    accounting: chaoslab::backend::Accounting,
+    /// The dashboard's "Percent in error" widget over the whole run, as one period.
+    percent_in_error: f64,
     /// Pipeline milliseconds from the first fault-caused dead-lettered object's upload to its
-    /// dead-letter message, and that message's error.
-    first_fault_delay: (i64, String),
+    /// dead-letter message, and that message's error (none if no good object reached the DLQ).
+    first_fault_delay: Option<(i64, String)>,
+}
+
+/// The dashboard's "Percent in error" widget, read as one period from `from` to now: the same
+/// expression the participant sees, over the whole run.
+async fn dashboard_percent_in_error(stack: &Stack, from: i64) -> f64 {
+    use chaoslab::dashboard::{Dashboard, DashboardNames, TimeRange};
+    let dashboard = Dashboard::for_stack(&DashboardNames::from(stack.names())).unwrap();
+    let widget = dashboard.widget("Percent in error").unwrap();
+    let start = from - from.rem_euclid(60_000);
+    let range = TimeRange {
+        start,
+        end: start + 86_400_000,
+        period: Some(86_400),
+    };
+    let data = widget.query(stack, range).await.unwrap();
+    let series = data.series.iter().find(|series| series.id == "e1").unwrap();
+    assert_eq!(series.values.len(), 1, "{series:?}");
+    series.values[0]
+}
+
+/// Dead-letter messages per object when a fault fails each attempt with probability `p`: a good
+/// object (99%) needs all three attempts to fail, a malformed one (1%) always gets there.
+fn expected_dead_letters_per_object(p: f64) -> f64 {
+    0.99 * p.powi(3) + 0.01
+}
+
+/// CSV objects per object under the same fault: the good objects that an attempt converted.
+fn expected_csv_per_object(p: f64) -> f64 {
+    0.99 * (1.0 - p.powi(3))
 }
 
 /// Publishes the lab's traffic for 30 pipeline minutes under `document`, then waits for every
@@ -435,7 +468,9 @@ async fn hold(document: &str) -> Held {
         objects,
         invocations: statistic(&stack, t0, "AWS/Lambda", "Invocations", "Sum").unwrap(),
         dead_letters: accounting.dead_lettered as f64,
-        first_fault_delay: first_fault_delay.unwrap(),
+        accounting,
+        percent_in_error: dashboard_percent_in_error(&stack, t0).await,
+        first_fault_delay,
     }
 }
 
@@ -449,7 +484,7 @@ async fn latency_of_three_to_four_seconds_at_half_the_invocations_for_thirty_min
     let dead_per_object = held.dead_letters / held.objects as f64;
     eprintln!(
         "{per_object:.4} invocations and {dead_per_object:.4} dead letters per object; first fault-caused dead letter after {} ms",
-        held.first_fault_delay.0
+        held.first_fault_delay.as_ref().unwrap().0
     );
     // Every drawn latency reaches the 3 s timeout, so an attempt fails with p = 0.5 (and always
     // for a malformed object): 0.99 (1 + p + p²) + 0.01 × 3 = 1.7625 invocations per object,
@@ -459,7 +494,19 @@ async fn latency_of_three_to_four_seconds_at_half_the_invocations_for_thirty_min
         (dead_per_object - 0.134).abs() <= 0.015,
         "{dead_per_object}"
     );
-    let (delay, error) = held.first_fault_delay;
+    // The dashboard's percent in error is DLQ ÷ (CSV + DLQ): every object ends in one of the two.
+    let expected = 100.0 * expected_dead_letters_per_object(0.5)
+        / (expected_csv_per_object(0.5) + expected_dead_letters_per_object(0.5));
+    eprintln!(
+        "percent in error {:.2} (expected {expected:.2})",
+        held.percent_in_error
+    );
+    assert!(
+        (held.percent_in_error - expected).abs() <= 1.5,
+        "{} vs {expected}",
+        held.percent_in_error
+    );
+    let (delay, error) = held.first_fault_delay.unwrap();
     // Attempts at 0, 63 s and 186 s, each timing out 3 s in.
     assert!((delay - 189_000).abs() <= 1_000, "{delay}");
     assert_eq!(error, "Task timed out after 3.00 seconds");
@@ -475,14 +522,14 @@ async fn an_exception_at_half_the_invocations_counts_as_latency_does_but_fails_a
     let dead_per_object = held.dead_letters / held.objects as f64;
     eprintln!(
         "{per_object:.4} invocations and {dead_per_object:.4} dead letters per object; first fault-caused dead letter after {} ms",
-        held.first_fault_delay.0
+        held.first_fault_delay.as_ref().unwrap().0
     );
     assert!((per_object - 1.76).abs() <= 0.04, "{per_object}");
     assert!(
         (dead_per_object - 0.134).abs() <= 0.015,
         "{dead_per_object}"
     );
-    let (delay, error) = held.first_fault_delay;
+    let (delay, error) = held.first_fault_delay.unwrap();
     // Attempts at 0, 60 s and 180 s, each failing at once.
     assert!((delay - 180_000).abs() <= 1_000, "{delay}");
     assert!(error.contains("Injected"), "{error}");
@@ -500,5 +547,62 @@ async fn an_exception_at_a_tenth_of_the_invocations_is_mostly_absorbed_by_the_re
     assert!(
         (dead_per_object - 0.011).abs() <= 0.003,
         "{dead_per_object}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_s3_denylist_at_half_the_invocations_counts_as_an_exception_and_names_the_host() {
+    let held = hold(
+        r#"{"isEnabled": true, "failureMode": "blacklist", "rate": 0.5, "blacklist": ["s3.*.amazonaws.com"]}"#,
+    )
+    .await;
+    let per_object = held.invocations / held.objects as f64;
+    let dead_per_object = held.dead_letters / held.objects as f64;
+    eprintln!("{per_object:.4} invocations and {dead_per_object:.4} dead letters per object");
+    assert!((per_object - 1.76).abs() <= 0.04, "{per_object}");
+    assert!(
+        (dead_per_object - 0.134).abs() <= 0.015,
+        "{dead_per_object}"
+    );
+    let (delay, error) = held.first_fault_delay.unwrap();
+    // The intercepted GetObject fails at once, like an exception: attempts at 0, 60 s, 180 s.
+    assert!((delay - 180_000).abs() <= 1_000, "{delay}");
+    assert!(
+        error.contains("Intercepted network connection to chaos-bucket-")
+            && error.contains(".s3.us-east-1.amazonaws.com"),
+        "{error}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_status_code_at_half_the_invocations_hides_half_the_objects_from_the_error_ratio() {
+    let held =
+        hold(r#"{"isEnabled": true, "failureMode": "statuscode", "rate": 0.5, "statusCode": 200}"#)
+            .await;
+    let accounting = held.accounting;
+    assert!(accounting.balances(), "{accounting:?}");
+    let dropped = accounting.dropped as f64 / held.objects as f64;
+    let per_object = held.invocations / held.objects as f64;
+    eprintln!(
+        "{dropped:.4} of the objects dropped, {per_object:.4} invocations per object, {} dead letters, percent in error {:.3}",
+        accounting.dead_lettered, held.percent_in_error
+    );
+    // Every object's first draw answers with p = 0.5; a malformed object that is not answered
+    // fails and is drawn again: 0.99 × 0.5 + 0.01 × (0.5 + 0.25 + 0.125) = 0.504 dropped,
+    // 0.99 + 0.01 × 1.75 = 1.0075 invocations per object. σ of 3,600 draws is 0.0083.
+    assert!((dropped - 0.504).abs() <= 0.03, "{dropped}");
+    assert!((per_object - 1.0075).abs() <= 0.01, "{per_object}");
+    // Only a malformed object answered on none of its three attempts reaches the DLQ:
+    // 0.01 × 0.125 per object, 4.5 of 3,600 expected. The error ratio stays near 0.25% while
+    // half the objects vanish.
+    assert!(accounting.dead_lettered <= 12, "{accounting:?}");
+    assert!(
+        held.percent_in_error < 0.7,
+        "percent in error {}",
+        held.percent_in_error
+    );
+    assert_eq!(
+        accounting.converted + accounting.dead_lettered + accounting.dropped,
+        held.objects
     );
 }
