@@ -53,3 +53,20 @@ variable "failure_cache_ttl_seconds" {
   type        = number
   default     = 5
 }
+
+variable "function_settings" {
+  description = "Per-participant changes to the ETL function, keyed by participant id, so that a change made in chaoslab's function page survives the next apply (the page shows the entry to add). A setting left out keeps the module's default: timeout 3 s, 128 MB, 2 retries, 6 h event age, no reserved concurrency (-1)."
+  type = map(object({
+    timeout_seconds           = optional(number)
+    memory_mb                 = optional(number)
+    maximum_retry_attempts    = optional(number)
+    maximum_event_age_seconds = optional(number)
+    reserved_concurrency      = optional(number)
+  }))
+  default = {}
+
+  validation {
+    condition     = alltrue([for participant in keys(var.function_settings) : contains(var.participants, participant)])
+    error_message = "Every key of function_settings must be one of participants."
+  }
+}

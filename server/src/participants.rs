@@ -25,6 +25,8 @@ pub enum Viewed {
     Dashboard,
     /// The function's configuration and code.
     Function,
+    /// The fault-injection page.
+    FaultInjection,
 }
 
 /// How far a participant has got.

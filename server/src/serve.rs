@@ -189,6 +189,7 @@ fn state_over(
         cookie_key: load_or_create_key(&args.data_dir)?,
         ready: AtomicBool::new(false),
         instructor_token,
+        fault_readings: crate::ops::faults::Readings::default(),
         events: crate::events::EventLog::open(&args.data_dir)
             .context("cannot open the event log")?,
         // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.

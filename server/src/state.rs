@@ -47,6 +47,8 @@ pub struct App {
     pub edge: Edge,
     /// The dashboard served, checked at start-up: `terraform/dashboard.json` or `--dashboard`.
     pub dashboard: Arc<DashboardDefinition>,
+    /// The overview's recent readings of each participant's fault document.
+    pub fault_readings: crate::ops::faults::Readings,
 }
 
 impl App {

@@ -387,8 +387,16 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
     let (_, steps) = lab
         .api(Method::GET, &format!("{base}/steps"), t, None)
         .await;
-    assert_eq!(steps.as_array().unwrap().len(), 7);
+    assert_eq!(
+        steps.as_array().unwrap().len(),
+        12,
+        "lab 1's 7 steps and lab 2's 5"
+    );
     assert_eq!(steps[1]["id"], "create-the-pipeline");
+    assert_eq!(
+        (steps[7]["lab"].clone(), steps[7]["number"].clone()),
+        (json!(2), json!(1))
+    );
     assert_eq!(steps[1]["done"], true, "the stack exists");
     assert_eq!(steps[0]["done"], false);
 }

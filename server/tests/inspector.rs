@@ -36,9 +36,17 @@ async fn default_configuration_shows_every_setting_the_lab_teaches() {
             "Maximum event age",
             "Dead-letter target",
             "Reserved concurrency",
+            "FAILURE_INJECTION_PARAM",
+            "FAILURE_CACHE_TTL",
         ]
     );
     assert_eq!(row(&settings, "Runtime").value, "provided.al2023");
+    let parameter = &row(&settings, "FAILURE_INJECTION_PARAM").value;
+    assert!(
+        parameter.starts_with("/chaoslab/") && parameter.ends_with("/failure-injection"),
+        "{parameter}"
+    );
+    assert_eq!(row(&settings, "FAILURE_CACHE_TTL").value, "5 s");
     assert_eq!(row(&settings, "Architecture").value, "x86_64");
     assert_eq!(row(&settings, "Memory").value, "128 MB");
     for setting in &settings {
@@ -89,6 +97,8 @@ fn every_source_file_is_present_and_highlighted() {
             "lambda/src/transform.rs",
             "lambda/src/transform/parse.rs",
             "lambda/src/transform/collect.rs",
+            "lambda/src/fault/run.rs",
+            "lambda/src/fault/document.rs",
             "lambda/src/main.rs",
         ]
     );

@@ -203,10 +203,15 @@ async fn the_overview_lists_every_participant_with_their_step_and_traffic() {
     let page = lab.overview("", &instructor).await;
     let ada_row = &page[position(&page, "Ada Lovelace")..position(&page, "Bob Bobson")];
     let bob_row = &page[position(&page, "Bob Bobson")..];
-    let first = &chaoslab::lab::LAB1[0];
+    let first = &chaoslab::lab::LABS[0].steps[0];
     assert!(
-        ada_row.contains(&format!("1. {}", first.title)) && ada_row.contains("1/7 steps done"),
+        ada_row.contains(&format!("Lab 1, 1. {}", first.title))
+            && ada_row.contains("lab 1: 1/7 · lab 2: 0/5"),
         "{ada_row}"
+    );
+    assert!(
+        ada_row.contains(r#"<span class="badge badge--neutral">off</span>"#),
+        "no fault yet: {ada_row}"
     );
     assert!(ada_row.contains(">idle<"), "{ada_row}");
     assert!(
@@ -719,8 +724,11 @@ async fn the_detail_page_shows_their_dashboard_stack_and_step_history() {
         "a table without JavaScript"
     );
 
-    let steps = &chaoslab::lab::LAB1;
-    assert!(page.contains(&format!("1. {} <small>(current)</small>", steps[0].title)));
+    let steps: Vec<_> = chaoslab::lab::all_steps().collect();
+    assert!(page.contains(&format!(
+        "Lab 1, 1. {} <small>(current)</small>",
+        steps[0].title
+    )));
     assert_eq!(
         page.matches(r#"<span class="badge badge--met">done</span>"#)
             .count(),

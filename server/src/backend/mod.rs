@@ -145,6 +145,10 @@ pub struct FunctionConfiguration {
     pub dead_letter_target_arn: String,
     /// Reserved concurrency, if any.
     pub reserved_concurrency: Option<u32>,
+    /// Environment variables, e.g. `FAILURE_INJECTION_PARAM` (the fault document's SSM
+    /// parameter) and `FAILURE_CACHE_TTL`.
+    #[serde(default)]
+    pub environment: std::collections::BTreeMap<String, String>,
 }
 
 /// A CSV notification received from a stack's csv queue.
@@ -186,6 +190,11 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError>;
     /// A participant's stack names, if they have a stack.
     fn stack_names(&self, participant: &str) -> Option<StackNames>;
+    /// The key of a participant's stack in the Terraform (its entry in `participants`), when
+    /// the stack comes from Terraform. None in the embedded backend.
+    fn terraform_key(&self, _participant: &str) -> Option<String> {
+        None
+    }
     /// Empties a participant's stack and restores its defaults.
     async fn reset_stack(&self, participant: &str) -> Result<(), BackendError>;
     /// Deletes (embedded) or releases (AWS) a participant's stack.

@@ -67,6 +67,33 @@ pub fn inspect(config: &FunctionConfiguration) -> Vec<Setting> {
         dead_letter_setting(&config.dead_letter_target_arn),
         concurrency_setting(config.reserved_concurrency),
     ]
+    .into_iter()
+    .chain(fault_settings(config))
+    .collect()
+}
+
+/// The fault wrapper's two environment variables, when the function has them.
+fn fault_settings(config: &FunctionConfiguration) -> Vec<Setting> {
+    use chaoslab_etl::fault::{CACHE_TTL_VARIABLE, PARAMETER_VARIABLE};
+    let mut settings = Vec::new();
+    if let Some(parameter) = config.environment.get(PARAMETER_VARIABLE) {
+        settings.push(Setting {
+            name: PARAMETER_VARIABLE,
+            value: parameter.clone(),
+            why: "The SSM parameter the fault wrapper reads before every invocation's handler:                   the fault document written there decides whether this invocation is slowed,                   failed or cut off."
+                .to_owned(),
+        });
+    }
+    if let Some(ttl) = config.environment.get(CACHE_TTL_VARIABLE) {
+        settings.push(Setting {
+            name: CACHE_TTL_VARIABLE,
+            value: format!("{ttl} s"),
+            why: format!(
+                "The wrapper reuses a document it has read for {ttl} seconds, so a new fault, or                  switching one off, reaches the function up to that long after it is written."
+            ),
+        });
+    }
+    settings
 }
 
 fn timeout_setting(seconds: f64) -> Setting {
@@ -230,7 +257,19 @@ mod tests {
             dead_letter_target_arn: "arn:aws:sqs:us-east-1:123456789012:chaos-error-queue-x"
                 .to_owned(),
             reserved_concurrency: None,
+            environment: std::collections::BTreeMap::from([
+                (
+                    "FAILURE_INJECTION_PARAM".to_owned(),
+                    "/chaoslab/x/failure-injection".to_owned(),
+                ),
+                ("FAILURE_CACHE_TTL".to_owned(), "5".to_owned()),
+            ]),
         };
+        assert_eq!(
+            inspect(&config).len(),
+            10,
+            "the two fault variables are shown"
+        );
         for retries in 0..=2 {
             for reserved in [None, Some(0), Some(5)] {
                 let config = FunctionConfiguration {

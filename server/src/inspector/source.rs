@@ -37,8 +37,9 @@ pub struct SourceFile {
 }
 
 /// The files shown, in reading order: where an event comes in, the transform it calls, the
-/// transform's two halves, and the Lambda binary that wires it to S3.
-const FILES: [(&str, &str, &str); 5] = [
+/// transform's two halves, the fault wrapper around the handler, and the Lambda binary that wires
+/// it to S3 and SSM.
+const FILES: [(&str, &str, &str); 7] = [
     (
         "lambda/src/handler.rs",
         "The handler: S3 event in, output/<name>.csv out",
@@ -58,6 +59,16 @@ const FILES: [(&str, &str, &str); 5] = [
         "lambda/src/transform/collect.rs",
         "Collecting the cells and writing the CSV",
         include_str!("../../../lambda/src/transform/collect.rs"),
+    ),
+    (
+        "lambda/src/fault/run.rs",
+        "The fault wrapper: draw a fault, apply it, then run the handler",
+        include_str!("../../../lambda/src/fault/run.rs"),
+    ),
+    (
+        "lambda/src/fault/document.rs",
+        "The fault document: failure-lambda's fields and their limits",
+        include_str!("../../../lambda/src/fault/document.rs"),
     ),
     (
         "lambda/src/main.rs",

@@ -38,6 +38,57 @@ pub enum Facts {
     },
     /// The stated objective and its evaluation, if one was stated.
     Slo(Option<(SloObjective, SloStatus)>),
+    /// The participant's recent test invokes, newest first, and whether a fault is on now.
+    TestInvokes {
+        /// What the check asks of them.
+        want: TestInvokeWant,
+        /// The recent test invokes, newest first.
+        recent: Vec<TestInvokeFact>,
+        /// Whether the fault document switches a fault on now.
+        fault_on: bool,
+    },
+}
+
+/// What a test-invoke check asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestInvokeWant {
+    /// One succeeded.
+    Success,
+    /// Under injected latency, some succeeded and some timed out, out of
+    /// [`LATENCY_TESTS_NEEDED`] or more.
+    LatencyTimeouts,
+    /// One failed on a call the denylist intercepted.
+    Intercepted,
+    /// The fault is off and the newest succeeded with no fault injected.
+    Recovered,
+}
+
+/// Test invokes under injected latency the latency check needs.
+pub const LATENCY_TESTS_NEEDED: usize = 6;
+
+/// The error that names a call the denylist intercepted.
+pub const INTERCEPTED: &str = "Intercepted network connection to";
+
+/// One test invoke, as the checks see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TestInvokeFact {
+    /// `succeeded`, `failed` or `timed_out`.
+    pub outcome: TestOutcome,
+    /// The failure mode the wrapper injected, if any (`latency`, `denylist`, …).
+    pub fault_mode: Option<String>,
+    /// The error message, when it failed.
+    pub error: Option<String>,
+}
+
+/// How a test invoke ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TestOutcome {
+    /// The function answered.
+    Succeeded,
+    /// The function failed.
+    Failed,
+    /// The attempt ran past the timeout.
+    TimedOut,
 }
 
 /// A check's verdict now.
@@ -120,6 +171,100 @@ pub fn judge(facts: &Facts) -> Judgement {
                 ),
             },
         },
+        Facts::TestInvokes {
+            want,
+            recent,
+            fault_on,
+        } => judge_test_invokes(*want, recent, *fault_on),
+    }
+}
+
+fn judge_test_invokes(
+    want: TestInvokeWant,
+    recent: &[TestInvokeFact],
+    fault_on: bool,
+) -> Judgement {
+    let count = |outcome: TestOutcome, of: &[&TestInvokeFact]| {
+        of.iter().filter(|test| test.outcome == outcome).count()
+    };
+    match want {
+        TestInvokeWant::Success => {
+            let passes = recent
+                .iter()
+                .any(|test| test.outcome == TestOutcome::Succeeded);
+            Judgement {
+                passes,
+                detail: match recent.first() {
+                    None => "You have not run a test invoke yet.".to_owned(),
+                    Some(_) if passes => "A recent test invoke succeeded.".to_owned(),
+                    Some(latest) => format!(
+                        "None of your {} recent test invoke(s) succeeded; the latest: {}.",
+                        recent.len(),
+                        describe(latest)
+                    ),
+                },
+            }
+        }
+        TestInvokeWant::LatencyTimeouts => {
+            let slowed: Vec<&TestInvokeFact> = recent
+                .iter()
+                .filter(|test| test.fault_mode.as_deref() == Some("latency"))
+                .collect();
+            let (succeeded, timed_out) = (
+                count(TestOutcome::Succeeded, &slowed),
+                count(TestOutcome::TimedOut, &slowed),
+            );
+            Judgement {
+                passes: slowed.len() >= LATENCY_TESTS_NEEDED && succeeded > 0 && timed_out > 0,
+                detail: format!(
+                    "Of your recent test invokes, {} ran with injected latency ({LATENCY_TESTS_NEEDED} needed): {succeeded} succeeded and {timed_out} timed out.",
+                    slowed.len()
+                ),
+            }
+        }
+        TestInvokeWant::Intercepted => {
+            let intercepted = recent.iter().find(|test| {
+                test.error
+                    .as_deref()
+                    .is_some_and(|error| error.contains(INTERCEPTED))
+            });
+            Judgement {
+                passes: intercepted.is_some(),
+                detail: match intercepted.and_then(|test| test.error.as_deref()) {
+                    Some(error) => format!("A test invoke failed with “{error}”."),
+                    None => "No recent test invoke has had a call intercepted yet.".to_owned(),
+                },
+            }
+        }
+        TestInvokeWant::Recovered => {
+            let latest = recent.first();
+            let clean = latest.is_some_and(|test| {
+                test.outcome == TestOutcome::Succeeded && test.fault_mode.is_none()
+            });
+            Judgement {
+                passes: !fault_on && clean,
+                detail: format!(
+                    "The fault is {} now; {}.",
+                    if fault_on { "still on" } else { "off" },
+                    match latest {
+                        None => "you have not run a test invoke yet".to_owned(),
+                        Some(test) => format!("your latest test invoke {}", describe(test)),
+                    }
+                ),
+            }
+        }
+    }
+}
+
+fn describe(test: &TestInvokeFact) -> String {
+    let outcome = match test.outcome {
+        TestOutcome::Succeeded => "succeeded",
+        TestOutcome::Failed => "failed",
+        TestOutcome::TimedOut => "timed out",
+    };
+    match &test.fault_mode {
+        Some(mode) => format!("{outcome} with a {mode} fault injected"),
+        None => format!("{outcome} with no fault injected"),
     }
 }
 
@@ -168,5 +313,81 @@ mod tests {
                 .starts_with("The publisher is not running now.")
         );
         assert_eq!(minutes_seconds(185_000), "3 min 05 s");
+    }
+
+    fn test(outcome: TestOutcome, fault: Option<&str>, error: Option<&str>) -> TestInvokeFact {
+        TestInvokeFact {
+            outcome,
+            fault_mode: fault.map(str::to_owned),
+            error: error.map(str::to_owned),
+        }
+    }
+
+    fn verdict(want: TestInvokeWant, recent: &[TestInvokeFact], fault_on: bool) -> bool {
+        judge(&Facts::TestInvokes {
+            want,
+            recent: recent.to_vec(),
+            fault_on,
+        })
+        .passes
+    }
+
+    #[test]
+    fn the_latency_check_needs_six_slowed_tests_some_passing_and_some_timing_out() {
+        let slow_ok = test(TestOutcome::Succeeded, Some("latency"), None);
+        let slow_out = test(
+            TestOutcome::TimedOut,
+            Some("latency"),
+            Some("Task timed out after 3.00 seconds"),
+        );
+        let plain = test(TestOutcome::Succeeded, None, None);
+        let mixed = [
+            &slow_ok, &slow_out, &slow_ok, &slow_out, &slow_ok, &slow_out,
+        ];
+        let mixed: Vec<TestInvokeFact> = mixed.into_iter().cloned().collect();
+        assert!(verdict(TestInvokeWant::LatencyTimeouts, &mixed, true));
+        assert!(!verdict(TestInvokeWant::LatencyTimeouts, &mixed[..5], true));
+        let all_out = vec![slow_out.clone(); 6];
+        assert!(!verdict(TestInvokeWant::LatencyTimeouts, &all_out, true));
+        let unslowed = vec![plain; 6];
+        assert!(!verdict(TestInvokeWant::LatencyTimeouts, &unslowed, true));
+    }
+
+    #[test]
+    fn recovery_needs_the_fault_off_and_the_newest_test_clean() {
+        let clean = test(TestOutcome::Succeeded, None, None);
+        let faulted = test(
+            TestOutcome::Failed,
+            Some("denylist"),
+            Some("Intercepted network connection to chaos-bucket-1.s3.us-east-1.amazonaws.com"),
+        );
+        assert!(verdict(
+            TestInvokeWant::Recovered,
+            &[clean.clone(), faulted.clone()],
+            false
+        ));
+        assert!(!verdict(
+            TestInvokeWant::Recovered,
+            &[clean.clone(), faulted.clone()],
+            true
+        ));
+        assert!(!verdict(
+            TestInvokeWant::Recovered,
+            &[faulted.clone(), clean.clone()],
+            false
+        ));
+        assert!(!verdict(TestInvokeWant::Recovered, &[], false));
+        assert!(verdict(
+            TestInvokeWant::Intercepted,
+            &[clean.clone(), faulted],
+            false
+        ));
+        assert!(!verdict(
+            TestInvokeWant::Intercepted,
+            std::slice::from_ref(&clean),
+            false
+        ));
+        assert!(verdict(TestInvokeWant::Success, &[clean], true));
+        assert!(!verdict(TestInvokeWant::Success, &[], true));
     }
 }

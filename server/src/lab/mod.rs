@@ -1,5 +1,9 @@
-//! The lab's steps: read once from `templates/lab/lab1/*.md` (TOML front matter, then Markdown),
-//! with the action buttons and the automatic check of each.
+//! The labs and their steps: read once from `templates/lab/labN/*.md` (TOML front matter, then
+//! Markdown), with the action buttons and the automatic check of each, and each lab's title and
+//! summary from `templates/lab/labN/lab.toml`.
+//!
+//! A participant sees every lab and moves from one to the next; step ids are unique across the
+//! labs, so progress is kept per step whatever lab it belongs to.
 //!
 //! - [`checks`]: what each step's check asks for, judged from facts about the participant.
 
@@ -27,6 +31,12 @@ pub enum Action {
     StopTraffic,
     /// State the SLO.
     SetSlo,
+    /// Open the fault-injection page.
+    OpenFaultInjection,
+    /// Run a test invoke with the prefilled event.
+    TestInvoke,
+    /// Write one of the step's fault documents (`fault_documents` in its front matter).
+    PutFault,
 }
 
 /// What marks a step done.
@@ -47,6 +57,16 @@ pub enum Check {
     SteadyStateObserved,
     /// The participant has stated an SLO and it holds over its window.
     SloHolds,
+    /// The participant opened the fault-injection page.
+    FaultInjectionReviewed,
+    /// A test invoke succeeded.
+    TestInvokeSucceeded,
+    /// Test invokes under an injected latency both succeeded and timed out.
+    LatencyTimeoutsObserved,
+    /// A test invoke failed on a call the denylist intercepted.
+    InterceptedCallObserved,
+    /// The fault is off and the latest test invoke succeeded with none injected.
+    RecoveredAfterFault,
 }
 
 impl Check {
@@ -59,10 +79,12 @@ impl Check {
     }
 }
 
-/// One step of the lab.
+/// One step of a lab.
 #[derive(Debug, Clone, Serialize)]
 pub struct Step {
-    /// Position, from 1.
+    /// The lab it belongs to, from 1.
+    pub lab: usize,
+    /// Position in its lab, from 1.
     pub number: usize,
     /// Kebab-case id, used in URLs and progress.
     pub id: String,
@@ -78,6 +100,8 @@ pub struct Step {
     pub check_label: String,
     /// What to do while the check fails.
     pub hint: String,
+    /// Fault documents the `put_fault` action offers, as JSON text.
+    pub fault_documents: Vec<String>,
     /// The body, rendered to HTML, split at the `{{…}}` markers.
     #[serde(skip)]
     pub body: Vec<BodyPart>,
@@ -104,6 +128,8 @@ struct FrontMatter {
     check: Check,
     check_label: String,
     hint: String,
+    #[serde(default)]
+    fault_documents: Vec<String>,
 }
 
 /// The lab 1 step files, in order.
@@ -138,6 +164,30 @@ const LAB1_FILES: [(&str, &str); 7] = [
     ),
 ];
 
+/// The lab 2 step files, in order.
+const LAB2_FILES: [(&str, &str); 5] = [
+    (
+        "01-find-the-fault-wrapper.md",
+        include_str!("../../../templates/lab/lab2/01-find-the-fault-wrapper.md"),
+    ),
+    (
+        "02-test-the-function.md",
+        include_str!("../../../templates/lab/lab2/02-test-the-function.md"),
+    ),
+    (
+        "03-inject-latency.md",
+        include_str!("../../../templates/lab/lab2/03-inject-latency.md"),
+    ),
+    (
+        "04-block-a-dependency.md",
+        include_str!("../../../templates/lab/lab2/04-block-a-dependency.md"),
+    ),
+    (
+        "05-switch-the-fault-off.md",
+        include_str!("../../../templates/lab/lab2/05-switch-the-fault-off.md"),
+    ),
+];
+
 /// Why a step file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -157,8 +207,8 @@ pub enum StepError {
     },
 }
 
-/// Parses one step file.
-pub fn parse_step(number: usize, file: &str, text: &str) -> Result<Step, StepError> {
+/// Parses one step file: step `number` of lab `lab`.
+pub fn parse_step(lab: usize, number: usize, file: &str, text: &str) -> Result<Step, StepError> {
     let no_front_matter = || StepError::NoFrontMatter {
         file: file.to_owned(),
     };
@@ -169,6 +219,7 @@ pub fn parse_step(number: usize, file: &str, text: &str) -> Result<Step, StepErr
         source,
     })?;
     Ok(Step {
+        lab,
         number,
         id: front.id,
         title: front.title,
@@ -177,6 +228,7 @@ pub fn parse_step(number: usize, file: &str, text: &str) -> Result<Step, StepErr
         check: front.check,
         check_label: front.check_label,
         hint: front.hint,
+        fault_documents: front.fault_documents,
         body: render_body(body),
     })
 }
@@ -228,27 +280,130 @@ pub fn markdown_to_html(markdown: &str) -> String {
     out
 }
 
-/// Lab 1's steps, parsed once. A step file that does not parse is a build-time mistake caught by
-/// the tests; at run time it is left out with an error in the log.
-pub static LAB1: LazyLock<Vec<Step>> = LazyLock::new(|| {
-    LAB1_FILES
+/// One lab: a title, a summary and its steps in order.
+#[derive(Debug, Clone)]
+pub struct Lab {
+    /// Position, from 1: lab 1, lab 2, …
+    pub number: usize,
+    /// Heading, e.g. "Fault injection".
+    pub title: String,
+    /// One or two sentences for the list of labs.
+    pub summary: String,
+    /// Its steps, in order.
+    pub steps: Vec<Step>,
+}
+
+impl Lab {
+    /// Its first step, where the lab starts.
+    pub fn first_step(&self) -> Option<&Step> {
+        self.steps.first()
+    }
+
+    /// How many of its steps a participant has done.
+    pub fn done_by(&self, completed: &std::collections::BTreeMap<String, i64>) -> usize {
+        self.steps
+            .iter()
+            .filter(|step| completed.contains_key(&step.id))
+            .count()
+    }
+}
+
+/// `lab.toml`: a lab's title and summary.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct LabFile {
+    title: String,
+    summary: String,
+}
+
+/// A lab's files, compiled in: its `lab.toml` and its step files in order.
+struct LabSource {
+    about: &'static str,
+    steps: &'static [(&'static str, &'static str)],
+}
+
+/// Every lab's files, in order.
+const LAB_SOURCES: [LabSource; 2] = [
+    LabSource {
+        about: include_str!("../../../templates/lab/lab1/lab.toml"),
+        steps: &LAB1_FILES,
+    },
+    LabSource {
+        about: include_str!("../../../templates/lab/lab2/lab.toml"),
+        steps: &LAB2_FILES,
+    },
+];
+
+/// Reads one lab from its files.
+fn parse_lab(number: usize, source: &LabSource) -> Result<Lab, StepError> {
+    let about: LabFile = toml::from_str(source.about).map_err(|source| StepError::FrontMatter {
+        file: format!("lab{number}/lab.toml"),
+        source,
+    })?;
+    let steps = source
+        .steps
         .iter()
         .enumerate()
-        .filter_map(
-            |(index, (file, text))| match parse_step(index + 1, file, text) {
-                Ok(step) => Some(step),
-                Err(error) => {
-                    tracing::error!(%error, "a lab step could not be read");
-                    None
-                }
-            },
-        )
+        .map(|(index, (file, text))| parse_step(number, index + 1, file, text))
+        .collect::<Result<_, _>>()?;
+    Ok(Lab {
+        number,
+        title: about.title,
+        summary: about.summary,
+        steps,
+    })
+}
+
+/// The labs, parsed once. A file that does not parse is a build-time mistake caught by the
+/// tests; at run time its lab is left out with an error in the log.
+pub static LABS: LazyLock<Vec<Lab>> = LazyLock::new(|| {
+    LAB_SOURCES
+        .iter()
+        .enumerate()
+        .filter_map(|(index, source)| match parse_lab(index + 1, source) {
+            Ok(lab) => Some(lab),
+            Err(error) => {
+                tracing::error!(%error, "a lab could not be read");
+                None
+            }
+        })
         .collect()
 });
 
-/// A step of lab 1 by id.
+/// A lab by number.
+pub fn lab(number: usize) -> Option<&'static Lab> {
+    LABS.iter().find(|lab| lab.number == number)
+}
+
+/// Every step of every lab, in order.
+pub fn all_steps() -> impl Iterator<Item = &'static Step> {
+    LABS.iter().flat_map(|lab| lab.steps.iter())
+}
+
+/// A step of any lab by id.
 pub fn step(id: &str) -> Option<&'static Step> {
-    LAB1.iter().find(|step| step.id == id)
+    all_steps().find(|step| step.id == id)
+}
+
+/// The step after `step`: the next in its lab, else the first of the next lab.
+pub fn next_step(step: &Step) -> Option<&'static Step> {
+    let lab = lab(step.lab)?;
+    lab.steps
+        .get(step.number)
+        .or_else(|| self::lab(step.lab + 1).and_then(Lab::first_step))
+}
+
+/// The step before `step`: the previous in its lab, else the last of the previous lab.
+pub fn previous_step(step: &Step) -> Option<&'static Step> {
+    let lab = lab(step.lab)?;
+    match step.number {
+        0 | 1 => step
+            .lab
+            .checked_sub(1)
+            .and_then(self::lab)
+            .and_then(|previous| previous.steps.last()),
+        number => lab.steps.get(number - 2),
+    }
 }
 
 #[cfg(test)]
@@ -256,23 +411,68 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_lab1_step_parses_in_order_with_unique_ids() {
-        let steps: Vec<Step> = LAB1_FILES
+    fn every_lab_parses_in_order_with_ids_unique_across_the_labs() {
+        let labs: Vec<Lab> = LAB_SOURCES
             .iter()
             .enumerate()
-            .map(|(index, (file, text))| {
-                parse_step(index + 1, file, text).unwrap_or_else(|error| panic!("{error}"))
+            .map(|(index, source)| {
+                parse_lab(index + 1, source).unwrap_or_else(|error| panic!("{error}"))
             })
             .collect();
-        assert_eq!(steps.len(), 7);
-        assert_eq!(LAB1.len(), 7);
-        let ids: std::collections::BTreeSet<&str> =
-            steps.iter().map(|step| step.id.as_str()).collect();
-        assert_eq!(ids.len(), 7);
-        assert_eq!(steps[0].check, Check::ArchitectureViewed);
-        assert_eq!(steps[6].check, Check::SloHolds);
-        assert!(steps[0].body.contains(&BodyPart::Architecture));
-        assert!(steps[1].body.contains(&BodyPart::StackNames));
+        assert_eq!(labs.len(), 2);
+        assert_eq!(LABS.len(), 2);
+        assert_eq!(labs[0].steps.len(), 7);
+        assert_eq!(labs[1].steps.len(), 5);
+        let ids: std::collections::BTreeSet<&str> = labs
+            .iter()
+            .flat_map(|lab| lab.steps.iter().map(|step| step.id.as_str()))
+            .collect();
+        assert_eq!(ids.len(), 12, "step ids must be unique across the labs");
+        let lab1 = &labs[0].steps;
+        assert_eq!(lab1[0].check, Check::ArchitectureViewed);
+        assert_eq!(lab1[6].check, Check::SloHolds);
+        assert!(lab1[0].body.contains(&BodyPart::Architecture));
+        assert!(lab1[1].body.contains(&BodyPart::StackNames));
+        for lab in &labs {
+            for (index, step) in lab.steps.iter().enumerate() {
+                assert_eq!((step.lab, step.number), (lab.number, index + 1));
+            }
+        }
+    }
+
+    #[test]
+    fn a_step_that_writes_faults_offers_documents_the_function_accepts() {
+        for step in all_steps() {
+            let offers = step.actions.contains(&Action::PutFault);
+            assert_eq!(
+                offers,
+                !step.fault_documents.is_empty(),
+                "{}: put_fault and fault_documents go together",
+                step.id
+            );
+            for document in &step.fault_documents {
+                if let Err(error) = crate::backend::FaultParameter::checked(document) {
+                    panic!("{}: {document}: {error}", step.id);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn steps_lead_from_one_lab_into_the_next() {
+        let last_of_lab1 = LABS[0].steps.last().unwrap_or_else(|| panic!("no steps"));
+        let first_of_lab2 = LABS[1].first_step().unwrap_or_else(|| panic!("no steps"));
+        assert_eq!(
+            next_step(last_of_lab1).map(|step| &step.id),
+            Some(&first_of_lab2.id)
+        );
+        assert_eq!(
+            previous_step(first_of_lab2).map(|step| &step.id),
+            Some(&last_of_lab1.id)
+        );
+        assert!(previous_step(&LABS[0].steps[0]).is_none());
+        assert!(next_step(LABS[1].steps.last().unwrap_or_else(|| panic!())).is_none());
+        assert_eq!(step("inject-latency").map(|step| step.lab), Some(2));
     }
 
     #[test]
@@ -285,12 +485,12 @@ mod tests {
 
     #[test]
     fn front_matter_errors_name_the_file() {
-        let error = parse_step(1, "x.md", "+++\nid = 1\n+++\nbody")
+        let error = parse_step(1, 1, "x.md", "+++\nid = 1\n+++\nbody")
             .err()
             .map(|error| error.to_string());
         assert!(error.is_some_and(|message| message.starts_with("x.md: invalid front matter")));
         assert!(matches!(
-            parse_step(1, "y.md", "no front matter"),
+            parse_step(1, 1, "y.md", "no front matter"),
             Err(StepError::NoFrontMatter { .. })
         ));
     }

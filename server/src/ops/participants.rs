@@ -2,7 +2,7 @@
 
 use crate::backend::{BackendError, StackNames};
 use crate::events::EventKind;
-use crate::lab::LAB1;
+use crate::lab::all_steps;
 use crate::ops::{Actor, OpError, traffic};
 use crate::participants::Participant;
 use crate::state::App;
@@ -80,8 +80,9 @@ pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
     traffic::stop(app, id, actor).await?;
     app.traffic.forget(id);
     app.backend.reset_stack(id).await?;
+    app.fault_readings.forget(id);
     app.participants.update(id, |participant| {
-        for step in LAB1.iter().filter(|step| step.check.depends_on_traffic()) {
+        for step in all_steps().filter(|step| step.check.depends_on_traffic()) {
             participant.progress.completed.remove(&step.id);
         }
         participant.traffic_running = false;
@@ -97,6 +98,7 @@ pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
     app.participants.get(id)?;
     app.traffic.stop(id).await;
     app.traffic.forget(id);
+    app.fault_readings.forget(id);
     match app.backend.remove_stack(id).await {
         Ok(()) | Err(BackendError::UnknownStack(_)) => {}
         Err(error) => return Err(error.into()),

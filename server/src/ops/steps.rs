@@ -6,8 +6,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::events::EventKind;
-use crate::lab::checks::{Facts, judge};
-use crate::lab::{Action, Check, LAB1, Step};
+use crate::lab::checks::{Facts, TestInvokeFact, TestInvokeWant, judge};
+use crate::lab::{Action, Check, Step, all_steps};
 use crate::metrics::{EpochMillis, rfc3339};
 use crate::ops::OpError;
 use crate::participants::{Participant, Viewed};
@@ -29,7 +29,9 @@ pub struct CheckOutcome {
 /// A step and where the participant stands on it.
 #[derive(Debug, Clone, Serialize, ToSchema)]
 pub struct StepStatus {
-    /// Position, from 1.
+    /// The lab it belongs to, from 1.
+    pub lab: usize,
+    /// Position in its lab, from 1.
     pub number: usize,
     /// Id.
     pub id: String,
@@ -104,15 +106,17 @@ pub async fn run_check(
     })
 }
 
-/// Every step of lab 1 with its check run now; passing checks are recorded as done.
+/// Every step of every lab, in order, with its check run now; passing checks are recorded as
+/// done.
 pub async fn list(app: &App, id: &str) -> Result<Vec<StepStatus>, OpError> {
     // One read: a step's check reads what the participant has seen and stated, which marking
     // another step done does not change.
     let participant = app.participants.get(id)?;
-    let mut steps = Vec::with_capacity(LAB1.len());
-    for step in LAB1.iter() {
+    let mut steps = Vec::new();
+    for step in all_steps() {
         let outcome = run_check(app, &participant, step).await?;
         steps.push(StepStatus {
+            lab: step.lab,
             number: step.number,
             id: step.id.clone(),
             title: step.title.clone(),
@@ -138,6 +142,19 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
         Check::ArchitectureViewed => viewed(Viewed::Architecture, "architecture picture"),
         Check::DashboardViewed => viewed(Viewed::Dashboard, "dashboard"),
         Check::FunctionReviewed => viewed(Viewed::Function, "function's configuration and code"),
+        Check::FaultInjectionReviewed => viewed(Viewed::FaultInjection, "fault-injection page"),
+        Check::TestInvokeSucceeded => {
+            test_invokes(app, participant, TestInvokeWant::Success).await?
+        }
+        Check::LatencyTimeoutsObserved => {
+            test_invokes(app, participant, TestInvokeWant::LatencyTimeouts).await?
+        }
+        Check::InterceptedCallObserved => {
+            test_invokes(app, participant, TestInvokeWant::Intercepted).await?
+        }
+        Check::RecoveredAfterFault => {
+            test_invokes(app, participant, TestInvokeWant::Recovered).await?
+        }
         Check::StackReady => Facts::Stack {
             exists: app.backend.stack_names(&participant.id).is_some(),
         },
@@ -169,5 +186,23 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
                 .await?,
             )),
         }),
+    })
+}
+
+/// The facts of a test-invoke check: the participant's recent test invokes, and whether the
+/// fault document switches a fault on now.
+async fn test_invokes(
+    app: &App,
+    participant: &Participant,
+    want: TestInvokeWant,
+) -> Result<Facts, OpError> {
+    let fault_on = crate::ops::faults::view(app, &participant.id)
+        .await?
+        .enabled;
+    let recent: Vec<TestInvokeFact> = Vec::new(); // MERGE: from ops::function::recent_invocations
+    Ok(Facts::TestInvokes {
+        want,
+        recent,
+        fault_on,
     })
 }

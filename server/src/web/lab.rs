@@ -12,7 +12,8 @@ use super::error::WebError;
 use super::is_htmx;
 use super::layout::Chrome;
 use super::session::Session;
-use crate::lab::{Action, BodyPart, LAB1, Step, step};
+use crate::lab::{Action, BodyPart, Lab, Step, lab, next_step, previous_step, step};
+use crate::ops::faults::FaultView;
 use crate::ops::steps::{CheckOutcome, open_step, run_check};
 use crate::state::AppState;
 
@@ -20,6 +21,7 @@ use crate::state::AppState;
 #[template(path = "pages/step.html")]
 struct StepPage<'a> {
     chrome: Option<Chrome>,
+    lab: &'a Lab,
     step: &'a Step,
     previous: Option<&'a Step>,
     next: Option<&'a Step>,
@@ -28,6 +30,8 @@ struct StepPage<'a> {
     stack: Vec<StackRow>,
     csrf: String,
     stopped_by_itself: Option<String>,
+    /// What the function reads now, on a step that writes fault documents.
+    fault: Option<FaultView>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -38,7 +42,7 @@ struct CheckPartial<'a> {
 }
 
 fn find_step(id: &str) -> Result<&'static Step, WebError> {
-    step(id).ok_or_else(|| WebError::NotFound(format!("Lab 1 has no step {id:?}.")))
+    step(id).ok_or_else(|| WebError::NotFound(format!("No lab has a step {id:?}.")))
 }
 
 /// `GET /lab/{step}`: a step page.
@@ -66,12 +70,18 @@ pub async fn show_step(
         .map(|names| stack_rows(&names))
         .unwrap_or_default();
     let traffic = state.traffic.status(id);
-    let index = step.number - 1;
+    let fault = if step.actions.contains(&Action::PutFault) {
+        Some(crate::ops::faults::view(&state, id).await?)
+    } else {
+        None
+    };
+    let lab = lab(step.lab).ok_or_else(|| WebError::NotFound(format!("No lab {}.", step.lab)))?;
     Ok(StepPage {
         chrome: Some(Chrome::new(&session, Some(&step.id))),
+        lab,
         step,
-        previous: index.checked_sub(1).and_then(|previous| LAB1.get(previous)),
-        next: LAB1.get(index + 1),
+        previous: previous_step(step),
+        next: next_step(step),
         check,
         architecture,
         stack,
@@ -81,6 +91,7 @@ pub async fn show_step(
             .contains(&Action::StartTraffic)
             .then(|| super::traffic::stopped_by_itself(&traffic))
             .flatten(),
+        fault,
     }
     .into_response())
 }

@@ -17,6 +17,7 @@ pub mod architecture;
 pub mod assets;
 pub mod dashboard;
 pub mod error;
+pub mod faults;
 pub mod function;
 pub mod instructor;
 pub mod join;
@@ -52,7 +53,11 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/traffic/stop", post(traffic::stop_traffic))
         .route("/traffic/live", get(traffic::traffic_partial))
-        .route("/function", get(function::show_function))
+        .route(
+            "/function",
+            get(function::show_function).post(function::update_function),
+        )
+        .route("/faults", get(faults::show_faults).post(faults::put_fault))
         .route("/dashboard", get(dashboard::show_dashboard))
         .route("/dashboard/live", get(dashboard::dashboard_partial))
         .route("/slo", get(slo::show_slo).post(slo::set_slo))

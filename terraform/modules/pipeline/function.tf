@@ -29,16 +29,18 @@ resource "aws_lambda_function" "etl" {
   #checkov:skip=CKV_AWS_272:The package is built locally from this repository by cargo lambda; there is no AWS Signer profile in a lab
   #checkov:skip=CKV_AWS_173:The environment holds a parameter name and a TTL, nothing secret; Lambda already encrypts it at rest with its own key
   #checkov:skip=CKV_AWS_50:X-Ray is billed beyond its free tier; the lab observes the pipeline through CloudWatch metrics and the dashboard
-  function_name    = local.function_name
-  description      = "chaoslab ETL: converts input/*.json to output/*.csv"
-  role             = aws_iam_role.etl.arn
-  runtime          = "provided.al2023"
-  handler          = "bootstrap"
-  architectures    = [var.architecture]
-  memory_size      = var.memory_mb
-  timeout          = var.timeout_seconds
-  filename         = var.lambda_zip
-  source_code_hash = filebase64sha256(var.lambda_zip)
+  function_name = local.function_name
+  description   = "chaoslab ETL: converts input/*.json to output/*.csv"
+  role          = aws_iam_role.etl.arn
+  runtime       = "provided.al2023"
+  handler       = "bootstrap"
+  architectures = [var.architecture]
+  memory_size   = var.memory_mb
+  timeout       = var.timeout_seconds
+
+  reserved_concurrent_executions = var.reserved_concurrency
+  filename                       = var.lambda_zip
+  source_code_hash               = filebase64sha256(var.lambda_zip)
 
   environment {
     variables = {

@@ -28,18 +28,24 @@ variable "timeout_seconds" {
   description = "ETL function timeout. The lab teaches 3 seconds: a slow invocation fails with \"Task timed out after 3.00 seconds\"."
   type        = number
   default     = 3
+  # null (an unset entry of the root's function_settings) means the default.
+  nullable = false
 }
 
 variable "memory_mb" {
   description = "ETL function memory size in MB."
   type        = number
   default     = 128
+  # null (an unset entry of the root's function_settings) means the default.
+  nullable = false
 }
 
 variable "maximum_retry_attempts" {
   description = "Retries Lambda makes for a failed asynchronous invocation before sending the event to the dead-letter queue (0-2)."
   type        = number
   default     = 2
+  # null (an unset entry of the root's function_settings) means the default.
+  nullable = false
 
   validation {
     condition     = var.maximum_retry_attempts >= 0 && var.maximum_retry_attempts <= 2
@@ -51,10 +57,25 @@ variable "maximum_event_age_seconds" {
   description = "Oldest an asynchronous event may get, queued or retrying, before Lambda sends it to the dead-letter queue (60-21600)."
   type        = number
   default     = 21600
+  # null (an unset entry of the root's function_settings) means the default.
+  nullable = false
 
   validation {
     condition     = var.maximum_event_age_seconds >= 60 && var.maximum_event_age_seconds <= 21600
     error_message = "maximum_event_age_seconds must be between 60 and 21600 (the Lambda limits)."
+  }
+}
+
+variable "reserved_concurrency" {
+  description = "Concurrent executions reserved for the ETL function: 0-1000, or -1 for none (the account's unreserved pool)."
+  type        = number
+  default     = -1
+  # null (an unset entry of the root's function_settings) means the default.
+  nullable = false
+
+  validation {
+    condition     = var.reserved_concurrency >= -1 && var.reserved_concurrency <= 1000 && floor(var.reserved_concurrency) == var.reserved_concurrency
+    error_message = "reserved_concurrency must be a whole number from -1 (none) to 1000."
   }
 }
 

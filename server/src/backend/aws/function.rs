@@ -132,6 +132,16 @@ pub fn configuration_from(
         dead_letter_target_arn,
         reserved_concurrency: reserved_concurrency
             .and_then(|reserved| u32::try_from(reserved).ok()),
+        environment: configuration
+            .environment()
+            .and_then(|environment| environment.variables())
+            .map(|variables| {
+                variables
+                    .iter()
+                    .map(|(name, value)| (name.clone(), value.clone()))
+                    .collect()
+            })
+            .unwrap_or_default(),
     }
 }
 

@@ -179,6 +179,12 @@ impl Backend for AwsBackend {
         self.catalog.get(&assignment.stack).cloned()
     }
 
+    fn terraform_key(&self, participant: &str) -> Option<String> {
+        self.assignments
+            .get(participant)
+            .map(|assignment| assignment.stack)
+    }
+
     /// Purges both queues, deletes the `input/` and `output/` objects, puts the fault-injection
     /// parameter back to its initial value and starts the accounting afresh.
     async fn reset_stack(&self, participant: &str) -> Result<(), BackendError> {

@@ -148,6 +148,7 @@ impl Backend for EmbeddedBackend {
             maximum_event_age_seconds: config.maximum_event_age.as_secs(),
             dead_letter_target_arn: stack.names().dlq_arn(),
             reserved_concurrency: config.reserved_concurrency,
+            environment: stack.environment(),
         })
     }
 

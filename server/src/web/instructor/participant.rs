@@ -12,7 +12,7 @@ use super::events::{EventRow, event_rows};
 use super::row::ParticipantRow;
 use super::session::InstructorSession;
 use super::view::View;
-use crate::lab::LAB1;
+use crate::lab::all_steps;
 use crate::metrics::rfc3339;
 use crate::participants::ParticipantError;
 use crate::state::AppState;
@@ -26,7 +26,9 @@ const EVENT_LIMIT: usize = 500;
 /// A step and whether, and when, the participant did it.
 #[derive(Debug, Clone)]
 pub struct StepHistory {
-    /// Position, from 1.
+    /// Its lab.
+    pub lab: usize,
+    /// Position in its lab, from 1.
     pub number: usize,
     /// Title.
     pub title: String,
@@ -96,9 +98,9 @@ pub async fn show_participant(
         None => None,
     };
     let completed = &participant.progress.completed;
-    let steps = LAB1
-        .iter()
+    let steps = all_steps()
         .map(|step| StepHistory {
+            lab: step.lab,
             number: step.number,
             title: step.title.clone(),
             done_at: completed.get(&step.id).map(|at| rfc3339::format(*at)),

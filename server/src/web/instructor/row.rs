@@ -3,7 +3,7 @@
 
 use super::InstructorError;
 use crate::backend::{Backend, BackendError, StackNames};
-use crate::lab::{LAB1, step};
+use crate::lab::{LABS, step};
 use crate::metrics::names::lambda;
 use crate::metrics::{Dimension, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat};
 use crate::participants::Participant;
@@ -32,14 +32,18 @@ pub struct ParticipantRow {
     pub id: String,
     /// Display name.
     pub name: String,
-    /// The step they last opened, `3. Open the dashboard`, or `Not started`.
+    /// The step they last opened, `Lab 2, 3. Inject latency`, or `Not started`.
     pub current_step: String,
-    /// That step's number; 0 before any.
-    pub current_step_number: usize,
-    /// Steps done.
+    /// That step's lab and number, (0, 0) before any: the table sorts on it.
+    pub current_step_number: (usize, usize),
+    /// Steps done, in every lab.
     pub steps_done: usize,
-    /// Steps in all.
+    /// Steps in all the labs.
     pub steps_total: usize,
+    /// Steps done in each lab, `(lab, done, total)`.
+    pub labs: Vec<(usize, usize, usize)>,
+    /// The fault the function reads now, `latency 3000–4000 ms at 50%`, when one is on.
+    pub fault: Option<String>,
     /// Their generators.
     pub traffic: TrafficStatus,
     /// Whether the publisher or the subscriber is running.
@@ -78,14 +82,16 @@ impl ParticipantRow {
             name: participant.name.clone(),
             current_step: current.map_or_else(
                 || "Not started".to_owned(),
-                |step| format!("{}. {}", step.number, step.title),
+                |step| format!("Lab {}, {}. {}", step.lab, step.number, step.title),
             ),
-            current_step_number: current.map_or(0, |step| step.number),
-            steps_done: LAB1
+            current_step_number: current.map_or((0, 0), |step| (step.lab, step.number)),
+            steps_done: LABS.iter().map(|lab| lab.done_by(completed)).sum(),
+            steps_total: LABS.iter().map(|lab| lab.steps.len()).sum(),
+            labs: LABS
                 .iter()
-                .filter(|step| completed.contains_key(&step.id))
-                .count(),
-            steps_total: LAB1.len(),
+                .map(|lab| (lab.number, lab.done_by(completed), lab.steps.len()))
+                .collect(),
+            fault: None,
             running: traffic.is_running(),
             stops_in: traffic
                 .publisher
@@ -113,6 +119,17 @@ impl ParticipantRow {
             };
             return row;
         };
+        match crate::ops::faults::overview_view(state, id).await {
+            Ok(view) if view.enabled => row.fault = Some(view.summary),
+            Ok(view) => {
+                if let Some(problem) = view.problem {
+                    row.problems.push(format!(
+                        "Their fault document cannot be followed, so no fault is injected: {problem}."
+                    ));
+                }
+            }
+            Err(error) => row.problems.push(format!("Fault injection: {error}.")),
+        }
         // The dashboard's own "Percent in error", over the throughput's window.
         match crate::measures::percent_in_error(
             state.backend.as_ref(),

@@ -278,6 +278,21 @@ impl Stack {
         (gauges.visible, gauges.not_visible)
     }
 
+    /// The function's environment variables, as the Terraform module sets them: where the fault
+    /// wrapper reads its document, and how long it keeps it.
+    pub fn environment(&self) -> BTreeMap<String, String> {
+        BTreeMap::from([
+            (
+                chaoslab_etl::fault::PARAMETER_VARIABLE.to_owned(),
+                self.names.parameter_name.clone(),
+            ),
+            (
+                chaoslab_etl::fault::CACHE_TTL_VARIABLE.to_owned(),
+                self.faults.cache_ttl().as_secs().to_string(),
+            ),
+        ])
+    }
+
     /// The function's configuration.
     pub fn function_config(&self) -> FunctionConfig {
         self.lock().config.clone()
