@@ -201,6 +201,7 @@ fn state_over(
             args.client_address_header.as_deref(),
         )?,
         dashboard,
+        invocations: crate::backend::invocation::RecentInvocations::default(),
     })))
 }
 

@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 
 use crate::backend::Backend;
+use crate::backend::invocation::RecentInvocations;
 use crate::dashboard::DashboardDefinition;
 use crate::events::EventLog;
 use crate::participants::Participants;
@@ -47,6 +48,8 @@ pub struct App {
     pub edge: Edge,
     /// The dashboard served, checked at start-up: `terraform/dashboard.json` or `--dashboard`.
     pub dashboard: Arc<DashboardDefinition>,
+    /// Each participant's recent test invocations of their function, in memory only.
+    pub invocations: RecentInvocations,
 }
 
 impl App {

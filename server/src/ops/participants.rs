@@ -80,6 +80,7 @@ pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
     traffic::stop(app, id, actor).await?;
     app.traffic.forget(id);
     app.backend.reset_stack(id).await?;
+    app.invocations.forget(id);
     app.participants.update(id, |participant| {
         for step in LAB1.iter().filter(|step| step.check.depends_on_traffic()) {
             participant.progress.completed.remove(&step.id);
@@ -102,6 +103,7 @@ pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
         Err(error) => return Err(error.into()),
     }
     app.participants.remove(id)?;
+    app.invocations.forget(id);
     let detail = actor.describe("");
     super::record(
         app,
