@@ -37,6 +37,10 @@ pub enum EventKind {
     FaultChanged,
     /// The function's settings were changed.
     FunctionChanged,
+    /// The function was invoked once to test it.
+    FunctionInvoked,
+    /// Dead-letter messages were handed back to the function.
+    DeadLettersRedriven,
 }
 
 impl EventKind {
@@ -55,6 +59,8 @@ impl EventKind {
             Self::InstructorLogin => "instructor_login",
             Self::FaultChanged => "fault_changed",
             Self::FunctionChanged => "function_changed",
+            Self::FunctionInvoked => "function_invoked",
+            Self::DeadLettersRedriven => "dead_letters_redriven",
         }
     }
 
@@ -72,6 +78,8 @@ impl EventKind {
             Self::InstructorLogin,
             Self::FaultChanged,
             Self::FunctionChanged,
+            Self::FunctionInvoked,
+            Self::DeadLettersRedriven,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

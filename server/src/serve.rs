@@ -202,6 +202,7 @@ fn state_over(
             args.client_address_header.as_deref(),
         )?,
         dashboard,
+        invocations: crate::backend::invocation::RecentInvocations::default(),
     })))
 }
 

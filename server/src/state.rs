@@ -8,6 +8,7 @@ use axum::extract::FromRef;
 use axum_extra::extract::cookie::Key;
 
 use crate::backend::Backend;
+use crate::backend::invocation::RecentInvocations;
 use crate::dashboard::DashboardDefinition;
 use crate::events::EventLog;
 use crate::participants::Participants;
@@ -49,6 +50,8 @@ pub struct App {
     pub dashboard: Arc<DashboardDefinition>,
     /// The overview's recent readings of each participant's fault document.
     pub fault_readings: crate::ops::faults::Readings,
+    /// Each participant's recent test invocations of their function, in memory only.
+    pub invocations: RecentInvocations,
 }
 
 impl App {

@@ -31,6 +31,8 @@ fn body_for(operation: &str) -> Option<Value> {
         "patch_slo" => Some(json!({ "window_minutes": 10 })),
         "put_fault_injection" => Some(json!({ "isEnabled": false })),
         "put_function" => Some(json!({ "timeout_seconds": 5 })),
+        "invoke_function" => Some(json!({})),
+        "redrive_dead_letters" => Some(json!({ "max": 10 })),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",

@@ -3,8 +3,8 @@
 //! - [`auth`]: bearer tokens (a participant's or the instructor's) and who may see what;
 //! - [`limit`]: the per-client rate limit;
 //! - [`error`]: the JSON error body, `{"code", "message"}`, and the JSON extractor using it;
-//! - [`participants`], [`traffic`], [`pipeline`], [`faults`], [`slo`], [`steps`], [`events`]: one
-//!   module per resource, handlers named `verb_noun`.
+//! - [`participants`], [`traffic`], [`pipeline`], [`function`], [`faults`], [`dead_letters`],
+//!   [`slo`], [`steps`], [`events`]: one module per resource, handlers named `verb_noun`.
 //!
 //! Routes are registered through `utoipa-axum`, so the OpenAPI document served at
 //! `/api/openapi.json` is built from the same code and cannot drift from it.
@@ -13,9 +13,11 @@
 #![allow(unused_qualifications)]
 
 pub mod auth;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 pub mod faults;
+pub mod function;
 pub mod limit;
 pub mod participants;
 pub mod pipeline;
@@ -202,6 +204,13 @@ pub fn routes() -> OpenApiRouter<AppState> {
             traffic::delete_traffic
         ))
         .routes(routes!(pipeline::get_function, pipeline::put_function))
+        .routes(routes!(
+            function::invoke_function,
+            function::list_invocations
+        ))
+        .routes(routes!(function::get_test_event))
+        .routes(routes!(dead_letters::list_dead_letters))
+        .routes(routes!(dead_letters::redrive_dead_letters))
         .routes(routes!(
             faults::get_fault_injection,
             faults::put_fault_injection

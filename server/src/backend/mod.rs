@@ -6,14 +6,18 @@
 pub mod accounting;
 pub mod aws;
 pub mod clock;
+pub mod dead_letters;
 pub mod embedded;
 pub mod fault;
 pub mod function;
+pub mod invocation;
 
 pub use self::accounting::Accounting;
 pub use self::clock::{PipelineClock, system_now_millis};
+pub use self::dead_letters::{DeadLetter, DeadLetterList, Redrive};
 pub use self::fault::FaultParameter;
 pub use self::function::FunctionChange;
+pub use self::invocation::InvocationReport;
 
 use serde::{Deserialize, Serialize};
 
@@ -247,6 +251,37 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         participant: &str,
         fault_injection: FaultParameter,
     ) -> Result<(), BackendError>;
+    /// Writes an object into the stack's bucket unless its key is taken (S3's conditional
+    /// `PutObject`, `If-None-Match: *`); returns whether it was written. A write is an ordinary
+    /// upload: S3 notifies the function of it as of any other.
+    async fn put_object_if_absent(
+        &self,
+        participant: &str,
+        key: &str,
+        body: bytes::Bytes,
+    ) -> Result<bool, BackendError>;
+    /// Invokes the function once, synchronously (Lambda's `Invoke` with `RequestResponse` and
+    /// `LogType=Tail`), with `event` (JSON text) as its payload: no retries, no dead-letter queue.
+    /// A function error is a report, not an error: an error means the call could not be made.
+    async fn invoke_function(
+        &self,
+        participant: &str,
+        event: &str,
+    ) -> Result<InvocationReport, BackendError>;
+    /// Up to `limit` messages of the dead-letter queue, read without consuming them, and how
+    /// many it holds.
+    async fn list_dead_letters(
+        &self,
+        participant: &str,
+        limit: usize,
+    ) -> Result<DeadLetterList, BackendError>;
+    /// Hands up to `max` dead-letter messages back to the function: each message's event is
+    /// invoked asynchronously again, then the message is deleted.
+    async fn redrive_dead_letters(
+        &self,
+        participant: &str,
+        max: usize,
+    ) -> Result<Redrive, BackendError>;
     /// Saves what must survive a restart and stops background work; called once, when the
     /// server stops. Nothing to do by default (AWS keeps its own state).
     fn shutdown(&self) {}

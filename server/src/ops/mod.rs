@@ -12,7 +12,8 @@
 //! - [`dashboard`]: a participant's dashboard, and the measures it defines;
 //! - [`events`]: the event log;
 //! - [`faults`]: the function's fault-injection parameter;
-//! - [`function`]: the function's settings;
+//! - [`function`]: the function's settings, and its test invocation;
+//! - [`dead_letters`]: the dead-letter queue, listed and redriven;
 //! - [`error`]: the one error model, with the table from each error to its HTTP status.
 //!
 //! Nothing here knows about HTTP requests, JSON bodies or templates: this module imports neither
@@ -20,6 +21,7 @@
 
 pub mod bulk;
 pub mod dashboard;
+pub mod dead_letters;
 pub mod error;
 pub mod events;
 pub mod faults;

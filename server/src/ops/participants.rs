@@ -81,6 +81,7 @@ pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
     app.traffic.forget(id);
     app.backend.reset_stack(id).await?;
     app.fault_readings.forget(id);
+    app.invocations.forget(id);
     app.participants.update(id, |participant| {
         for step in all_steps().filter(|step| step.check.depends_on_traffic()) {
             participant.progress.completed.remove(&step.id);
@@ -104,6 +105,7 @@ pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
         Err(error) => return Err(error.into()),
     }
     app.participants.remove(id)?;
+    app.invocations.forget(id);
     let detail = actor.describe("");
     super::record(
         app,

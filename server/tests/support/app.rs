@@ -5,8 +5,10 @@
 use axum::Router;
 use axum::body::Body;
 use axum::http::{HeaderMap, Method, Request, StatusCode, header};
+use chaoslab::backend::BackendKind;
+use chaoslab::backend::embedded::Engine;
 use chaoslab::router::app;
-use chaoslab::serve::{ServeArgs, build_state};
+use chaoslab::serve::{ServeArgs, build_embedded_state, build_state};
 use chaoslab::state::AppState;
 use http_body_util::BodyExt;
 use serde_json::Value;
@@ -21,6 +23,8 @@ pub struct Lab {
     pub state: AppState,
     /// Its router.
     pub router: Router,
+    /// The embedded engine, for looking inside the pipeline (none on the AWS backend).
+    pub engine: Option<std::sync::Arc<Engine>>,
     args: ServeArgs,
     dir: tempfile::TempDir,
 }
@@ -123,10 +127,17 @@ impl Lab {
     }
 
     fn over(args: ServeArgs, dir: tempfile::TempDir) -> Self {
-        let state = build_state(&args).unwrap();
+        let (state, engine) = match args.backend {
+            BackendKind::Embedded => {
+                let (state, engine) = build_embedded_state(&args).unwrap();
+                (state, Some(engine))
+            }
+            BackendKind::Aws => (build_state(&args).unwrap(), None),
+        };
         Self {
             router: app(state.clone()),
             state,
+            engine,
             args,
             dir,
         }
@@ -138,11 +149,13 @@ impl Lab {
         let Self {
             state,
             router,
+            engine,
             args,
             dir,
         } = self;
         drop(router);
         drop(state);
+        drop(engine);
         Self::over(args, dir)
     }
 

@@ -49,6 +49,47 @@ pub async fn put_object(
     Ok(())
 }
 
+/// Writes a JSON object unless its key is taken: S3's conditional write (`If-None-Match: *`),
+/// which needs only `s3:PutObject`. Returns whether it was written.
+pub async fn put_object_if_absent(
+    clients: &RegionClients,
+    names: &StackNames,
+    key: &str,
+    body: Bytes,
+) -> Result<bool, BackendError> {
+    if key.is_empty() {
+        return Err(BackendError::InvalidRequest(
+            "the object key is empty".to_owned(),
+        ));
+    }
+    let endpoint = clients.endpoint("s3");
+    let written = clients
+        .s3
+        .put_object()
+        .bucket(&names.bucket)
+        .key(key)
+        .content_type("application/json")
+        .if_none_match("*")
+        .body(ByteStream::from(body))
+        .send()
+        .await;
+    match written {
+        Ok(_) => Ok(true),
+        // 412: the key exists; 409: a concurrent conditional write to it won.
+        Err(error)
+            if error
+                .raw_response()
+                .is_some_and(|raw| matches!(raw.status().as_u16(), 409 | 412)) =>
+        {
+            Ok(false)
+        }
+        Err(error) => Err(backend_error(
+            &call("s3:PutObject", names, &endpoint),
+            &error,
+        )),
+    }
+}
+
 /// Deletes every object under `prefix`, a page of at most 1000 keys at a time; returns how
 /// many were deleted.
 pub async fn delete_prefix(

@@ -7,6 +7,8 @@
 //!   and timeouts;
 //! - [`bucket`], [`queues`] and [`function`] are the publisher, the subscriber, the inspector and
 //!   the fault-injection parameter;
+//! - [`invoke`] is the test invocation and the redrive's asynchronous invocations, and
+//!   [`dead_letters`] lists and redrives the dead-letter queue;
 //! - [`metrics`] maps GetMetricData to and from CloudWatch and derives the accounting;
 //! - [`errors`] turns SDK errors into readable [`BackendError`]s.
 //!
@@ -17,8 +19,10 @@
 pub mod assignments;
 pub mod bucket;
 pub mod clients;
+pub mod dead_letters;
 pub mod errors;
 pub mod function;
+pub mod invoke;
 pub mod metrics;
 pub mod queues;
 pub mod stacks;
@@ -34,7 +38,10 @@ use self::assignments::{AssignmentError, Assignments};
 use self::clients::{CredentialsProblem, RegionClients};
 use self::errors::Call;
 use self::stacks::{StackCatalog, StacksFileError};
-use super::{Accounting, FaultParameter, FunctionChange, PipelineClock};
+use super::{
+    Accounting, DeadLetterList, FaultParameter, FunctionChange, InvocationReport, PipelineClock,
+    Redrive,
+};
 use super::{Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames};
 use crate::database::DatabaseError;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
@@ -294,6 +301,44 @@ impl Backend for AwsBackend {
     ) -> Result<(), BackendError> {
         let (names, clients) = self.stack(participant)?;
         function::set_fault_injection(clients, names, &fault_injection).await
+    }
+
+    async fn put_object_if_absent(
+        &self,
+        participant: &str,
+        key: &str,
+        body: Bytes,
+    ) -> Result<bool, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        bucket::put_object_if_absent(clients, names, key, body).await
+    }
+
+    async fn invoke_function(
+        &self,
+        participant: &str,
+        event: &str,
+    ) -> Result<InvocationReport, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        invoke::invoke_function(clients, names, event, now_millis()).await
+    }
+
+    /// A sample, not a snapshot: see [`dead_letters`].
+    async fn list_dead_letters(
+        &self,
+        participant: &str,
+        limit: usize,
+    ) -> Result<DeadLetterList, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        dead_letters::list_dead_letters(clients, names, limit).await
+    }
+
+    async fn redrive_dead_letters(
+        &self,
+        participant: &str,
+        max: usize,
+    ) -> Result<Redrive, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        dead_letters::redrive_dead_letters(clients, names, max).await
     }
 }
 

@@ -156,10 +156,7 @@ enum Outcome {
 async fn run_attempt(stack: Arc<Stack>, attempt: Attempt) {
     let timeout = stack.lock().config.timeout;
     let started = tokio::time::Instant::now();
-    let store = AttemptStore {
-        stack: &stack,
-        staged: Mutex::new(Vec::new()),
-    };
+    let store = AttemptStore::new(&stack);
     let region = stack.names().region.clone();
     let invocation = run_invocation(
         &stack.faults,
@@ -369,20 +366,29 @@ fn truncate(text: &str, max_bytes: usize) -> &str {
 
 /// An object the handler wrote, applied only if the attempt succeeds, as one change with the
 /// event's completion.
-struct StagedPut {
-    key: String,
-    body: Bytes,
-    content_type: String,
+pub(super) struct StagedPut {
+    pub key: String,
+    pub body: Bytes,
+    pub content_type: String,
 }
 
 /// The object store one attempt's handler sees: reads from the bucket, stages its writes.
-struct AttemptStore<'a> {
+pub(super) struct AttemptStore<'a> {
     stack: &'a Stack,
     staged: Mutex<Vec<StagedPut>>,
 }
 
-impl AttemptStore<'_> {
-    fn into_staged(self) -> Vec<StagedPut> {
+impl<'a> AttemptStore<'a> {
+    /// A store over `stack`'s bucket with nothing staged.
+    pub(super) fn new(stack: &'a Stack) -> Self {
+        Self {
+            stack,
+            staged: Mutex::new(Vec::new()),
+        }
+    }
+
+    /// The objects the handler wrote, in order.
+    pub(super) fn into_staged(self) -> Vec<StagedPut> {
         self.staged
             .into_inner()
             .unwrap_or_else(PoisonError::into_inner)

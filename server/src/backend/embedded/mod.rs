@@ -3,6 +3,7 @@
 //! - [`stack`]: one participant's pipeline and every change to it;
 //! - [`bucket`]: S3 objects and event notifications;
 //! - [`invoker`]: Lambda's asynchronous invocation, retries and dead-letter queue;
+//! - `test_invoke`: one synchronous invocation, as the console's Test button makes it;
 //! - [`topic`]: SNS's notification envelope;
 //! - [`queue`]: SQS queues;
 //! - [`function`]: the function's settings;
@@ -25,6 +26,7 @@ mod reporting;
 mod restore;
 pub mod service;
 pub mod stack;
+mod test_invoke;
 pub mod topic;
 
 use std::collections::BTreeMap;

@@ -7,9 +7,10 @@ use bytes::Bytes;
 
 use super::stack::{QueueKind, Stack, StackError};
 use super::{Engine, EngineError};
+use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, Redrive};
 use crate::backend::{
     Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter, FunctionChange,
-    FunctionConfiguration, PipelineClock, StackNames,
+    FunctionConfiguration, InvocationReport, PipelineClock, StackNames,
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 
@@ -200,6 +201,69 @@ impl Backend for EmbeddedBackend {
         Ok(self
             .stack(participant)?
             .set_fault_injection(fault_injection)?)
+    }
+
+    async fn put_object_if_absent(
+        &self,
+        participant: &str,
+        key: &str,
+        body: Bytes,
+    ) -> Result<bool, BackendError> {
+        Ok(self
+            .stack(participant)?
+            .put_object_if_absent(key, body, "application/json")?)
+    }
+
+    async fn invoke_function(
+        &self,
+        participant: &str,
+        event: &str,
+    ) -> Result<InvocationReport, BackendError> {
+        Ok(self.stack(participant)?.invoke(event).await?)
+    }
+
+    async fn list_dead_letters(
+        &self,
+        participant: &str,
+        limit: usize,
+    ) -> Result<DeadLetterList, BackendError> {
+        let (messages, total) = self.stack(participant)?.peek_dead_letters(limit);
+        let messages = messages
+            .into_iter()
+            .map(|message| {
+                let attribute = |name| {
+                    dead_letters::attribute(
+                        message
+                            .attributes
+                            .iter()
+                            .map(|found| (found.name.as_str(), found.string_value.as_str())),
+                        name,
+                    )
+                };
+                DeadLetter {
+                    request_id: attribute("RequestID"),
+                    error_code: attribute("ErrorCode"),
+                    error_message: attribute("ErrorMessage"),
+                    object_keys: dead_letters::object_keys(&message.body),
+                    message_id: message.message_id.clone(),
+                    sent_at: message.sent_at,
+                    body: message.body.clone(),
+                }
+            })
+            .collect();
+        Ok(DeadLetterList { total, messages })
+    }
+
+    async fn redrive_dead_letters(
+        &self,
+        participant: &str,
+        max: usize,
+    ) -> Result<Redrive, BackendError> {
+        let (redriven, remaining) = self.stack(participant)?.redrive_dead_letters(max)?;
+        Ok(Redrive {
+            redriven,
+            remaining,
+        })
     }
 
     fn shutdown(&self) {

@@ -56,6 +56,8 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::InstructorLogin => "instructor logged in",
         EventKind::FaultChanged => "fault injection changed",
         EventKind::FunctionChanged => "function settings changed",
+        EventKind::FunctionInvoked => "function test-invoked",
+        EventKind::DeadLettersRedriven => "dead letters redriven",
     }
 }
 

@@ -31,6 +31,29 @@ impl Stack {
         Ok(etag)
     }
 
+    /// Writes an object only if the key is free (S3's conditional `PutObject` with
+    /// `If-None-Match: *`); returns whether it was written. A write is an ordinary upload: its
+    /// notification goes out as for any other.
+    pub fn put_object_if_absent(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<bool, StackError> {
+        let request_id = new_id();
+        let written = self.transact(|state, ops, now| {
+            if state.bucket.get(key).is_ok() {
+                return Ok(false);
+            }
+            self.put_in_bucket(state, ops, key, body, content_type, now, &request_id)?;
+            Ok(true)
+        })?;
+        if written {
+            self.invoker_wake.notify_one();
+        }
+        Ok(written)
+    }
+
     /// The put itself, inside a change: stores the object and fans its notification out.
     #[allow(clippy::too_many_arguments)]
     pub(in crate::backend::embedded) fn put_in_bucket(

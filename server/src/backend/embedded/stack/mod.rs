@@ -8,8 +8,10 @@
 //!
 //! - [`state`]: what the stack holds in memory, and its saved record;
 //! - [`metric_ids`]: the metrics it records, named as CloudWatch names them;
-//! - [`delivery`]: S3's put and the notifications it fans out to the function and the topic.
+//! - [`delivery`]: S3's put and the notifications it fans out to the function and the topic;
+//! - `dead_letters`: the dead-letter queue read without consuming it, and the redrive.
 
+mod dead_letters;
 mod delivery;
 mod metric_ids;
 mod state;
