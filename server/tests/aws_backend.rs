@@ -883,6 +883,161 @@ async fn reset_purges_both_queues_empties_input_and_output_and_disables_faults()
     assert_eq!(lab.backend.stack_names(ALICE), Some(lab.names.clone()));
 }
 
+#[tokio::test]
+async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visible() {
+    let Some(lab) = Lab::open().await else { return };
+    let string = |value: &str, data_type: &str| {
+        aws_sdk_sqs::types::MessageAttributeValue::builder()
+            .data_type(data_type)
+            .string_value(value)
+            .build()
+            .unwrap()
+    };
+    for n in 0..3 {
+        let event = S3Event::from_records(vec![S3EventRecord::object_created(&ObjectCreated {
+            region: REGION,
+            bucket: &lab.names.bucket,
+            key: &format!("input/bad {n}.json"),
+            size: 10,
+            e_tag: "0",
+            sequencer: "01",
+            event_time: "2026-11-26T00:00:00.000Z",
+            event_name: "ObjectCreated:Put",
+            configuration_id: "invoke-etl-function",
+            principal_id: "AWS:test",
+            source_ip_address: "127.0.0.1",
+            request_id: "r",
+            host_id: "h",
+        })]);
+        // As Lambda sends an event that ran out of attempts.
+        lab.clients
+            .sqs
+            .send_message()
+            .queue_url(&lab.names.dlq_url)
+            .message_body(serde_json::to_string(&event).unwrap())
+            .message_attributes("RequestID", string(&format!("request-{n}"), "String"))
+            .message_attributes("ErrorCode", string("200", "Number"))
+            .message_attributes("ErrorMessage", string("cannot convert", "String"))
+            .send()
+            .await
+            .unwrap();
+    }
+    let list = lab.backend.list_dead_letters(ALICE, 20).await.unwrap();
+    assert_eq!(list.total, 3);
+    let mut keys: Vec<String> = list
+        .messages
+        .iter()
+        .flat_map(|message| message.object_keys.clone())
+        .collect();
+    keys.sort();
+    assert_eq!(
+        keys,
+        ["input/bad 0.json", "input/bad 1.json", "input/bad 2.json"]
+    );
+    for message in &list.messages {
+        assert_eq!(message.error_code.as_deref(), Some("200"));
+        assert_eq!(message.error_message.as_deref(), Some("cannot convert"));
+        assert!(
+            message
+                .request_id
+                .as_deref()
+                .unwrap()
+                .starts_with("request-")
+        );
+        assert!(message.sent_at > 0, "{message:?}");
+    }
+    // VisibilityTimeout=0: nothing was hidden, so listing again finds them all.
+    assert_eq!(lab.visible_messages(&lab.names.dlq_url).await, 3);
+    let again = lab.backend.list_dead_letters(ALICE, 2).await.unwrap();
+    assert_eq!((again.total, again.messages.len()), (3, 2));
+}
+
+/// Moto runs no function code without Docker: each `Invoke` answers the next of the results
+/// queued here (moto's "lambda-simple" backend).
+async fn queue_function_results(lab: &Lab, results: &[&str]) {
+    let (status, body) = http(
+        &lab.moto.address,
+        "POST",
+        "/moto-api/config",
+        &[("Content-Type", "application/json")],
+        r#"{"lambda": {"use_docker": false}}"#,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "moto config: {body}");
+    let queued = serde_json::json!({ "results": results, "region": REGION }).to_string();
+    let (status, body) = http(
+        &lab.moto.address,
+        "POST",
+        "/moto-api/static/lambda-simple/response",
+        &[("Content-Type", "application/json")],
+        &queued,
+    )
+    .await
+    .unwrap();
+    assert_eq!(status, 201, "moto lambda-simple: {body}");
+}
+
+#[tokio::test]
+async fn a_redrive_invokes_each_event_and_then_deletes_its_message() {
+    let Some(lab) = Lab::open().await else { return };
+    queue_function_results(&lab, &["", ""]).await;
+    lab.send(&lab.names.dlq_url, r#"{"Records":[]}"#).await;
+    lab.send(&lab.names.dlq_url, r#"{"Records":[]}"#).await;
+    let redrive = lab.backend.redrive_dead_letters(ALICE, 1000).await.unwrap();
+    assert_eq!((redrive.redriven, redrive.remaining), (2, 0));
+    assert_eq!(lab.visible_messages(&lab.names.dlq_url).await, 0);
+}
+
+#[tokio::test]
+async fn a_test_invoke_reports_the_functions_result() {
+    let Some(lab) = Lab::open().await else { return };
+    queue_function_results(
+        &lab,
+        &[r#"{"converted":[],"skipped":[],"injectedFault":"latency 12 ms"}"#],
+    )
+    .await;
+    let report = lab
+        .backend
+        .invoke_function(ALICE, r#"{"Records":[]}"#)
+        .await
+        .unwrap();
+    assert_eq!(
+        report.outcome,
+        chaoslab::backend::invocation::InvocationOutcome::Succeeded,
+        "{report:?}"
+    );
+    assert_eq!(report.result.unwrap()["injectedFault"], "latency 12 ms");
+    assert_eq!(report.fault.unwrap().mode, "latency");
+}
+
+#[tokio::test]
+async fn the_sample_object_is_written_only_when_its_key_is_free() {
+    let Some(lab) = Lab::open().await else { return };
+    let written = lab
+        .backend
+        .put_object_if_absent(
+            ALICE,
+            "input/test-invoke.json",
+            Bytes::from_static(b"{\"a\":1}"),
+        )
+        .await
+        .unwrap();
+    assert!(written);
+    let again = lab
+        .backend
+        .put_object_if_absent(
+            ALICE,
+            "input/test-invoke.json",
+            Bytes::from_static(b"{\"b\":2}"),
+        )
+        .await
+        .unwrap();
+    assert!(!again, "the key is taken");
+    let (_, body) = lab.object("input/test-invoke.json").await.unwrap();
+    assert_eq!(body, b"{\"a\":1}");
+}
+
 // ---------------------------------------------------------------------------------------------
 // Failures: each one a readable Unavailable, never a panic, and the backend recovers
 
