@@ -51,6 +51,15 @@ const STEPS: [(&str, &str); 7] = [
     ("define-the-slo", "Define the SLO"),
 ];
 
+/// Lab 2's steps, in order: id and title.
+const LAB2_STEPS: [(&str, &str); 5] = [
+    ("find-the-fault-wrapper", "Find the fault wrapper"),
+    ("test-the-function", "Test the function by hand"),
+    ("inject-latency", "Inject latency"),
+    ("block-a-dependency", "Cut off a dependency"),
+    ("switch-the-fault-off", "Switch the fault off"),
+];
+
 // ---------------------------------------------------------------------------------------------
 // What the tests need, found or skipped
 
@@ -389,6 +398,8 @@ impl Browser {
         } else {
             1_400
         };
+        // From the top, even after following a link to an anchor further down.
+        let _ = self.client.execute("window.scrollTo(0, 0);", vec![]).await;
         // The window's outer size is the page's: headless has no frame.
         self.client
             .set_window_size(width, u32::try_from(height).unwrap_or(900))
@@ -596,7 +607,10 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
         // Rendered text: the stylesheet sets this line in capitals.
         assert_eq!(
             ada.text(".step-page__number").await.to_lowercase(),
-            format!("step {} of 7", number + 1)
+            format!(
+                "lab 1, the pipeline and its steady state · step {} of 7",
+                number + 1
+            )
         );
         assert!(
             ada.text("#check").await.contains("Not yet")
@@ -847,7 +861,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
     );
     assert!(instructor.text(row).await.contains("Ada Lovelace"));
     assert!(instructor.text(row).await.contains("publishing 2/s"));
-    assert!(instructor.text(row).await.contains("7/7 steps done"));
+    assert!(instructor.text(row).await.contains("lab 1: 7/7"));
     // Live: the table refreshes by itself.
     let caption = instructor.text("#participants caption").await;
     instructor
@@ -913,7 +927,7 @@ async fn a_participant_completes_lab_1_and_the_instructor_stops_their_traffic() 
         .assert_accessible(axe, "instructor confirmation")
         .await;
     instructor.goto(&server.url("/instructor")).await;
-    assert!(instructor.text(row).await.contains("7/7 steps done"));
+    assert!(instructor.text(row).await.contains("lab 1: 7/7"));
 
     // The error page.
     ada.goto(&server.url("/no-such-page")).await;
@@ -1194,12 +1208,18 @@ async fn chart_times_are_pipeline_time_on_a_24_hour_utc_clock_whatever_the_brows
 
 /// Every participant page, as a path.
 fn participant_pages() -> Vec<String> {
-    let mut pages: Vec<String> = STEPS.iter().map(|(id, _)| format!("/lab/{id}")).collect();
+    let mut pages: Vec<String> = STEPS
+        .iter()
+        .chain(LAB2_STEPS.iter())
+        .map(|(id, _)| format!("/lab/{id}"))
+        .collect();
     pages.extend(
         [
             "/architecture",
             "/dashboard",
             "/function",
+            "/faults",
+            "/dead-letters",
             "/traffic",
             "/slo",
             "/api-access",
@@ -1419,4 +1439,199 @@ async fn every_page_is_accessible_in_dark_colours_and_fits_a_phone_screen() {
 
     phone.close().await;
     dark.close().await;
+}
+
+/// Waits until the step's check says it is done.
+async fn wait_for_check(browser: &Browser, what: &str) {
+    browser
+        .wait_until(what, || async {
+            browser.text("#check").await.starts_with("Done")
+        })
+        .await;
+}
+
+/// Writes the step's fault document number `n` (from 1) with its button, and waits out the
+/// function's 5-second cache (under a second of wall time at the tests' time scale).
+async fn write_step_fault(browser: &Browser, n: usize) {
+    browser
+        .submit(&format!(".fault-presets form:nth-of-type({n}) button"))
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+}
+
+/// Runs a test invoke with the step's button and waits for the step page to show it.
+async fn run_test_invoke(browser: &Browser) {
+    browser.submit("form[action='/faults/test'] button").await;
+    browser
+        .wait_until("the test invoke's result", || async {
+            browser.count("#test-result").await == 1
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_works_through_lab_2_and_the_instructor_switches_every_fault_off() {
+    let Some(tools) = tools() else { return };
+    let server = serve();
+    let driver = Driver::start(&tools).await;
+    let ada = driver.browser(true).await;
+    let axe = tools.axe.as_str();
+    join(&ada, &server, "Ada Lovelace").await;
+
+    // Lab 1's last step leads into lab 2; the sidebar lists both labs.
+    ada.goto(&server.url("/lab/define-the-slo")).await;
+    ada.click_link("On to lab 2: 1. Find the fault wrapper →")
+        .await;
+    assert_eq!(ada.path().await, "/lab/find-the-fault-wrapper");
+    let sidebar = ada.text(".labs").await;
+    assert!(
+        sidebar.contains("Lab 1") && sidebar.contains("Fault injection"),
+        "{sidebar}"
+    );
+    for (id, title) in LAB2_STEPS {
+        ada.goto(&server.url(&format!("/lab/{id}"))).await;
+        assert_eq!(ada.text("h1").await, title);
+        ada.assert_accessible(axe, &format!("step {id}")).await;
+    }
+
+    // 1. The fault-injection page names the parameter.
+    ada.goto(&server.url("/lab/find-the-fault-wrapper")).await;
+    ada.click_link("Open fault injection").await;
+    assert_eq!(ada.path().await, "/faults");
+    assert!(ada.text("main").await.contains("/failure-injection"));
+    ada.assert_accessible(axe, "fault injection").await;
+    ada.goto(&server.url("/lab/find-the-fault-wrapper")).await;
+    wait_for_check(&ada, "the wrapper to have been found").await;
+    ada.screenshot("lab-2-step-1-find-the-fault-wrapper").await;
+
+    // 2. A test invoke succeeds.
+    ada.goto(&server.url("/lab/test-the-function")).await;
+    run_test_invoke(&ada).await;
+    assert!(ada.text("#test-result").await.contains("succeeded"));
+    assert!(ada.text("#test-result").await.contains("START RequestId:"));
+    wait_for_check(&ada, "a successful test invoke").await;
+    ada.assert_accessible(axe, "step with a test result").await;
+    ada.screenshot("lab-2-step-2-test-the-function").await;
+
+    // 3. Latency of 1 to 5 s: test until some succeed and some time out.
+    ada.goto(&server.url("/lab/inject-latency")).await;
+    write_step_fault(&ada, 1).await;
+    assert!(ada.text("main").await.contains("1000–5000 ms of latency"));
+    for _ in 0..40 {
+        run_test_invoke(&ada).await;
+        if ada.text("#check").await.starts_with("Done") {
+            break;
+        }
+    }
+    wait_for_check(&ada, "tests that succeed and time out under latency").await;
+    ada.screenshot("lab-2-step-3-inject-latency").await;
+    ada.goto(&server.url("/faults")).await;
+    let faults = ada.text("main").await;
+    assert!(
+        faults.contains("timed out") && faults.contains("3000.0 ms"),
+        "{faults}"
+    );
+    ada.screenshot("faults").await;
+
+    // 4. DynamoDB blocked changes nothing; S3 blocked is intercepted.
+    ada.goto(&server.url("/lab/block-a-dependency")).await;
+    write_step_fault(&ada, 1).await;
+    run_test_invoke(&ada).await;
+    assert!(ada.text("#test-result").await.contains("succeeded"));
+    assert!(ada.text("#check").await.starts_with("Not yet"));
+    write_step_fault(&ada, 2).await;
+    run_test_invoke(&ada).await;
+    let result = ada.text("#test-result").await;
+    assert!(
+        result.contains("Intercepted network connection to chaos-bucket-"),
+        "{result}"
+    );
+    wait_for_check(&ada, "an intercepted call").await;
+    ada.screenshot("lab-2-step-4-block-a-dependency").await;
+
+    // 5. Switched off, a test succeeds again.
+    ada.goto(&server.url("/lab/switch-the-fault-off")).await;
+    write_step_fault(&ada, 1).await;
+    run_test_invoke(&ada).await;
+    wait_for_check(&ada, "a clean test after the fault").await;
+    assert!(ada.steps_done().await.contains("Lab 2: 5 of 5 steps done"));
+    ada.screenshot("lab-2-step-5-switch-the-fault-off").await;
+
+    // The function's settings, changed in the inspector.
+    ada.goto(&server.url("/function")).await;
+    ada.fill("#timeout_seconds", "10").await;
+    ada.submit(".settings-form button[type=submit]").await;
+    ada.wait_until("the settings to be saved", || async {
+        ada.text("main")
+            .await
+            .contains("Settings saved: timeout 10 s")
+    })
+    .await;
+    ada.assert_accessible(axe, "function settings").await;
+
+    // Exceptions on half the attempts under traffic fill the dead-letter queue; the page lists why.
+    ada.goto(&server.url("/faults")).await;
+    ada.fill(
+        "#document",
+        r#"{"isEnabled": true, "failureMode": "exception", "rate": 0.9, "exceptionMsg": "Injected in the browser test"}"#,
+    )
+    .await;
+    ada.submit("form[action='/faults'] button.button--primary")
+        .await;
+    ada.goto(&server.url("/lab/start-traffic")).await;
+    ada.submit("form[action='/traffic'] button").await;
+    ada.goto(&server.url("/dead-letters")).await;
+    ada.wait_until("dead letters with the injected error", || async {
+        ada.goto(&server.url("/dead-letters")).await;
+        ada.text("main")
+            .await
+            .contains("Injected in the browser test")
+    })
+    .await;
+    ada.assert_accessible(axe, "dead letters").await;
+    ada.screenshot("dead-letters").await;
+
+    // The instructor sees the fault and switches every fault off at once.
+    let instructor = driver.browser(true).await;
+    log_in_as_instructor(&instructor, &server).await;
+    let row = "#participants tbody tr";
+    instructor
+        .wait_until("Ada's fault in her row", || async {
+            instructor.text(row).await.contains("an exception")
+        })
+        .await;
+    assert!(
+        instructor
+            .text(row)
+            .await
+            .contains("Lab 1, 5. Start traffic")
+    );
+    instructor.click("input[name=scope][value=all]").await;
+    instructor
+        .click("button[name=action][value=disable_faults]")
+        .await;
+    instructor
+        .wait_until("Ada's fault to be off", || async {
+            instructor.path().await == "/instructor"
+                && !instructor.text(row).await.contains("an exception")
+        })
+        .await;
+    ada.goto(&server.url("/faults")).await;
+    assert!(
+        ada.text("main")
+            .await
+            .contains("no fault: isEnabled is false")
+    );
+
+    // Redrive: the messages go back to the function, which converts them now.
+    ada.goto(&server.url("/dead-letters")).await;
+    ada.submit("form[action='/dead-letters/redrive'] button")
+        .await;
+    assert!(
+        ada.text("main")
+            .await
+            .contains("handed back to the function")
+    );
+    instructor.close().await;
+    ada.close().await;
 }

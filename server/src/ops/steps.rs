@@ -5,8 +5,9 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use crate::backend::invocation::InvocationOutcome;
 use crate::events::EventKind;
-use crate::lab::checks::{Facts, TestInvokeFact, TestInvokeWant, judge};
+use crate::lab::checks::{Facts, TestInvokeFact, TestInvokeWant, TestOutcome, judge};
 use crate::lab::{Action, Check, Step, all_steps};
 use crate::metrics::{EpochMillis, rfc3339};
 use crate::ops::OpError;
@@ -199,7 +200,18 @@ async fn test_invokes(
     let fault_on = crate::ops::faults::view(app, &participant.id)
         .await?
         .enabled;
-    let recent: Vec<TestInvokeFact> = Vec::new(); // MERGE: from ops::function::recent_invocations
+    let recent = crate::ops::function::recent_invocations(app, &participant.id)?
+        .into_iter()
+        .map(|report| TestInvokeFact {
+            outcome: match report.outcome {
+                InvocationOutcome::Succeeded => TestOutcome::Succeeded,
+                InvocationOutcome::Failed => TestOutcome::Failed,
+                InvocationOutcome::TimedOut => TestOutcome::TimedOut,
+            },
+            fault_mode: report.fault.map(|fault| fault.mode),
+            error: report.error.map(|error| error.error_message),
+        })
+        .collect();
     Ok(Facts::TestInvokes {
         want,
         recent,

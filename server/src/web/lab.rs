@@ -32,6 +32,8 @@ struct StepPage<'a> {
     stopped_by_itself: Option<String>,
     /// What the function reads now, on a step that writes fault documents.
     fault: Option<FaultView>,
+    /// The newest test invoke, on a step that runs them.
+    test_result: Option<super::faults::TestView>,
 }
 
 #[derive(Template, WebTemplate)]
@@ -75,6 +77,11 @@ pub async fn show_step(
     } else {
         None
     };
+    let test_result = if step.actions.contains(&Action::TestInvoke) {
+        super::faults::latest_test(&state, id)?
+    } else {
+        None
+    };
     let lab = lab(step.lab).ok_or_else(|| WebError::NotFound(format!("No lab {}.", step.lab)))?;
     Ok(StepPage {
         chrome: Some(Chrome::new(&session, Some(&step.id))),
@@ -92,6 +99,7 @@ pub async fn show_step(
             .then(|| super::traffic::stopped_by_itself(&traffic))
             .flatten(),
         fault,
+        test_result,
     }
     .into_response())
 }

@@ -16,6 +16,7 @@
 pub mod architecture;
 pub mod assets;
 pub mod dashboard;
+pub mod dead_letters;
 pub mod error;
 pub mod faults;
 pub mod function;
@@ -58,6 +59,9 @@ pub fn routes() -> Router<AppState> {
             get(function::show_function).post(function::update_function),
         )
         .route("/faults", get(faults::show_faults).post(faults::put_fault))
+        .route("/faults/test", post(faults::test_invoke))
+        .route("/dead-letters", get(dead_letters::show_dead_letters))
+        .route("/dead-letters/redrive", post(dead_letters::redrive))
         .route("/dashboard", get(dashboard::show_dashboard))
         .route("/dashboard/live", get(dashboard::dashboard_partial))
         .route("/slo", get(slo::show_slo).post(slo::set_slo))
