@@ -184,6 +184,45 @@ fn function_caches_its_fault_injection_parameter_for_failure_cache_ttl_seconds()
 }
 
 #[test]
+fn a_participants_function_settings_survive_the_next_apply() {
+    // The function page's `function_settings` entry reaches that participant's stack; a setting
+    // left out is null, which the module's non-nullable variables read as their default (the
+    // defaults the page leaves out of the entry).
+    let module = pipeline_module();
+    let root = root_module();
+    assert_eq!(variable_default(&root, "function_settings"), "{}");
+    let (_, stack) = labelled_blocks(&root, "module")
+        .find(|(labels, _)| labels[0] == "stack")
+        .expect("module \"stack\"");
+    for (name, default) in [
+        ("timeout_seconds", "3"),
+        ("memory_mb", "128"),
+        ("maximum_retry_attempts", "2"),
+        ("maximum_event_age_seconds", "21600"),
+        ("reserved_concurrency", "-1"),
+    ] {
+        assert_eq!(variable_default(&module, name), default, "{name}");
+        assert_eq!(
+            text(attribute(variable(&module, name), "nullable")),
+            "false",
+            "{name}: null must mean the default"
+        );
+        assert_wired(
+            stack,
+            &[(
+                name,
+                &format!("try(var.function_settings[each.key].{name}, null)"),
+            )],
+        );
+    }
+    let function = resource(&module, "aws_lambda_function", "etl");
+    assert_wired(
+        function,
+        &[("reserved_concurrent_executions", "var.reserved_concurrency")],
+    );
+}
+
+#[test]
 fn failed_events_are_retried_twice_by_default() {
     let module = pipeline_module();
     assert_eq!(variable_default(&module, "maximum_retry_attempts"), "2");
