@@ -253,3 +253,50 @@ async fn invoke_without_a_timeout_waits_out_any_latency() {
     assert_eq!(started.elapsed(), Duration::from_secs(5));
     assert!(matches!(outcome.result, Ok(Response::Handler(7))));
 }
+
+/// How one invocation came out, comparable across the two paths.
+fn shape(outcome: &InvocationOutcome<HandlerReport, HandlerError>) -> (Injection, String) {
+    let result = match &outcome.result {
+        Ok(Response::Handler(report)) => format!("converted {}", report.converted.len()),
+        Ok(Response::StatusCode(code)) => format!("status {}", code.status_code),
+        Err(error) => format!("error {error}"),
+    };
+    (outcome.injection.clone(), result)
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_lambda_binarys_path_and_the_engines_give_the_same_outcomes_for_one_seed_and_document()
+{
+    // The Lambda binary calls `invoke` (Lambda enforces the timeout); the embedded engine calls
+    // `run_invocation` (it plays Lambda). With the same seed and document, invocation by
+    // invocation, they draw the same faults and end the same way.
+    for document in [
+        r#"{"isEnabled": true, "failureMode": "exception", "rate": 0.5, "exceptionMsg": "boom"}"#,
+        r#"{"isEnabled": true, "failureMode": "statuscode", "rate": 0.5, "statusCode": 502}"#,
+        r#"{"isEnabled": true, "failureMode": "denylist", "rate": 0.5, "denylist": ["s3.*.amazonaws.com"]}"#,
+        r#"{"isEnabled": true, "failureMode": "latency", "rate": 0.5, "minLatency": 100, "maxLatency": 2000}"#,
+    ] {
+        let (binary, engine) = (injector(document, 42), injector(document, 42));
+        let store = store();
+        let mut fired = 0;
+        for _ in 0..200 {
+            let event = event();
+            let by_binary = invoke(&binary, &TokioTimer, |block| {
+                let store = &store;
+                let event = &event;
+                async move {
+                    let store = DenylistStore::new(store, block, |bucket: &str| {
+                        s3_virtual_host(bucket, "eu-west-1")
+                    });
+                    handle_event(&store, event).await
+                }
+            })
+            .await;
+            let by_engine = invocation(&engine, &store).await;
+            assert_eq!(shape(&by_binary), shape(&by_engine), "{document}");
+            fired += usize::from(by_engine.injection.fired());
+        }
+        // Both paths really drew: about half of 200 fired.
+        assert!((70..=130).contains(&fired), "{document}: {fired}");
+    }
+}
