@@ -15,6 +15,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0002_participants.sql")),
         M::up(include_str!("../migrations/0003_events.sql")),
         M::up(include_str!("../migrations/0004_aws_assignments.sql")),
+        M::up(include_str!("../migrations/0005_experiments.sql")),
     ])
 });
 

@@ -41,6 +41,10 @@ pub enum EventKind {
     FunctionInvoked,
     /// Dead-letter messages were handed back to the function.
     DeadLettersRedriven,
+    /// A chaos experiment started to run.
+    ExperimentStarted,
+    /// A chaos experiment's run ended.
+    ExperimentEnded,
 }
 
 impl EventKind {
@@ -61,6 +65,8 @@ impl EventKind {
             Self::FunctionChanged => "function_changed",
             Self::FunctionInvoked => "function_invoked",
             Self::DeadLettersRedriven => "dead_letters_redriven",
+            Self::ExperimentStarted => "experiment_started",
+            Self::ExperimentEnded => "experiment_ended",
         }
     }
 
@@ -80,6 +86,8 @@ impl EventKind {
             Self::FunctionChanged,
             Self::FunctionInvoked,
             Self::DeadLettersRedriven,
+            Self::ExperimentStarted,
+            Self::ExperimentEnded,
         ]
         .into_iter()
         .find(|kind| kind.as_str() == text)

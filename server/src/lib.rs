@@ -18,6 +18,7 @@
 
 pub mod api;
 pub mod backend;
+pub mod chaos;
 pub mod cli;
 pub mod convert;
 pub mod dashboard;

@@ -190,6 +190,8 @@ fn state_over(
         ready: AtomicBool::new(false),
         instructor_token,
         fault_readings: crate::ops::faults::Readings::default(),
+        experiments: crate::ops::experiments::Experiments::open(&args.data_dir)
+            .context("cannot open the experiment store")?,
         events: crate::events::EventLog::open(&args.data_dir)
             .context("cannot open the event log")?,
         // Generous for a person or a script, tight for a runaway loop: 20/s, bursts of 60.
@@ -282,6 +284,11 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         );
     }
     state.ready.store(true, Ordering::Release);
+    // Runs a stop cut off are rolled back now that activities can be dispatched.
+    tokio::spawn({
+        let state = state.clone();
+        async move { crate::ops::experiments::recover(&state).await }
+    });
     tracing::info!(
         backend = ?args.backend,
         data_dir = %args.data_dir.display(),

@@ -50,6 +50,8 @@ pub struct App {
     pub dashboard: Arc<DashboardDefinition>,
     /// The overview's recent readings of each participant's fault document.
     pub fault_readings: crate::ops::faults::Readings,
+    /// Chaos experiments and their runs.
+    pub experiments: crate::ops::experiments::Experiments,
     /// Each participant's recent test invocations of their function, in memory only.
     pub invocations: RecentInvocations,
 }

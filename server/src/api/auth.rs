@@ -109,6 +109,30 @@ impl FromRequestParts<AppState> for Reach {
     }
 }
 
+/// [`Reach`] for a path with a second parameter after `{id}`, e.g.
+/// `/participants/{id}/runs/{run}`: the caller may reach participant `id`, and `item` names one
+/// of their things.
+#[derive(Debug, Clone)]
+pub struct ReachItem {
+    /// Who is calling.
+    pub caller: Caller,
+    /// The participant reached.
+    pub id: String,
+    /// The path's second parameter.
+    pub item: String,
+}
+
+impl FromRequestParts<AppState> for ReachItem {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, ApiError> {
+        let caller = Caller::from_request_parts(parts, state).await?;
+        let Path((id, item)) = Path::<(String, String)>::from_request_parts(parts, state).await?;
+        caller.may_access(&id)?;
+        Ok(Self { caller, id, item })
+    }
+}
+
 impl Caller {
     /// Requires the instructor.
     pub fn instructor(&self) -> Result<(), ApiError> {

@@ -16,6 +16,7 @@ pub mod auth;
 pub mod dead_letters;
 pub mod error;
 pub mod events;
+pub mod experiments;
 pub mod faults;
 pub mod function;
 pub mod limit;
@@ -52,7 +53,8 @@ use utoipa::openapi::{RefOr, Schema};
         (name = "pipeline", description = "The function, metrics, dashboard and accounting"),
         (name = "slo", description = "The participant's service level objective"),
         (name = "steps", description = "Lab steps and their checks"),
-        (name = "events", description = "The event log")
+        (name = "events", description = "The event log"),
+        (name = "experiments", description = "Chaos Toolkit experiments, run by the server on pipeline time, and their journals")
     )
 )]
 pub struct ApiDoc;
@@ -220,6 +222,20 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pipeline::get_accounting))
         .routes(routes!(slo::get_slo, slo::put_slo, slo::patch_slo))
         .routes(routes!(steps::list_steps))
+        .routes(routes!(experiments::validate_experiment))
+        .routes(routes!(
+            experiments::list_experiments,
+            experiments::create_experiment
+        ))
+        .routes(routes!(
+            experiments::get_experiment,
+            experiments::put_experiment,
+            experiments::delete_experiment
+        ))
+        .routes(routes!(experiments::start_run))
+        .routes(routes!(experiments::list_runs))
+        .routes(routes!(experiments::get_run))
+        .routes(routes!(experiments::halt_run))
         .routes(routes!(events::list_events))
 }
 

@@ -9,6 +9,7 @@
 //! |----------------------------|--------|---------------------|-----------------------------------------|
 //! | `NotFound`                 | 404    | `not_found`         | check the id; the participant may have been removed |
 //! | `Invalid`                  | 422    | `invalid_<what>`    | correct the named value (the message gives the range) |
+//! | `Conflict`                 | 409    | e.g. `run_in_progress` | wait for, or halt, what is in the way     |
 //! | `Unavailable`              | 503    | `backend_unavailable` | wait and retry; the message says what AWS answered |
 //! | `Internal`                 | 500    | `internal`          | retry; quote the error id to the instructor |
 //!
@@ -42,6 +43,14 @@ pub enum OpError {
         /// What is wrong and what is allowed.
         message: String,
     },
+    /// The request clashes with the state of things (a run already in progress).
+    #[error("{message}")]
+    Conflict {
+        /// What is in the way, for the API's code.
+        code: &'static str,
+        /// What is in the way and what to do.
+        message: String,
+    },
     /// The pipeline backend cannot serve the request now.
     #[error("{0}")]
     Unavailable(String),
@@ -65,6 +74,7 @@ impl OpError {
         match self {
             Self::NotFound(_) => StatusCode::NOT_FOUND,
             Self::Invalid { .. } => StatusCode::UNPROCESSABLE_ENTITY,
+            Self::Conflict { .. } => StatusCode::CONFLICT,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -74,7 +84,7 @@ impl OpError {
     pub fn code(&self) -> &'static str {
         match self {
             Self::NotFound(_) => "not_found",
-            Self::Invalid { code, .. } => code,
+            Self::Invalid { code, .. } | Self::Conflict { code, .. } => code,
             Self::Unavailable(_) => "backend_unavailable",
             Self::Internal(_) => "internal",
         }
@@ -85,6 +95,9 @@ impl OpError {
         match self {
             Self::NotFound(_) => "Check the address; the participant may have been removed.",
             Self::Invalid { .. } => "Correct the value and try again.",
+            Self::Conflict { .. } => {
+                "Wait for what is in the way to finish, or stop it, then try again."
+            }
             Self::Unavailable(_) => {
                 "Wait a moment and try again. If it persists, tell your instructor."
             }
@@ -98,7 +111,9 @@ impl OpError {
     /// failed, with the id under which the cause was logged. Logs the cause of any 5xx.
     pub fn public_message(&self) -> String {
         match self {
-            Self::NotFound(message) | Self::Invalid { message, .. } => message.clone(),
+            Self::NotFound(message)
+            | Self::Invalid { message, .. }
+            | Self::Conflict { message, .. } => message.clone(),
             Self::Unavailable(message) => {
                 let id = ErrorId::log(message);
                 format!("{message} (error id {id})")

@@ -24,6 +24,7 @@ pub mod dashboard;
 pub mod dead_letters;
 pub mod error;
 pub mod events;
+pub mod experiments;
 pub mod faults;
 pub mod function;
 pub mod participants;

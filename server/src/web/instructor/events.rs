@@ -58,6 +58,8 @@ fn kind_label(kind: EventKind) -> &'static str {
         EventKind::FunctionChanged => "function settings changed",
         EventKind::FunctionInvoked => "function test-invoked",
         EventKind::DeadLettersRedriven => "dead letters redriven",
+        EventKind::ExperimentStarted => "experiment started",
+        EventKind::ExperimentEnded => "experiment ended",
     }
 }
 

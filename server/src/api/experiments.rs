@@ -1,0 +1,220 @@
+//! `/participants/{id}/experiments` and `/participants/{id}/runs`: Chaos Toolkit experiments,
+//! checked, saved and run by the server on pipeline time, with their journals.
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::auth::{Reach, ReachItem};
+use super::error::{ApiError, Json};
+use crate::chaos::experiment::Problem;
+use crate::chaos::journal::Journal;
+use crate::chaos::store::{RunSummary, SavedExperiment};
+use crate::ops::experiments;
+use crate::state::AppState;
+
+/// What checking an experiment found.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Validation {
+    /// Whether the server would save and run it.
+    pub valid: bool,
+    /// Every problem, with where it is.
+    pub problems: Vec<Problem>,
+}
+
+/// A run and its journal.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RunDetail {
+    /// The run.
+    #[serde(flatten)]
+    pub summary: RunSummary,
+    /// Its journal so far (chaoslib's keys).
+    pub journal: Journal,
+}
+
+/// Checks an experiment as `chaos validate` would (chaoslib 1.45's rules), then as this server
+/// must: only HTTP calls to this server's API for your own stack. Saves nothing.
+#[utoipa::path(post, path = "/participants/{id}/experiments/validate", tag = "experiments",
+    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Whether it is valid, and every problem", body = Validation),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
+pub async fn validate_experiment(
+    State(state): State<AppState>,
+    Reach { id, .. }: Reach,
+    Json(experiment): Json<serde_json::Value>,
+) -> Result<Json<Validation>, ApiError> {
+    let problems = experiments::validate(&state, &id, &experiment)?;
+    Ok(Json(Validation {
+        valid: problems.is_empty(),
+        problems,
+    }))
+}
+
+/// Your saved experiments, oldest first.
+#[utoipa::path(get, path = "/participants/{id}/experiments", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The experiments", body = Vec<SavedExperiment>),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
+pub async fn list_experiments(
+    State(state): State<AppState>,
+    Reach { id, .. }: Reach,
+) -> Result<Json<Vec<SavedExperiment>>, ApiError> {
+    Ok(Json(experiments::list(&state, &id)?))
+}
+
+/// Saves an experiment after checking it; a problem is refused with 422, naming where it is.
+#[utoipa::path(post, path = "/participants/{id}/experiments", tag = "experiments",
+    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Saved", body = SavedExperiment),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+        (status = 422, description = "The experiment is not valid here: every problem, with its path", body = ApiError),
+    ))]
+pub async fn create_experiment(
+    State(state): State<AppState>,
+    Reach { id, .. }: Reach,
+    Json(experiment): Json<serde_json::Value>,
+) -> Result<(StatusCode, Json<SavedExperiment>), ApiError> {
+    Ok((
+        StatusCode::CREATED,
+        Json(experiments::create(&state, &id, &experiment)?),
+    ))
+}
+
+/// One of your experiments.
+#[utoipa::path(get, path = "/participants/{id}/experiments/{experiment}", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The experiment", body = SavedExperiment),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+    ))]
+pub async fn get_experiment(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+) -> Result<Json<SavedExperiment>, ApiError> {
+    Ok(Json(experiments::get(&state, &id, &item)?))
+}
+
+/// Replaces one of your experiments after checking it.
+#[utoipa::path(put, path = "/participants/{id}/experiments/{experiment}", tag = "experiments",
+    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved", body = SavedExperiment),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+        (status = 422, description = "The experiment is not valid here", body = ApiError),
+    ))]
+pub async fn put_experiment(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+    Json(experiment): Json<serde_json::Value>,
+) -> Result<Json<SavedExperiment>, ApiError> {
+    Ok(Json(experiments::replace(&state, &id, &item, &experiment)?))
+}
+
+/// Deletes one of your experiments (its runs' journals stay).
+#[utoipa::path(delete, path = "/participants/{id}/experiments/{experiment}", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+    ))]
+pub async fn delete_experiment(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+) -> Result<StatusCode, ApiError> {
+    experiments::delete(&state, &id, &item)?;
+    Ok(StatusCode::NO_CONTENT)
+}
+
+/// Runs one of your experiments on pipeline time, as `chaos run` would: the hypothesis, the
+/// method, the hypothesis again, the rollbacks. One run at a time; read it with
+/// `GET …/runs/{run}`, stop it with `POST …/runs/{run}/halt`.
+#[utoipa::path(post, path = "/participants/{id}/experiments/{experiment}/runs", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 202, description = "Started", body = RunSummary),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+        (status = 409, description = "A run of yours is still going (`run_in_progress`)", body = ApiError),
+        (status = 422, description = "The saved experiment no longer checks", body = ApiError),
+    ))]
+pub async fn start_run(
+    State(state): State<AppState>,
+    ReachItem { caller, id, item }: ReachItem,
+) -> Result<(StatusCode, Json<RunSummary>), ApiError> {
+    Ok((
+        StatusCode::ACCEPTED,
+        Json(experiments::start(&state, &id, &item, caller.actor())?),
+    ))
+}
+
+/// Your runs, newest first (at most 100).
+#[utoipa::path(get, path = "/participants/{id}/runs", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The runs", body = Vec<RunSummary>),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant visible to you", body = ApiError),
+    ))]
+pub async fn list_runs(
+    State(state): State<AppState>,
+    Reach { id, .. }: Reach,
+) -> Result<Json<Vec<RunSummary>>, ApiError> {
+    Ok(Json(experiments::runs(&state, &id)?))
+}
+
+/// One of your runs, with its journal so far.
+#[utoipa::path(get, path = "/participants/{id}/runs/{run}", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("run" = String, Path, description = "Run id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The run and its journal", body = RunDetail),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or run visible to you", body = ApiError),
+    ))]
+pub async fn get_run(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+) -> Result<Json<RunDetail>, ApiError> {
+    let (summary, journal) = experiments::run(&state, &id, &item)?;
+    Ok(Json(RunDetail { summary, journal }))
+}
+
+/// Halts one of your runs: it is interrupted at once, even in a pause, and its rollbacks are
+/// played whatever its strategy. A run that has ended is left as it is.
+#[utoipa::path(post, path = "/participants/{id}/runs/{run}/halt", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("run" = String, Path, description = "Run id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Halt asked for; the run as it stands", body = RunSummary),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or run visible to you", body = ApiError),
+    ))]
+pub async fn halt_run(
+    State(state): State<AppState>,
+    ReachItem { caller, id, item }: ReachItem,
+) -> Result<Json<RunSummary>, ApiError> {
+    let reason = match caller.actor() {
+        crate::ops::Actor::Instructor => "halted by the instructor",
+        crate::ops::Actor::Participant => "halted by hand",
+    };
+    Ok(Json(experiments::halt(&state, &id, &item, reason)?))
+}

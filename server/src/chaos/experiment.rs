@@ -1,0 +1,529 @@
+//! Checking a Chaos Toolkit experiment as chaoslib 1.45 checks it (`chaos validate`), then as this
+//! server must: every activity an HTTP call to this server's own API for the participant's own
+//! stack. The result is a [`Plan`] the runner plays.
+//!
+//! chaoslib's rules kept here: `title`, `description` and `method` are required (`method` may be
+//! empty); tags are non-empty strings; an activity is a `probe` or an `action` with a `name` and a
+//! provider of type `http`, `process` or `python`, or a `ref` to another activity by name; a
+//! timeout is a number; pauses are numbers or a whole `${name}`; `background` is a boolean; a
+//! hypothesis has a `title`, and each of its probes a tolerance: a bool, an integer, a list, a
+//! string, or an object of type `probe`, `regex`, `jsonpath` or `range`.
+//!
+//! Differences, each refused with its reason rather than run differently: `process` and `python`
+//! providers (the server never runs a process or code for an experiment); an HTTP call anywhere
+//! but this server's participant API for the experimenter (`${chaoslab_url}/api/v1/participants/
+//! ${participant_id}/…`); JSON paths that RFC 9535 cannot read (chaoslib uses jsonpath2, whose
+//! filter syntax is older: `[?(@.Id == "x")]` reads the same in both, `=` for equality does not);
+//! regular expressions Rust's `regex` cannot compile (no look-around or back-references).
+
+use serde::Serialize;
+use serde_json::{Map, Value};
+use utoipa::ToSchema;
+
+use super::substitute::{Environment, SELF_URL, Values, resolve, substitute};
+
+/// What is wrong with an experiment, and where.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Problem {
+    /// Where, as a path into the experiment: `method[0].provider.url`.
+    pub path: String,
+    /// What is wrong, and what would do.
+    pub message: String,
+}
+
+/// How a run's rollbacks are chosen (`runtime.rollbacks.strategy`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum RollbackStrategy {
+    /// Unless the run failed or was interrupted.
+    Default,
+    /// Whatever happened.
+    Always,
+    /// Never.
+    Never,
+    /// Only when the hypothesis deviated after the method.
+    Deviated,
+}
+
+/// A probe or an action.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActivityKind {
+    /// Reads something.
+    Probe,
+    /// Changes something.
+    Action,
+}
+
+/// One activity, ready to run.
+#[derive(Debug, Clone)]
+pub struct Activity {
+    /// Probe or action.
+    pub kind: ActivityKind,
+    /// Its name.
+    pub name: String,
+    /// As written in the experiment (the journal repeats it).
+    pub definition: Value,
+    /// Runs alongside the next ones instead of before them.
+    pub background: bool,
+}
+
+/// The steady-state hypothesis.
+#[derive(Debug, Clone)]
+pub struct Hypothesis {
+    /// Its title.
+    pub title: String,
+    /// Its probes, each with a tolerance, in order.
+    pub probes: Vec<Activity>,
+}
+
+/// A checked experiment: what a run plays.
+#[derive(Debug, Clone)]
+pub struct Plan {
+    /// The experiment as given.
+    pub experiment: Value,
+    /// Its title.
+    pub title: String,
+    /// Configuration and secrets, resolved.
+    pub values: Values,
+    /// The hypothesis, if any.
+    pub hypothesis: Option<Hypothesis>,
+    /// The method, references resolved.
+    pub method: Vec<Activity>,
+    /// The rollbacks.
+    pub rollbacks: Vec<Activity>,
+    /// When to play the rollbacks.
+    pub rollback_strategy: RollbackStrategy,
+}
+
+/// The parts of the participant API an experiment may call: the stack, its function, faults,
+/// traffic, measures and SLO. Not the participant itself, and not experiments or runs.
+const ALLOWED: [&str; 9] = [
+    "function",
+    "fault-injection",
+    "traffic",
+    "slo",
+    "metrics",
+    "probes",
+    "accounting",
+    "dashboard",
+    "dead-letters",
+];
+
+/// The prefix every activity URL must have once substituted.
+pub fn api_prefix(participant: &str) -> String {
+    format!("{SELF_URL}/api/v1/participants/{participant}/")
+}
+
+struct Checker<'a> {
+    problems: Vec<Problem>,
+    values: Values,
+    participant: &'a str,
+}
+
+impl Checker<'_> {
+    fn problem(&mut self, path: &str, message: impl Into<String>) {
+        self.problems.push(Problem {
+            path: path.to_owned(),
+            message: message.into(),
+        });
+    }
+
+    /// Checks an activity as chaoslib does, then as the server must. References are checked by
+    /// the caller.
+    fn activity(&mut self, path: &str, activity: &Value) -> Option<Activity> {
+        let Some(object) = activity.as_object().filter(|object| !object.is_empty()) else {
+            self.problem(path, "an activity must be a non-empty object");
+            return None;
+        };
+        let kind = match object.get("type").and_then(Value::as_str) {
+            Some("probe") => ActivityKind::Probe,
+            Some("action") => ActivityKind::Action,
+            Some(other) => {
+                self.problem(
+                    &format!("{path}.type"),
+                    format!("'{other}' is not a supported activity type: probe or action"),
+                );
+                return None;
+            }
+            None => {
+                self.problem(
+                    &format!("{path}.type"),
+                    "an activity must have a type: probe or action",
+                );
+                return None;
+            }
+        };
+        let name = match object.get("name").and_then(Value::as_str) {
+            Some(name) if !name.is_empty() => name.to_owned(),
+            _ => {
+                self.problem(&format!("{path}.name"), "an activity must have a name");
+                return None;
+            }
+        };
+        if let Some(timeout) = object.get("timeout")
+            && !timeout.is_number()
+        {
+            self.problem(
+                &format!("{path}.timeout"),
+                "activity timeout must be a number",
+            );
+        }
+        if let Some(pauses) = object.get("pauses") {
+            for moment in ["before", "after"] {
+                match pauses.get(moment) {
+                    None | Some(Value::Number(_)) => {}
+                    Some(Value::String(text)) if text.starts_with("${") && text.ends_with('}') => {
+                        if !substitute(&Value::String(text.clone()), &self.values).is_number() {
+                            self.problem(
+                                &format!("{path}.pauses.{moment}"),
+                                format!("{text} must name a number in the configuration"),
+                            );
+                        }
+                    }
+                    Some(_) => self.problem(
+                        &format!("{path}.pauses.{moment}"),
+                        format!("activity {moment} pause must be a number or a pattern to a variable from the configuration or secrets"),
+                    ),
+                }
+            }
+        }
+        let background = match object.get("background") {
+            None => false,
+            Some(Value::Bool(background)) => *background,
+            Some(_) => {
+                self.problem(
+                    &format!("{path}.background"),
+                    "activity background must be a boolean",
+                );
+                false
+            }
+        };
+        self.provider(&format!("{path}.provider"), &name, object.get("provider"));
+        Some(Activity {
+            kind,
+            name,
+            definition: activity.clone(),
+            background,
+        })
+    }
+
+    fn provider(&mut self, path: &str, name: &str, provider: Option<&Value>) {
+        let Some(provider) = provider
+            .and_then(Value::as_object)
+            .filter(|p| !p.is_empty())
+        else {
+            self.problem(path, "an activity requires a provider");
+            return;
+        };
+        match provider.get("type").and_then(Value::as_str) {
+            Some("http") => {}
+            Some(kind @ ("process" | "python")) => {
+                self.problem(
+                    &format!("{path}.type"),
+                    format!("activity {name:?} uses a {kind} provider: here an experiment may only make HTTP calls to this server's API for your own stack (the server never runs a process or code for an experiment)"),
+                );
+                return;
+            }
+            Some(other) => {
+                self.problem(
+                    &format!("{path}.type"),
+                    format!("unknown provider type '{other}'"),
+                );
+                return;
+            }
+            None => {
+                self.problem(&format!("{path}.type"), "a provider must have a type");
+                return;
+            }
+        }
+        let Some(url) = provider
+            .get("url")
+            .filter(|url| url.as_str().is_some_and(|url| !url.is_empty()))
+        else {
+            self.problem(&format!("{path}.url"), "a HTTP activity must have a URL");
+            return;
+        };
+        if let Some(headers) = provider.get("headers")
+            && !headers.is_object()
+        {
+            self.problem(
+                &format!("{path}.headers"),
+                "a HTTP activities expect headers as a mapping",
+            );
+        }
+        let url = substitute(url, &self.values);
+        let url = url.as_str().unwrap_or_default();
+        let prefix = api_prefix(self.participant);
+        let allowed = url.strip_prefix(&prefix).is_some_and(|rest| {
+            let first = rest.split(['/', '?']).next().unwrap_or_default();
+            ALLOWED.contains(&first) && !rest.contains("..")
+        });
+        if !allowed {
+            self.problem(
+                &format!("{path}.url"),
+                format!(
+                    "activity {name:?} calls {url:?}: here an activity may only call this server's API for your own stack, as ${{chaoslab_url}}/api/v1/participants/${{participant_id}}/<{}> (with chaoslab_url and participant_id read from CHAOSLAB_URL and CHAOSLAB_PARTICIPANT_ID)",
+                    ALLOWED.join("|")
+                ),
+            );
+        }
+        if let Some(method) = provider.get("method")
+            && !method.as_str().is_some_and(|method| {
+                matches!(
+                    method.to_ascii_uppercase().as_str(),
+                    "GET" | "POST" | "PUT" | "PATCH" | "DELETE"
+                )
+            })
+        {
+            self.problem(
+                &format!("{path}.method"),
+                "method must be GET, POST, PUT, PATCH or DELETE",
+            );
+        }
+    }
+
+    fn tolerance(&mut self, path: &str, tolerance: &Value) {
+        match tolerance {
+            Value::Bool(_) | Value::String(_) | Value::Array(_) => {}
+            Value::Number(number) if number.is_i64() || number.is_u64() => {}
+            Value::Object(object) => match object.get("type").and_then(Value::as_str) {
+                Some("probe") => {
+                    self.activity(path, tolerance);
+                }
+                Some("regex") => match object.get("pattern") {
+                    Some(Value::String(pattern)) => {
+                        let pattern = substitute(&Value::String(pattern.clone()), &self.values);
+                        if let Err(error) = regex::Regex::new(pattern.as_str().unwrap_or_default()) {
+                            self.problem(&format!("{path}.pattern"), format!("hypothesis probe tolerance pattern seems invalid: {error}"));
+                        }
+                    }
+                    Some(_) => self.problem(&format!("{path}.pattern"), "hypothesis probe tolerance pattern has an invalid type"),
+                    None => self.problem(path, "hypothesis regex probe tolerance must have a `pattern` key"),
+                },
+                Some("jsonpath") => match object.get("path").and_then(Value::as_str).map(str::trim) {
+                    Some("") => self.problem(&format!("{path}.path"), "hypothesis probe tolerance JSON path cannot be empty"),
+                    Some(text) => {
+                        let text = substitute(&Value::String(text.to_owned()), &self.values);
+                        if let Err(error) = serde_json_path::JsonPath::parse(text.as_str().unwrap_or_default()) {
+                            self.problem(&format!("{path}.path"), format!("hypothesis probe tolerance JSON path is invalid here (read as RFC 9535): {error}"));
+                        }
+                    }
+                    None => self.problem(path, "hypothesis jsonpath probe tolerance must have a `path` key"),
+                },
+                Some("range") => match object.get("range") {
+                    Some(Value::Array(bounds)) if bounds.len() == 2 => {
+                        for (index, bound) in bounds.iter().enumerate() {
+                            if !bound.is_number() {
+                                let which = if index == 0 { "lower" } else { "upper" };
+                                self.problem(&format!("{path}.range[{index}]"), format!("hypothesis range {which} boundary must be a number"));
+                            }
+                        }
+                    }
+                    Some(Value::Array(_)) => self.problem(&format!("{path}.range"), "hypothesis range sequence must be made of two values"),
+                    Some(_) => self.problem(&format!("{path}.range"), "hypothesis range must be a sequence"),
+                    None => self.problem(path, "hypothesis range probe tolerance must have a `range` key"),
+                },
+                other => self.problem(
+                    &format!("{path}.type"),
+                    format!("hypothesis probe tolerance type '{}' is unsupported", other.unwrap_or_default()),
+                ),
+            },
+            _ => self.problem(path, "hypothesis probe tolerance must either be an integer, a string, a boolean or a pair of values for boundaries, or an object of type probe, regex, jsonpath or range"),
+        }
+    }
+}
+
+/// Checks `experiment` for `participant`. Every problem is reported, not only the first.
+pub fn check(
+    experiment: &Value,
+    participant: &str,
+    environment: &Environment,
+) -> Result<Plan, Vec<Problem>> {
+    let Some(object) = experiment.as_object().filter(|object| !object.is_empty()) else {
+        return Err(vec![Problem {
+            path: "$".to_owned(),
+            message: "an empty experiment is not an experiment".to_owned(),
+        }]);
+    };
+    let values = match resolve(experiment, environment) {
+        Ok(values) => values,
+        Err(message) => {
+            return Err(vec![Problem {
+                path: "configuration".to_owned(),
+                message,
+            }]);
+        }
+    };
+    let mut checker = Checker {
+        problems: Vec::new(),
+        values,
+        participant,
+    };
+    let text = |key: &str| {
+        object
+            .get(key)
+            .and_then(Value::as_str)
+            .filter(|text| !text.is_empty())
+    };
+    let title = text("title");
+    if title.is_none() {
+        checker.problem("title", "experiment requires a title");
+    }
+    if text("description").is_none() {
+        checker.problem("description", "experiment requires a description");
+    }
+    if let Some(tags) = object.get("tags") {
+        let fine = tags.as_array().is_some_and(|tags| {
+            tags.iter()
+                .all(|tag| tag.as_str().is_some_and(|tag| !tag.is_empty()))
+        });
+        if !fine {
+            checker.problem("tags", "experiment tags must be a non-empty string");
+        }
+    }
+
+    let hypothesis = object
+        .get("steady-state-hypothesis")
+        .and_then(|hypothesis| {
+            let title = hypothesis
+                .get("title")
+                .and_then(Value::as_str)
+                .filter(|title| !title.is_empty());
+            if title.is_none() {
+                checker.problem(
+                    "steady-state-hypothesis.title",
+                    "hypothesis requires a title",
+                );
+            }
+            let mut probes = Vec::new();
+            if let Some(list) = hypothesis.get("probes") {
+                let Some(list) = list.as_array() else {
+                    checker.problem("steady-state-hypothesis.probes", "probes must be a list");
+                    return None;
+                };
+                for (index, probe) in list.iter().enumerate() {
+                    let path = format!("steady-state-hypothesis.probes[{index}]");
+                    if let Some(activity) = checker.activity(&path, probe) {
+                        match probe.get("tolerance") {
+                            Some(tolerance) => {
+                                checker.tolerance(&format!("{path}.tolerance"), tolerance)
+                            }
+                            None => checker
+                                .problem(&path, "hypothesis probe must have a tolerance entry"),
+                        }
+                        probes.push(activity);
+                    }
+                }
+            }
+            Some(Hypothesis {
+                title: title.unwrap_or_default().to_owned(),
+                probes,
+            })
+        });
+
+    let mut method = Vec::new();
+    match object.get("method") {
+        None => checker.problem(
+            "method",
+            "an experiment requires a method, which can be empty for only checking steady state hypothesis",
+        ),
+        Some(Value::Array(list)) => {
+            for (index, activity) in list.iter().enumerate() {
+                let path = format!("method[{index}]");
+                if let Some(reference) = activity.get("ref") {
+                    match reference.as_str().filter(|name| !name.is_empty()) {
+                        Some(name) => match lookup(experiment, name) {
+                            Some(found) => {
+                                if let Some(activity) = checker.activity(&path, &found) {
+                                    method.push(activity);
+                                }
+                            }
+                            None => checker.problem(&path, format!("referenced activity '{name}' could not be found in the experiment")),
+                        },
+                        None => checker.problem(&path, "reference to activity must be non-empty strings"),
+                    }
+                } else if let Some(activity) = checker.activity(&path, activity) {
+                    method.push(activity);
+                }
+            }
+        }
+        Some(_) => checker.problem("method", "the method must be a list of activities"),
+    }
+
+    let mut rollbacks = Vec::new();
+    match object.get("rollbacks") {
+        None => {}
+        Some(Value::Array(list)) => {
+            for (index, activity) in list.iter().enumerate() {
+                if let Some(activity) = checker.activity(&format!("rollbacks[{index}]"), activity) {
+                    rollbacks.push(activity);
+                }
+            }
+        }
+        Some(_) => checker.problem("rollbacks", "rollbacks must be a list of activities"),
+    }
+
+    let rollback_strategy = match experiment.pointer("/runtime/rollbacks/strategy") {
+        None => RollbackStrategy::Default,
+        Some(Value::String(strategy)) => {
+            match strategy.as_str() {
+                "default" => RollbackStrategy::Default,
+                "always" => RollbackStrategy::Always,
+                "never" => RollbackStrategy::Never,
+                "deviated" => RollbackStrategy::Deviated,
+                other => {
+                    checker.problem("runtime.rollbacks.strategy", format!("unknown rollback strategy {other:?}: default, always, never or deviated"));
+                    RollbackStrategy::Default
+                }
+            }
+        }
+        Some(_) => {
+            checker.problem(
+                "runtime.rollbacks.strategy",
+                "the rollback strategy must be a string",
+            );
+            RollbackStrategy::Default
+        }
+    };
+
+    if !checker.problems.is_empty() {
+        return Err(checker.problems);
+    }
+    Ok(Plan {
+        experiment: experiment.clone(),
+        title: title.unwrap_or_default().to_owned(),
+        values: checker.values,
+        hypothesis,
+        method,
+        rollbacks,
+        rollback_strategy,
+    })
+}
+
+/// The activity named `name` in the hypothesis, the method or the rollbacks (chaoslib's
+/// `lookup_activity`).
+fn lookup(experiment: &Value, name: &str) -> Option<Value> {
+    let lists = [
+        experiment.pointer("/steady-state-hypothesis/probes"),
+        experiment.get("method"),
+        experiment.get("rollbacks"),
+    ];
+    lists
+        .into_iter()
+        .flatten()
+        .filter_map(Value::as_array)
+        .flatten()
+        .find(|activity| {
+            activity.get("name").and_then(Value::as_str) == Some(name)
+                && activity.get("ref").is_none()
+        })
+        .cloned()
+}
+
+/// An object's member, for the runner.
+pub fn member<'a>(object: &'a Value, key: &str) -> Option<&'a Value> {
+    object
+        .as_object()
+        .and_then(|object: &Map<String, Value>| object.get(key))
+}

@@ -1,0 +1,15 @@
+//! Chaos experiments in the manner of Chaos Toolkit, run by the server on pipeline time.
+//!
+//! - [`substitute`]: configuration, secrets and `${name}` substitution;
+//! - [`experiment`]: checking an experiment as chaoslib does, and as the server must (only HTTP
+//!   calls to the participant's own API), into a plan;
+//! - [`tolerance`]: chaoslib's tolerance rules;
+//! - [`runner`]: playing a plan: hypothesis, method, hypothesis, rollbacks, halts;
+//! - [`journal`]: the run's journal, with chaoslib's keys.
+
+pub mod experiment;
+pub mod journal;
+pub mod runner;
+pub mod store;
+pub mod substitute;
+pub mod tolerance;

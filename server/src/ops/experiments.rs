@@ -1,0 +1,476 @@
+//! Chaos experiments: saving them (checked as `chaos validate` would, and as the server must),
+//! running one at a time per participant on pipeline time, halting, reading the journals, and
+//! finishing the runs a restart cut off.
+//!
+//! A run's activities are HTTP calls to this server's own API, made in-process through the same
+//! router a client reaches (authorization, validation and rate limits included), with the
+//! participant's own token: nothing leaves the process.
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use axum::body::Body;
+use axum::http::{HeaderName, HeaderValue, Method, Request};
+use serde_json::{Map, Value};
+use tokio::sync::watch;
+use tower::ServiceExt;
+
+use crate::chaos::experiment::{Plan, Problem, check};
+use crate::chaos::journal::{Journal, RunStatus};
+use crate::chaos::runner::{self, Boxed, Effects, HttpCall};
+use crate::chaos::store::{ExperimentStore, RunSummary, SavedExperiment, StoreError};
+use crate::chaos::substitute::{Environment, SELF_URL};
+use crate::events::EventKind;
+use crate::ops::{Actor, OpError};
+use crate::state::{App, AppState};
+
+/// Longest experiment accepted, in bytes of JSON.
+pub const MAX_EXPERIMENT_BYTES: usize = 256 * 1024;
+/// Runs listed at most.
+pub const MAX_RUNS_LISTED: usize = 100;
+
+impl From<StoreError> for OpError {
+    fn from(error: StoreError) -> Self {
+        Self::Internal(error.to_string())
+    }
+}
+
+/// The experiments and the runs going on.
+#[derive(Debug)]
+pub struct Experiments {
+    store: ExperimentStore,
+    /// The run going on for each participant, with its halt switch.
+    active: Mutex<HashMap<String, Active>>,
+}
+
+#[derive(Debug)]
+struct Active {
+    run: String,
+    halt: watch::Sender<Option<String>>,
+}
+
+impl Experiments {
+    /// Opens the store in the data directory.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            store: ExperimentStore::open(data_dir)?,
+            active: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The saved experiments and runs.
+    pub fn store(&self) -> &ExperimentStore {
+        &self.store
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
+fn environment(app: &App, id: &str) -> Result<Environment, OpError> {
+    let participant = app.participants.get(id)?;
+    Ok(Environment {
+        url: SELF_URL.to_owned(),
+        token: participant.token,
+        participant: participant.id,
+    })
+}
+
+fn problems_text(problems: &[Problem]) -> String {
+    problems
+        .iter()
+        .map(|problem| format!("{}: {}", problem.path, problem.message))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+/// Checks `experiment` for participant `id` without saving it: every problem, or none.
+pub fn validate(app: &App, id: &str, experiment: &Value) -> Result<Vec<Problem>, OpError> {
+    let environment = environment(app, id)?;
+    Ok(match check(experiment, id, &environment) {
+        Ok(_) => Vec::new(),
+        Err(problems) => problems,
+    })
+}
+
+fn checked(app: &App, id: &str, experiment: &Value) -> Result<Plan, OpError> {
+    if experiment.to_string().len() > MAX_EXPERIMENT_BYTES {
+        return Err(OpError::invalid(
+            "invalid_experiment",
+            format!("the experiment is over {} KB", MAX_EXPERIMENT_BYTES / 1024),
+        ));
+    }
+    let environment = environment(app, id)?;
+    check(experiment, id, &environment)
+        .map_err(|problems| OpError::invalid("invalid_experiment", problems_text(&problems)))
+}
+
+/// Saves a new experiment after checking it; a problem is refused naming where it is.
+pub fn create(app: &App, id: &str, experiment: &Value) -> Result<SavedExperiment, OpError> {
+    let plan = checked(app, id, experiment)?;
+    let experiment_id = format!("x-{}", uuid::Uuid::new_v4().simple());
+    let now = chrono::Utc::now().timestamp_millis();
+    app.experiments
+        .store
+        .save(id, &experiment_id, &plan.title, experiment, now)?;
+    get(app, id, &experiment_id)
+}
+
+/// Replaces a saved experiment after checking it.
+pub fn replace(
+    app: &App,
+    id: &str,
+    experiment_id: &str,
+    experiment: &Value,
+) -> Result<SavedExperiment, OpError> {
+    get(app, id, experiment_id)?;
+    let plan = checked(app, id, experiment)?;
+    let now = chrono::Utc::now().timestamp_millis();
+    app.experiments
+        .store
+        .save(id, experiment_id, &plan.title, experiment, now)?;
+    get(app, id, experiment_id)
+}
+
+/// A participant's saved experiment.
+pub fn get(app: &App, id: &str, experiment_id: &str) -> Result<SavedExperiment, OpError> {
+    app.participants.get(id)?;
+    app.experiments
+        .store
+        .get(id, experiment_id)?
+        .ok_or_else(|| OpError::NotFound(format!("no experiment {experiment_id:?}")))
+}
+
+/// A participant's saved experiments, oldest first.
+pub fn list(app: &App, id: &str) -> Result<Vec<SavedExperiment>, OpError> {
+    app.participants.get(id)?;
+    Ok(app.experiments.store.list(id)?)
+}
+
+/// Deletes a saved experiment (its runs and journals stay).
+pub fn delete(app: &App, id: &str, experiment_id: &str) -> Result<(), OpError> {
+    app.participants.get(id)?;
+    if app.experiments.store.delete(id, experiment_id)? {
+        Ok(())
+    } else {
+        Err(OpError::NotFound(format!(
+            "no experiment {experiment_id:?}"
+        )))
+    }
+}
+
+/// Starts a run of a saved experiment; one run at a time per participant.
+pub fn start(
+    state: &AppState,
+    id: &str,
+    experiment_id: &str,
+    actor: Actor,
+) -> Result<RunSummary, OpError> {
+    let saved = get(state, id, experiment_id)?;
+    let plan = checked(state, id, &saved.experiment)?;
+    let run_id = format!("r-{}", uuid::Uuid::new_v4().simple());
+    let started = state.backend.clock().now();
+    let (halt, halted) = watch::channel(None);
+    {
+        let mut active = state.experiments.active();
+        if let Some(going) = active.get(id) {
+            return Err(OpError::Conflict {
+                code: "run_in_progress",
+                message: format!(
+                    "run {} is still going: wait for it to end or halt it (POST …/runs/{}/halt)",
+                    going.run, going.run
+                ),
+            });
+        }
+        active.insert(
+            id.to_owned(),
+            Active {
+                run: run_id.clone(),
+                halt,
+            },
+        );
+    }
+    let effects = ServerEffects {
+        state: state.clone(),
+        router: crate::router::app(state.clone()),
+        participant: id.to_owned(),
+        run: run_id.clone(),
+        experiment: experiment_id.to_owned(),
+        started,
+        halted,
+    };
+    // The journal exists before the answer, so the run can be read at once.
+    effects.save(&Journal::new(
+        saved.experiment.clone(),
+        crate::metrics::rfc3339::format(started),
+    ));
+    super::record(
+        state,
+        id,
+        EventKind::ExperimentStarted,
+        actor.describe(&format!("{} ({run_id})", plan.title)),
+        "experiment started",
+    );
+    let state_for_run = state.clone();
+    let participant = id.to_owned();
+    tokio::spawn(async move {
+        let journal = runner::run(&plan, &effects).await;
+        let verdict = if journal.deviated {
+            "deviated".to_owned()
+        } else {
+            journal.status.as_str().to_owned()
+        };
+        state_for_run.experiments.active().remove(&participant);
+        super::record(
+            &state_for_run,
+            &participant,
+            EventKind::ExperimentEnded,
+            format!("{} ({}): {verdict}", plan.title, effects.run),
+            "experiment ended",
+        );
+    });
+    run(state, id, &run_id).map(|(summary, _)| summary)
+}
+
+/// Halts a participant's run: it is interrupted at once and its rollbacks are played whatever
+/// the strategy. Halting a run that has ended changes nothing.
+pub fn halt(app: &App, id: &str, run_id: &str, reason: &str) -> Result<RunSummary, OpError> {
+    let (summary, _) = run(app, id, run_id)?;
+    if let Some(active) = app
+        .experiments
+        .active()
+        .get(id)
+        .filter(|active| active.run == run_id)
+    {
+        active.halt.send_replace(Some(reason.to_owned()));
+    }
+    Ok(summary)
+}
+
+/// A participant's run: its summary and journal.
+pub fn run(app: &App, id: &str, run_id: &str) -> Result<(RunSummary, Journal), OpError> {
+    app.participants.get(id)?;
+    app.experiments
+        .store
+        .run(id, run_id)?
+        .ok_or_else(|| OpError::NotFound(format!("no run {run_id:?}")))
+}
+
+/// A participant's runs, newest first.
+pub fn runs(app: &App, id: &str) -> Result<Vec<RunSummary>, OpError> {
+    app.participants.get(id)?;
+    Ok(app.experiments.store.runs(id, MAX_RUNS_LISTED)?)
+}
+
+/// The run a participant has going, if any.
+pub fn active_run(app: &App, id: &str) -> Option<String> {
+    app.experiments
+        .active()
+        .get(id)
+        .map(|active| active.run.clone())
+}
+
+/// Finishes the runs a restart cut off: each is marked interrupted and its rollbacks are played,
+/// so a fault the run switched on does not stay on. Called once the server is ready.
+pub async fn recover(state: &AppState) {
+    let cut_off = match state.experiments.store.running() {
+        Ok(runs) => runs,
+        Err(error) => {
+            tracing::error!(%error, "cannot read the runs a restart interrupted");
+            return;
+        }
+    };
+    for (participant, summary, mut journal) in cut_off {
+        let reason = "the server stopped during the run";
+        let (_, halted) = watch::channel(None);
+        let effects = ServerEffects {
+            state: state.clone(),
+            router: crate::router::app(state.clone()),
+            participant: participant.clone(),
+            run: summary.id.clone(),
+            experiment: summary.experiment.clone(),
+            started: summary.started,
+            halted,
+        };
+        let plan = environment(state, &participant)
+            .ok()
+            .and_then(|environment| check(&journal.experiment, &participant, &environment).ok());
+        match plan {
+            Some(plan) => runner::roll_back(&plan, &mut journal, reason, &effects).await,
+            None => {
+                // The participant left, or the experiment no longer checks: nothing to play.
+                journal.interruption = Some(reason.to_owned());
+                journal.status = RunStatus::Interrupted;
+                effects.save(&journal);
+            }
+        }
+        tracing::warn!(%participant, run = %summary.id, "a run the server's stop interrupted was rolled back");
+        super::record(
+            state,
+            &participant,
+            EventKind::ExperimentEnded,
+            format!(
+                "{} ({}): interrupted by a restart, rolled back",
+                summary.title, summary.id
+            ),
+            "experiment interrupted",
+        );
+    }
+}
+
+/// What a run does, through the server.
+struct ServerEffects {
+    state: AppState,
+    router: axum::Router,
+    participant: String,
+    run: String,
+    experiment: String,
+    started: i64,
+    halted: watch::Receiver<Option<String>>,
+}
+
+impl Effects for ServerEffects {
+    fn call<'a>(&'a self, call: HttpCall) -> Boxed<'a, Result<Value, String>> {
+        Box::pin(async move {
+            let request = request(&call)?;
+            let clock = self.state.backend.clock();
+            let response = self.router.clone().oneshot(request);
+            let response = match call.timeout {
+                Some(seconds) if seconds > 0.0 => tokio::select! {
+                    response = response => response,
+                    () = clock.sleep(Duration::from_secs_f64(seconds)) => {
+                        return Err("activity took too long to complete".to_owned());
+                    }
+                },
+                _ => response.await,
+            };
+            let response = response.map_err(|error| format!("failed to connect: {error}"))?;
+            output(response).await
+        })
+    }
+
+    fn pause<'a>(&'a self, seconds: f64) -> Boxed<'a, bool> {
+        Box::pin(async move {
+            let mut halted = self.halted.clone();
+            let clock = self.state.backend.clock();
+            tokio::select! {
+                () = clock.sleep(Duration::from_secs_f64(seconds.max(0.0))) => {}
+                _ = halted.wait_for(Option::is_some) => {}
+            }
+            self.halted().is_none()
+        })
+    }
+
+    fn now(&self) -> i64 {
+        self.state.backend.clock().now()
+    }
+
+    fn halted(&self) -> Option<String> {
+        self.halted.borrow().clone()
+    }
+
+    fn save(&self, journal: &Journal) {
+        let ended = journal.end.as_ref().map(|_| self.now());
+        if let Err(error) = self.state.experiments.store.save_run(
+            &self.participant,
+            &self.run,
+            &self.experiment,
+            journal,
+            self.started,
+            ended,
+        ) {
+            tracing::error!(run = %self.run, %error, "could not save a run's journal");
+        }
+    }
+}
+
+/// The request an activity's call makes, as Python's `requests` would make it for chaoslib.
+fn request(call: &HttpCall) -> Result<Request<Body>, String> {
+    let path = call
+        .url
+        .strip_prefix(SELF_URL)
+        .ok_or_else(|| format!("{} is not this server", call.url))?;
+    let method = Method::from_bytes(call.method.as_bytes()).map_err(|error| error.to_string())?;
+    let json_body = call.headers.iter().any(|(name, value)| {
+        name.eq_ignore_ascii_case("content-type") && value.as_str() == Some("application/json")
+    });
+    let (uri, body) = if method == Method::GET {
+        let query = call.arguments.as_ref().and_then(Value::as_object).map(form);
+        match query {
+            Some(query) if !query.is_empty() => {
+                let separator = if path.contains('?') { '&' } else { '?' };
+                (format!("{path}{separator}{query}"), Body::empty())
+            }
+            _ => (path.to_owned(), Body::empty()),
+        }
+    } else {
+        let body = match &call.arguments {
+            None | Some(Value::Null) => Body::empty(),
+            Some(arguments) if json_body => Body::from(arguments.to_string()),
+            Some(Value::Object(arguments)) => Body::from(form(arguments)),
+            Some(Value::String(text)) => Body::from(text.clone()),
+            Some(other) => Body::from(other.to_string()),
+        };
+        (path.to_owned(), body)
+    };
+    let mut builder = Request::builder().method(method).uri(uri);
+    for (name, value) in &call.headers {
+        let value = match value {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value),
+        ) {
+            builder = builder.header(name, value);
+        }
+    }
+    builder.body(body).map_err(|error| error.to_string())
+}
+
+/// Form-encodes an object as `requests` does: strings as they are, other values as Python
+/// writes them.
+fn form(arguments: &Map<String, Value>) -> String {
+    let mut serializer = form_urlencoded::Serializer::new(String::new());
+    for (name, value) in arguments {
+        let text = match value {
+            Value::String(text) => text.clone(),
+            Value::Bool(true) => "True".to_owned(),
+            Value::Bool(false) => "False".to_owned(),
+            other => other.to_string(),
+        };
+        serializer.append_pair(name, &text);
+    }
+    serializer.finish()
+}
+
+/// `{"status", "headers", "body"}`, the body parsed when it says it is `application/json`.
+async fn output(response: axum::response::Response) -> Result<Value, String> {
+    let status = response.status().as_u16();
+    let mut headers = Map::new();
+    for (name, value) in response.headers() {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str().to_owned(), Value::String(value.to_owned()));
+        }
+    }
+    let json = response
+        .headers()
+        .get(axum::http::header::CONTENT_TYPE)
+        .is_some_and(|value| value.as_bytes() == b"application/json");
+    let bytes = axum::body::to_bytes(response.into_body(), 8 * 1024 * 1024)
+        .await
+        .map_err(|error| format!("cannot read the response: {error}"))?;
+    let text = String::from_utf8_lossy(&bytes).into_owned();
+    let body = if json {
+        serde_json::from_str(&text).unwrap_or(Value::String(text))
+    } else {
+        Value::String(text)
+    };
+    Ok(serde_json::json!({"status": status, "headers": headers, "body": body}))
+}
+
+/// Arc'd, for callers that hold the app.
+pub type Shared = Arc<Experiments>;

@@ -1,0 +1,436 @@
+//! Chaos experiments run by the server: checked as chaoslib checks them and as the server must,
+//! played on pipeline time as `chaos run` plays them, halted, and finished after a restart.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+use std::time::Duration;
+
+use axum::http::{Method, StatusCode};
+use serde_json::{Value, json};
+use support::app::Lab;
+
+fn http(method: &str, path: &str, body: Option<Value>) -> Value {
+    let mut provider = json!({
+        "type": "http",
+        "method": method,
+        "url": format!("${{chaoslab_url}}/api/v1/participants/${{participant_id}}/{path}"),
+        "headers": {"Authorization": "Bearer ${chaoslab_token}", "Content-Type": "application/json"},
+        "timeout": 10
+    });
+    if let Some(body) = body {
+        provider["arguments"] = body;
+    }
+    provider
+}
+
+/// An experiment whose hypothesis is "no fault is on", whose method switches an exception on and
+/// waits `pause_s`, and whose rollback switches it off.
+fn fault_experiment(pause_s: u64, strategy: &str) -> Value {
+    json!({
+        "version": "1.0.0",
+        "title": "An exception in the function is noticed",
+        "description": "Switches an exception on and checks that the hypothesis notices.",
+        "configuration": {
+            "chaoslab_url": {"type": "env", "key": "CHAOSLAB_URL"},
+            "participant_id": {"type": "env", "key": "CHAOSLAB_PARTICIPANT_ID"},
+            "pause_s": pause_s
+        },
+        "secrets": {"chaoslab": {"chaoslab_token": {"type": "env", "key": "CHAOSLAB_TOKEN"}}},
+        "runtime": {"rollbacks": {"strategy": strategy}},
+        "steady-state-hypothesis": {
+            "title": "No fault is switched on",
+            "probes": [
+                {
+                    "type": "probe",
+                    "name": "the-call-succeeds",
+                    "tolerance": 200,
+                    "provider": http("GET", "fault-injection", None)
+                },
+                {
+                    "type": "probe",
+                    "name": "no-fault-is-on",
+                    "tolerance": {"type": "jsonpath", "path": "$.enabled", "expect": false, "target": "body"},
+                    "provider": http("GET", "fault-injection", None)
+                }
+            ]
+        },
+        "method": [
+            {
+                "type": "action",
+                "name": "switch-an-exception-on",
+                "provider": http("PUT", "fault-injection", Some(json!({"isEnabled": true, "failureMode": "exception", "rate": 1, "exceptionMsg": "from an experiment"}))),
+                "pauses": {"after": "${pause_s}"}
+            }
+        ],
+        "rollbacks": [
+            {
+                "type": "action",
+                "name": "switch-the-fault-off",
+                "provider": http("PUT", "fault-injection", Some(json!({"isEnabled": false})))
+            }
+        ]
+    })
+}
+
+async fn save(lab: &Lab, id: &str, token: &str, experiment: Value) -> String {
+    let (status, saved) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments"),
+            Some(token),
+            Some(experiment),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{saved}");
+    saved["id"].as_str().unwrap().to_owned()
+}
+
+async fn start(lab: &Lab, id: &str, token: &str, experiment: &str) -> String {
+    let (status, run) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments/{experiment}/runs"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED, "{run}");
+    assert_eq!(run["status"], "running");
+    run["id"].as_str().unwrap().to_owned()
+}
+
+async fn run(lab: &Lab, id: &str, token: &str, run: &str) -> Value {
+    let (status, run) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/runs/{run}"),
+            Some(token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{run}");
+    run
+}
+
+/// Waits (pipeline time passes by itself under paused tokio time) until the run has ended, then
+/// reads it through the API. Polls the store, not the API, whose rate limit counts wall time.
+async fn ended(lab: &Lab, id: &str, token: &str, run_id: &str) -> Value {
+    for _ in 0..2_000 {
+        let (summary, _) = chaoslab::ops::experiments::run(&lab.state, id, run_id).unwrap();
+        if summary.status != chaoslab::chaos::journal::RunStatus::Running {
+            return run(lab, id, token, run_id).await;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    panic!("the run did not end");
+}
+
+async fn fault_enabled(lab: &Lab, id: &str, token: &str) -> bool {
+    let (_, view) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/fault-injection"),
+            Some(token),
+            None,
+        )
+        .await;
+    view["enabled"].as_bool().unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_checks_the_hypothesis_plays_the_method_deviates_and_rolls_back() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let experiment = save(&lab, &id, &token, fault_experiment(360, "default")).await;
+    let started = lab.state.backend.clock().now();
+    let run_id = start(&lab, &id, &token, &experiment).await;
+    let run = ended(&lab, &id, &token, &run_id).await;
+    let journal = &run["journal"];
+
+    // chaoslib's keys and meanings.
+    for key in [
+        "chaoslib-version",
+        "platform",
+        "node",
+        "experiment",
+        "start",
+        "end",
+        "duration",
+        "status",
+        "deviated",
+        "steady_states",
+        "run",
+        "rollbacks",
+    ] {
+        assert!(
+            journal.get(key).is_some(),
+            "the journal has {key}: {journal}"
+        );
+    }
+    assert_eq!(journal["chaoslib-version"], "1.45.0");
+    assert_eq!(
+        journal["experiment"]["title"],
+        "An exception in the function is noticed"
+    );
+    assert_eq!(journal["status"], "completed");
+    assert_eq!(journal["deviated"], true);
+    assert_eq!(run["deviated"], true);
+    let before = &journal["steady_states"]["before"];
+    assert_eq!(before["steady_state_met"], true);
+    assert_eq!(before["probes"].as_array().unwrap().len(), 2);
+    assert_eq!(before["probes"][0]["tolerance_met"], true);
+    // After the method the first probe still passes (status 200), the second does not, and the
+    // check stops there.
+    let after = &journal["steady_states"]["after"];
+    assert_eq!(after["steady_state_met"], false);
+    assert_eq!(after["probes"][1]["tolerance_met"], false);
+    assert_eq!(after["probes"][1]["output"]["body"]["enabled"], true);
+    assert_eq!(journal["steady_states"]["during"], json!([]));
+    // The method's action answered 200; its pause lasted 360 s of pipeline time.
+    assert_eq!(journal["run"][0]["status"], "succeeded");
+    assert_eq!(journal["run"][0]["output"]["status"], 200);
+    let duration = journal["duration"].as_f64().unwrap();
+    assert!((360.0..370.0).contains(&duration), "{duration}");
+    assert!(
+        chaoslab::metrics::rfc3339::parse(journal["start"].as_str().unwrap()).unwrap() >= started
+    );
+    // Default strategy, completed run: the rollback was played, and the fault is off again.
+    assert_eq!(journal["rollbacks"][0]["output"]["status"], 200);
+    assert!(!fault_enabled(&lab, &id, &token).await);
+    // The event log has the run.
+    let kinds: Vec<String> = lab
+        .events_of(&id)
+        .into_iter()
+        .map(|(kind, _)| kind)
+        .collect();
+    assert!(
+        kinds.contains(&"experiment_started".to_owned())
+            && kinds.contains(&"experiment_ended".to_owned()),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_hypothesis_that_does_not_hold_first_skips_the_method() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (status, _) = lab
+        .api(Method::PUT, &format!("/api/v1/participants/{id}/fault-injection"), Some(&token), Some(json!({"isEnabled": true, "failureMode": "latency", "minLatency": 1, "maxLatency": 2})))
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let experiment = save(&lab, &id, &token, fault_experiment(60, "never")).await;
+    let run_id = start(&lab, &id, &token, &experiment).await;
+    let run = ended(&lab, &id, &token, &run_id).await;
+    let journal = &run["journal"];
+    assert_eq!(journal["status"], "completed");
+    assert_eq!(journal["deviated"], false);
+    assert_eq!(
+        journal["steady_states"]["before"]["steady_state_met"],
+        false
+    );
+    assert_eq!(journal["steady_states"]["after"], Value::Null);
+    assert_eq!(journal["run"], json!([]));
+    assert_eq!(journal["rollbacks"], json!([]), "strategy never");
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_halt_interrupts_a_pause_and_plays_the_rollbacks_whatever_the_strategy() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let experiment = save(&lab, &id, &token, fault_experiment(3_600, "never")).await;
+    let run_id = start(&lab, &id, &token, &experiment).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert!(
+        fault_enabled(&lab, &id, &token).await,
+        "the method's action has run"
+    );
+    // One run at a time.
+    let (status, body) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments/{experiment}/runs"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    assert_eq!(body["code"], "run_in_progress");
+    let (status, _) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/runs/{run_id}/halt"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let run = ended(&lab, &id, &token, &run_id).await;
+    let journal = &run["journal"];
+    assert_eq!(journal["status"], "interrupted");
+    assert_eq!(journal["interruption"], "halted by hand");
+    assert!(
+        journal["duration"].as_f64().unwrap() < 120.0,
+        "the pause was cut short"
+    );
+    assert_eq!(journal["steady_states"]["after"], Value::Null);
+    assert_eq!(journal["rollbacks"].as_array().unwrap().len(), 1);
+    assert!(!fault_enabled(&lab, &id, &token).await);
+    // Now another run may start.
+    let (status, _) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments/{experiment}/runs"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::ACCEPTED);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_run_a_restart_cut_off_is_marked_interrupted_and_rolled_back() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let experiment = fault_experiment(3_600, "never");
+    let saved = save(&lab, &id, &token, experiment.clone()).await;
+    // What a run that had switched the fault on left in the store when the server stopped.
+    let (status, _) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{id}/fault-injection"),
+            Some(&token),
+            Some(json!({"isEnabled": true, "failureMode": "exception", "exceptionMsg": "x"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let journal =
+        chaoslab::chaos::journal::Journal::new(experiment, "2026-12-02T00:00:00.000Z".to_owned());
+    lab.state
+        .experiments
+        .store()
+        .save_run(&id, "r-cut", &saved, &journal, 0, None)
+        .unwrap();
+    chaoslab::ops::experiments::recover(&lab.state).await;
+    let run = run(&lab, &id, &token, "r-cut").await;
+    assert_eq!(run["status"], "interrupted");
+    assert_eq!(
+        run["journal"]["interruption"],
+        "the server stopped during the run"
+    );
+    assert_eq!(run["journal"]["rollbacks"][0]["status"], "succeeded");
+    assert!(
+        !fault_enabled(&lab, &id, &token).await,
+        "the rollback switched the fault off"
+    );
+}
+
+#[tokio::test]
+async fn experiments_are_checked_as_chaoslib_does_and_refused_where_the_server_cannot_run_them() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (bob, _) = lab.join_through_api("Bob").await;
+    let validate = |experiment: Value| {
+        let path = format!("/api/v1/participants/{id}/experiments/validate");
+        let token = token.clone();
+        let lab = &lab;
+        async move {
+            lab.api(Method::POST, &path, Some(&token), Some(experiment))
+                .await
+                .1
+        }
+    };
+    let fine = validate(fault_experiment(60, "default")).await;
+    assert_eq!(fine, json!({"valid": true, "problems": []}));
+
+    let empty = validate(json!({"title": "t"})).await;
+    let paths: Vec<&str> = empty["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(paths, ["description", "method"]);
+
+    let mut process = fault_experiment(60, "default");
+    process["method"][0]["provider"] =
+        json!({"type": "process", "path": "aws", "arguments": "ssm put-parameter"});
+    let refused = validate(process).await;
+    assert_eq!(refused["valid"], false);
+    let message = refused["problems"][0]["message"].as_str().unwrap();
+    assert!(
+        message.contains("switch-an-exception-on") && message.contains("process"),
+        "{message}"
+    );
+    assert_eq!(refused["problems"][0]["path"], "method[0].provider.type");
+
+    let mut elsewhere = fault_experiment(60, "default");
+    elsewhere["rollbacks"][0]["provider"]["url"] = json!(format!(
+        "${{chaoslab_url}}/api/v1/participants/{bob}/fault-injection"
+    ));
+    let refused = validate(elsewhere).await;
+    assert_eq!(refused["problems"][0]["path"], "rollbacks[0].provider.url");
+
+    let mut outside = fault_experiment(60, "default");
+    outside["method"][0]["provider"]["url"] = json!("https://example.org/steal");
+    assert_eq!(validate(outside).await["valid"], false);
+
+    let mut bad_tolerance = fault_experiment(60, "default");
+    bad_tolerance["steady-state-hypothesis"]["probes"][0]["tolerance"] = json!(2.5);
+    bad_tolerance["steady-state-hypothesis"]["probes"][1]["tolerance"] =
+        json!({"type": "range", "range": [1]});
+    let refused = validate(bad_tolerance).await;
+    assert_eq!(
+        refused["problems"].as_array().unwrap().len(),
+        2,
+        "{refused}"
+    );
+
+    let mut unread = fault_experiment(60, "default");
+    unread["configuration"]["home"] = json!({"type": "env", "key": "HOME"});
+    let refused = validate(unread).await;
+    assert!(
+        refused["problems"][0]["message"]
+            .as_str()
+            .unwrap()
+            .contains("HOME"),
+        "{refused}"
+    );
+
+    // Saving refuses the same, with 422 naming the problem; nothing is saved.
+    let (status, body) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments"),
+            Some(&token),
+            Some(json!({"title": "t"})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert_eq!(body["code"], "invalid_experiment");
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap()
+            .contains("description: experiment requires a description")
+    );
+    let (_, list) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/experiments"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(list, json!([]));
+    // Someone else's experiments are out of reach.
+    let (status, _) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{bob}/experiments"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
