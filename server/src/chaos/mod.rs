@@ -12,4 +12,5 @@ pub mod journal;
 pub mod runner;
 pub mod store;
 pub mod substitute;
+pub mod templates;
 pub mod tolerance;

@@ -88,6 +88,42 @@ pub async fn data(app: &App, participant: &str, minutes: i64) -> Result<Dashboar
         })
 }
 
+/// The widgets titled `titles` of a participant's dashboard between `start` and `end` (pipeline
+/// time), one-minute periods: a run's window.
+pub async fn widgets_between(
+    app: &App,
+    participant: &str,
+    titles: &[&str],
+    start: i64,
+    end: i64,
+) -> Result<Vec<crate::dashboard::WidgetData>, OpError> {
+    let dashboard = dashboard_of(app, participant)?;
+    let source = ParticipantMetrics {
+        backend: app.backend.as_ref(),
+        participant,
+    };
+    let range = TimeRange {
+        start: start - start.rem_euclid(60_000),
+        end: end - end.rem_euclid(60_000) + 60_000,
+        period: Some(60),
+    };
+    let mut widgets = Vec::new();
+    for title in titles {
+        if let Some(widget) = dashboard.widget(title) {
+            widgets.push(
+                widget
+                    .query(&source, range)
+                    .await
+                    .map_err(|error| match error {
+                        QueryError::Source { source, .. } => source.into(),
+                        other => OpError::Internal(other.to_string()),
+                    })?,
+            );
+        }
+    }
+    Ok(widgets)
+}
+
 /// A participant opens their dashboard: it counts as seen for the steps. Returns the data and
 /// the participant as saved.
 pub async fn open(

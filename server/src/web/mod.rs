@@ -18,6 +18,7 @@ pub mod assets;
 pub mod dashboard;
 pub mod dead_letters;
 pub mod error;
+pub mod experiments;
 pub mod faults;
 pub mod function;
 pub mod instructor;
@@ -61,6 +62,20 @@ pub fn routes() -> Router<AppState> {
         .route("/faults", get(faults::show_faults).post(faults::put_fault))
         .route("/faults/test", post(faults::test_invoke))
         .route("/dead-letters", get(dead_letters::show_dead_letters))
+        .route(
+            "/experiments",
+            get(experiments::show_experiments).post(experiments::save_experiment),
+        )
+        .route(
+            "/experiments/{experiment}/run",
+            post(experiments::run_experiment),
+        )
+        .route(
+            "/experiments/{experiment}/delete",
+            post(experiments::delete_experiment),
+        )
+        .route("/experiments/runs/{run}", get(experiments::show_run))
+        .route("/experiments/runs/{run}/halt", post(experiments::halt_run))
         .route("/dead-letters/redrive", post(dead_letters::redrive))
         .route("/dashboard", get(dashboard::show_dashboard))
         .route("/dashboard/live", get(dashboard::dashboard_partial))
