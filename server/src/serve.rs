@@ -189,8 +189,9 @@ fn state_over(
         cookie_key: load_or_create_key(&args.data_dir)?,
         ready: AtomicBool::new(false),
         instructor_token,
-        fault_readings: crate::ops::faults::Readings::default(),
-        experiments: crate::ops::experiments::Experiments::open(&args.data_dir)
+        fault_readings: crate::backend::fault::ParameterReadings::default(),
+        api: app,
+        experiments: crate::chaos::registry::Experiments::open(&args.data_dir)
             .context("cannot open the experiment store")?,
         events: crate::events::EventLog::open(&args.data_dir)
             .context("cannot open the event log")?,

@@ -49,9 +49,12 @@ pub struct App {
     /// The dashboard served, checked at start-up: `terraform/dashboard.json` or `--dashboard`.
     pub dashboard: Arc<DashboardDefinition>,
     /// The overview's recent readings of each participant's fault document.
-    pub fault_readings: crate::ops::faults::Readings,
+    pub fault_readings: crate::backend::fault::ParameterReadings,
+    /// Builds the whole HTTP application over a state: how an experiment's activities reach this
+    /// server's API in-process. Injected by `serve` (operations never import a surface).
+    pub api: fn(AppState) -> axum::Router,
     /// Chaos experiments and their runs.
-    pub experiments: crate::ops::experiments::Experiments,
+    pub experiments: crate::chaos::registry::Experiments,
     /// Each participant's recent test invocations of their function, in memory only.
     pub invocations: RecentInvocations,
 }

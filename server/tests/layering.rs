@@ -92,6 +92,7 @@ fn the_domain_code_imports_neither_surface() {
         "state.rs",
         "protection",
         "input.rs",
+        "chaos",
     ] {
         assert_eq!(
             offences(module, &["crate::api", "crate::web", "crate::ops"]),

@@ -112,3 +112,45 @@ mod tests {
         assert!(FaultParameter::checked(parameter.text()).is_err());
     }
 }
+
+/// Recent readings of each participant's fault-injection parameter, for a view that refreshes
+/// often (the instructor's overview): on AWS each reading is an SSM `GetParameter`, whose
+/// throughput the functions' own reads share.
+#[derive(Debug, Default)]
+pub struct ParameterReadings(
+    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, FaultParameter)>>,
+);
+
+impl ParameterReadings {
+    fn entries(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, (std::time::Instant, FaultParameter)>,
+    > {
+        self.0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The reading of `participant`, if it is younger than `ttl`.
+    pub fn fresh(&self, participant: &str, ttl: std::time::Duration) -> Option<FaultParameter> {
+        self.entries()
+            .get(participant)
+            .filter(|(at, _)| at.elapsed() < ttl)
+            .map(|(_, parameter)| parameter.clone())
+    }
+
+    /// Remembers a reading (or a write) of `participant`'s parameter, as of now.
+    pub fn store(&self, participant: &str, parameter: &FaultParameter) {
+        self.entries().insert(
+            participant.to_owned(),
+            (std::time::Instant::now(), parameter.clone()),
+        );
+    }
+
+    /// Forgets a participant (they left, or their stack was reset).
+    pub fn forget(&self, participant: &str) {
+        self.entries().remove(participant);
+    }
+}

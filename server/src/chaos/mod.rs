@@ -9,6 +9,7 @@
 
 pub mod experiment;
 pub mod journal;
+pub mod registry;
 pub mod runner;
 pub mod store;
 pub mod substitute;

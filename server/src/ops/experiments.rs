@@ -6,8 +6,6 @@
 //! router a client reaches (authorization, validation and rate limits included), with the
 //! participant's own token: nothing leaves the process.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use axum::body::Body;
@@ -19,7 +17,7 @@ use tower::ServiceExt;
 use crate::chaos::experiment::{Plan, Problem, check};
 use crate::chaos::journal::{Journal, RunStatus};
 use crate::chaos::runner::{self, Boxed, Effects, HttpCall};
-use crate::chaos::store::{ExperimentStore, RunSummary, SavedExperiment, StoreError};
+use crate::chaos::store::{RunSummary, SavedExperiment, StoreError};
 use crate::chaos::substitute::{Environment, SELF_URL};
 use crate::events::EventKind;
 use crate::ops::{Actor, OpError};
@@ -33,39 +31,6 @@ pub const MAX_RUNS_LISTED: usize = 100;
 impl From<StoreError> for OpError {
     fn from(error: StoreError) -> Self {
         Self::Internal(error.to_string())
-    }
-}
-
-/// The experiments and the runs going on.
-#[derive(Debug)]
-pub struct Experiments {
-    store: ExperimentStore,
-    /// The run going on for each participant, with its halt switch.
-    active: Mutex<HashMap<String, Active>>,
-}
-
-#[derive(Debug)]
-struct Active {
-    run: String,
-    halt: watch::Sender<Option<String>>,
-}
-
-impl Experiments {
-    /// Opens the store in the data directory.
-    pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
-        Ok(Self {
-            store: ExperimentStore::open(data_dir)?,
-            active: Mutex::new(HashMap::new()),
-        })
-    }
-
-    /// The saved experiments and runs.
-    pub fn store(&self) -> &ExperimentStore {
-        &self.store
-    }
-
-    fn active(&self) -> std::sync::MutexGuard<'_, HashMap<String, Active>> {
-        self.active.lock().unwrap_or_else(PoisonError::into_inner)
     }
 }
 
@@ -113,7 +78,7 @@ pub fn create(app: &App, id: &str, experiment: &Value) -> Result<SavedExperiment
     let experiment_id = format!("x-{}", uuid::Uuid::new_v4().simple());
     let now = chrono::Utc::now().timestamp_millis();
     app.experiments
-        .store
+        .store()
         .save(id, &experiment_id, &plan.title, experiment, now)?;
     get(app, id, &experiment_id)
 }
@@ -129,7 +94,7 @@ pub fn replace(
     let plan = checked(app, id, experiment)?;
     let now = chrono::Utc::now().timestamp_millis();
     app.experiments
-        .store
+        .store()
         .save(id, experiment_id, &plan.title, experiment, now)?;
     get(app, id, experiment_id)
 }
@@ -138,7 +103,7 @@ pub fn replace(
 pub fn get(app: &App, id: &str, experiment_id: &str) -> Result<SavedExperiment, OpError> {
     app.participants.get(id)?;
     app.experiments
-        .store
+        .store()
         .get(id, experiment_id)?
         .ok_or_else(|| OpError::NotFound(format!("no experiment {experiment_id:?}")))
 }
@@ -146,13 +111,13 @@ pub fn get(app: &App, id: &str, experiment_id: &str) -> Result<SavedExperiment, 
 /// A participant's saved experiments, oldest first.
 pub fn list(app: &App, id: &str) -> Result<Vec<SavedExperiment>, OpError> {
     app.participants.get(id)?;
-    Ok(app.experiments.store.list(id)?)
+    Ok(app.experiments.store().list(id)?)
 }
 
 /// Deletes a saved experiment (its runs and journals stay).
 pub fn delete(app: &App, id: &str, experiment_id: &str) -> Result<(), OpError> {
     app.participants.get(id)?;
-    if app.experiments.store.delete(id, experiment_id)? {
+    if app.experiments.store().delete(id, experiment_id)? {
         Ok(())
     } else {
         Err(OpError::NotFound(format!(
@@ -172,29 +137,18 @@ pub fn start(
     let plan = checked(state, id, &saved.experiment)?;
     let run_id = format!("r-{}", uuid::Uuid::new_v4().simple());
     let started = state.backend.clock().now();
-    let (halt, halted) = watch::channel(None);
-    {
-        let mut active = state.experiments.active();
-        if let Some(going) = active.get(id) {
-            return Err(OpError::Conflict {
-                code: "run_in_progress",
-                message: format!(
-                    "run {} is still going: wait for it to end or halt it (POST …/runs/{}/halt)",
-                    going.run, going.run
-                ),
-            });
-        }
-        active.insert(
-            id.to_owned(),
-            Active {
-                run: run_id.clone(),
-                halt,
-            },
-        );
-    }
+    let halted = state
+        .experiments
+        .begin(id, &run_id)
+        .map_err(|going| OpError::Conflict {
+            code: "run_in_progress",
+            message: format!(
+                "run {going} is still going: wait for it to end or halt it (POST …/runs/{going}/halt)"
+            ),
+        })?;
     let effects = ServerEffects {
         state: state.clone(),
-        router: crate::router::app(state.clone()),
+        router: (state.api)(state.clone()),
         participant: id.to_owned(),
         run: run_id.clone(),
         experiment: experiment_id.to_owned(),
@@ -222,7 +176,7 @@ pub fn start(
         } else {
             journal.status.as_str().to_owned()
         };
-        state_for_run.experiments.active().remove(&participant);
+        state_for_run.experiments.end(&participant);
         super::record(
             &state_for_run,
             &participant,
@@ -238,14 +192,7 @@ pub fn start(
 /// the strategy. Halting a run that has ended changes nothing.
 pub fn halt(app: &App, id: &str, run_id: &str, reason: &str) -> Result<RunSummary, OpError> {
     let (summary, _) = run(app, id, run_id)?;
-    if let Some(active) = app
-        .experiments
-        .active()
-        .get(id)
-        .filter(|active| active.run == run_id)
-    {
-        active.halt.send_replace(Some(reason.to_owned()));
-    }
+    app.experiments.halt(id, run_id, reason);
     Ok(summary)
 }
 
@@ -253,7 +200,7 @@ pub fn halt(app: &App, id: &str, run_id: &str, reason: &str) -> Result<RunSummar
 pub fn run(app: &App, id: &str, run_id: &str) -> Result<(RunSummary, Journal), OpError> {
     app.participants.get(id)?;
     app.experiments
-        .store
+        .store()
         .run(id, run_id)?
         .ok_or_else(|| OpError::NotFound(format!("no run {run_id:?}")))
 }
@@ -261,21 +208,18 @@ pub fn run(app: &App, id: &str, run_id: &str) -> Result<(RunSummary, Journal), O
 /// A participant's runs, newest first.
 pub fn runs(app: &App, id: &str) -> Result<Vec<RunSummary>, OpError> {
     app.participants.get(id)?;
-    Ok(app.experiments.store.runs(id, MAX_RUNS_LISTED)?)
+    Ok(app.experiments.store().runs(id, MAX_RUNS_LISTED)?)
 }
 
 /// The run a participant has going, if any.
 pub fn active_run(app: &App, id: &str) -> Option<String> {
-    app.experiments
-        .active()
-        .get(id)
-        .map(|active| active.run.clone())
+    app.experiments.active_run(id)
 }
 
 /// Finishes the runs a restart cut off: each is marked interrupted and its rollbacks are played,
 /// so a fault the run switched on does not stay on. Called once the server is ready.
 pub async fn recover(state: &AppState) {
-    let cut_off = match state.experiments.store.running() {
+    let cut_off = match state.experiments.store().running() {
         Ok(runs) => runs,
         Err(error) => {
             tracing::error!(%error, "cannot read the runs a restart interrupted");
@@ -287,7 +231,7 @@ pub async fn recover(state: &AppState) {
         let (_, halted) = watch::channel(None);
         let effects = ServerEffects {
             state: state.clone(),
-            router: crate::router::app(state.clone()),
+            router: (state.api)(state.clone()),
             participant: participant.clone(),
             run: summary.id.clone(),
             experiment: summary.experiment.clone(),
@@ -373,7 +317,7 @@ impl Effects for ServerEffects {
 
     fn save(&self, journal: &Journal) {
         let ended = journal.end.as_ref().map(|_| self.now());
-        if let Err(error) = self.state.experiments.store.save_run(
+        if let Err(error) = self.state.experiments.store().save_run(
             &self.participant,
             &self.run,
             &self.experiment,
@@ -471,6 +415,3 @@ async fn output(response: axum::response::Response) -> Result<Value, String> {
     };
     Ok(serde_json::json!({"status": status, "headers": headers, "body": body}))
 }
-
-/// Arc'd, for callers that hold the app.
-pub type Shared = Arc<Experiments>;

@@ -100,52 +100,16 @@ pub async fn view(app: &App, id: &str) -> Result<FaultView, OpError> {
 /// account and region by default) with the overview's refresh every 2 seconds.
 pub const OVERVIEW_READING_TTL: std::time::Duration = std::time::Duration::from_secs(15);
 
-/// The overview's recent fault readings, by participant; writes through this server replace
-/// them at once.
-#[derive(Debug, Default)]
-pub struct Readings(
-    std::sync::Mutex<std::collections::HashMap<String, (std::time::Instant, FaultView)>>,
-);
-
-impl Readings {
-    fn fresh(&self, id: &str) -> Option<FaultView> {
-        let entries = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries
-            .get(id)
-            .filter(|(at, _)| at.elapsed() < OVERVIEW_READING_TTL)
-            .map(|(_, view)| view.clone())
-    }
-
-    fn store(&self, id: &str, view: &FaultView) {
-        let mut entries = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.insert(id.to_owned(), (std::time::Instant::now(), view.clone()));
-    }
-
-    /// Forgets a participant (they left, or their stack was reset).
-    pub fn forget(&self, id: &str) {
-        let mut entries = self
-            .0
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner);
-        entries.remove(id);
-    }
-}
-
 /// Participant `id`'s fault as the overview shows it: read at most every
 /// [`OVERVIEW_READING_TTL`], and at once after a write through this server.
 pub async fn overview_view(app: &App, id: &str) -> Result<FaultView, OpError> {
-    if let Some(view) = app.fault_readings.fresh(id) {
-        return Ok(view);
+    if let Some(parameter) = app.fault_readings.fresh(id, OVERVIEW_READING_TTL) {
+        return Ok(FaultView::of(&parameter));
     }
-    let view = view(app, id).await?;
-    app.fault_readings.store(id, &view);
-    Ok(view)
+    app.participants.get(id)?;
+    let parameter = app.backend.fault_injection(id).await?;
+    app.fault_readings.store(id, &parameter);
+    Ok(FaultView::of(&parameter))
 }
 
 /// The document that switches every fault off, as the lab writes it.
@@ -171,7 +135,7 @@ pub async fn put(app: &App, id: &str, document: &str, actor: Actor) -> Result<Fa
         .set_fault_injection(id, parameter.clone())
         .await?;
     let view = FaultView::of(&parameter);
-    app.fault_readings.store(id, &view);
+    app.fault_readings.store(id, &parameter);
     super::record(
         app,
         id,

@@ -1,0 +1,87 @@
+//! The experiments' store and the runs going on: one run at a time per participant, each with
+//! its halt switch.
+
+use std::collections::HashMap;
+use std::sync::{Mutex, MutexGuard, PoisonError};
+
+use tokio::sync::watch;
+
+use super::store::{ExperimentStore, StoreError};
+
+/// The experiments and the runs going on.
+#[derive(Debug)]
+pub struct Experiments {
+    store: ExperimentStore,
+    /// The run going on for each participant, with its halt switch.
+    active: Mutex<HashMap<String, Active>>,
+}
+
+#[derive(Debug)]
+struct Active {
+    run: String,
+    halt: watch::Sender<Option<String>>,
+}
+
+impl Experiments {
+    /// Opens the store in the data directory.
+    pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        Ok(Self {
+            store: ExperimentStore::open(data_dir)?,
+            active: Mutex::new(HashMap::new()),
+        })
+    }
+
+    /// The saved experiments and runs.
+    pub fn store(&self) -> &ExperimentStore {
+        &self.store
+    }
+
+    fn active(&self) -> MutexGuard<'_, HashMap<String, Active>> {
+        self.active.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Registers `run` as `participant`'s run going on; answers the receiver of its halt switch,
+    /// or the run already going on.
+    pub fn begin(
+        &self,
+        participant: &str,
+        run: &str,
+    ) -> Result<watch::Receiver<Option<String>>, String> {
+        let mut active = self.active();
+        if let Some(going) = active.get(participant) {
+            return Err(going.run.clone());
+        }
+        let (halt, halted) = watch::channel(None);
+        active.insert(
+            participant.to_owned(),
+            Active {
+                run: run.to_owned(),
+                halt,
+            },
+        );
+        Ok(halted)
+    }
+
+    /// The participant's run has ended.
+    pub fn end(&self, participant: &str) {
+        self.active().remove(participant);
+    }
+
+    /// Halts `run` if it is the participant's run going on.
+    pub fn halt(&self, participant: &str, run: &str, reason: &str) {
+        if let Some(active) = self
+            .active()
+            .get(participant)
+            .filter(|active| active.run == run)
+        {
+            active.halt.send_replace(Some(reason.to_owned()));
+        }
+    }
+
+    /// The participant's run going on, if any.
+    pub fn active_run(&self, participant: &str) -> Option<String> {
+        self.active()
+            .get(participant)
+            .map(|active| active.run.clone())
+    }
+}
