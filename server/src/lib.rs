@@ -15,9 +15,11 @@
 //! - [`inspector`] explains the ETL function's settings and shows its source, highlighted.
 //! - [`slo`] judges the participant's service level objective against the metrics.
 //! - [`traffic`] runs each participant's publisher and subscriber as tokio tasks.
+//! - [`chaos`] reads Chaos Toolkit experiments: the original lab's, imported onto our API.
 
 pub mod api;
 pub mod backend;
+pub mod chaos;
 pub mod cli;
 pub mod convert;
 pub mod dashboard;
