@@ -34,6 +34,10 @@ fn body_for(operation: &str) -> Option<Value> {
         "invoke_function" => Some(json!({})),
         "redrive_dead_letters" => Some(json!({ "max": 10 })),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
+        "import_experiment" => Some(json!({ "experiment": {
+            "title": "t", "description": "d",
+            "method": [{ "type": "action", "name": "off", "provider": { "type": "process", "path": "aws",
+                "arguments": "ssm put-parameter --name p --value '{\"isEnabled\": false}'" } }] } })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
                 "Dimensions": [{ "Name": "FunctionName", "Value": "f" }] }, "Period": 300, "Stat": "Sum" } }],
