@@ -15,6 +15,7 @@
 //! - [`inspector`] explains the ETL function's settings and shows its source, highlighted.
 //! - [`slo`] judges the participant's service level objective against the metrics.
 //! - [`traffic`] runs each participant's publisher and subscriber as tokio tasks.
+//! - [`chaos`] reads Chaos Toolkit experiments: the original lab's, imported onto our API.
 
 pub mod api;
 pub mod backend;

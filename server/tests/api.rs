@@ -36,6 +36,10 @@ fn body_for(operation: &str) -> Option<Value> {
         "validate_experiment" | "create_experiment" | "put_experiment" => Some(quick_experiment()),
         "start_run" | "halt_run" => Some(json!({})),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
+        "import_experiment" => Some(json!({ "experiment": {
+            "title": "t", "description": "d",
+            "method": [{ "type": "action", "name": "off", "provider": { "type": "process", "path": "aws",
+                "arguments": "ssm put-parameter --name p --value '{\"isEnabled\": false}'" } }] } })),
         "query_metrics" => Some(json!({
             "MetricDataQueries": [{ "Id": "m1", "MetricStat": { "Metric": { "Namespace": "AWS/Lambda", "MetricName": "Invocations",
                 "Dimensions": [{ "Name": "FunctionName", "Value": "f" }] }, "Period": 300, "Stat": "Sum" } }],

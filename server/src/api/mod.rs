@@ -4,7 +4,8 @@
 //! - [`limit`]: the per-client rate limit;
 //! - [`error`]: the JSON error body, `{"code", "message"}`, and the JSON extractor using it;
 //! - [`participants`], [`traffic`], [`pipeline`], [`function`], [`faults`], [`dead_letters`],
-//!   [`slo`], [`steps`], [`events`]: one module per resource, handlers named `verb_noun`.
+//!   [`slo`], [`probes`], [`experiments`], [`steps`], [`events`]: one module per resource, handlers
+//!   named `verb_noun`.
 //!
 //! Routes are registered through `utoipa-axum`, so the OpenAPI document served at
 //! `/api/openapi.json` is built from the same code and cannot drift from it.
@@ -16,12 +17,14 @@ pub mod auth;
 pub mod dead_letters;
 pub mod error;
 pub mod events;
+pub mod experiment_import;
 pub mod experiments;
 pub mod faults;
 pub mod function;
 pub mod limit;
 pub mod participants;
 pub mod pipeline;
+pub mod probes;
 pub mod slo;
 pub mod steps;
 pub mod traffic;
@@ -52,6 +55,7 @@ use utoipa::openapi::{RefOr, Schema};
         (name = "traffic", description = "A participant's publisher and subscriber"),
         (name = "pipeline", description = "The function, metrics, dashboard and accounting"),
         (name = "slo", description = "The participant's service level objective"),
+        (name = "probes", description = "Single numbers a Chaos Toolkit tolerance can read"),
         (name = "steps", description = "Lab steps and their checks"),
         (name = "events", description = "The event log"),
         (name = "experiments", description = "Chaos Toolkit experiments, run by the server on pipeline time, and their journals")
@@ -221,6 +225,11 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(pipeline::get_dashboard))
         .routes(routes!(pipeline::get_accounting))
         .routes(routes!(slo::get_slo, slo::put_slo, slo::patch_slo))
+        .routes(routes!(probes::get_percent_in_flight))
+        .routes(routes!(probes::get_percent_in_error))
+        .routes(routes!(probes::get_sns_notifications_failed))
+        .routes(routes!(probes::get_slo_probe))
+        .routes(routes!(experiment_import::import_experiment))
         .routes(routes!(steps::list_steps))
         .routes(routes!(experiments::validate_experiment))
         .routes(routes!(

@@ -5,9 +5,14 @@
 //!   calls to the participant's own API), into a plan;
 //! - [`tolerance`]: chaoslib's tolerance rules;
 //! - [`runner`]: playing a plan: hypothesis, method, hypothesis, rollbacks, halts;
-//! - [`journal`]: the run's journal, with chaoslib's keys.
+//! - [`journal`]: the run's journal, with chaoslib's keys;
+//! - [`store`] and [`registry`]: saved experiments, runs, and the runs going on;
+//! - [`templates`]: the labs' ready-made experiments;
+//! - [`import`]: the original lab's experiments (AWS CLI processes and chaosaws probes), mapped
+//!   onto HTTP calls to this server's built-in probes and fault-injection API.
 
 pub mod experiment;
+pub mod import;
 pub mod journal;
 pub mod registry;
 pub mod runner;

@@ -14,6 +14,10 @@
 //! - [`faults`]: the function's fault-injection parameter;
 //! - [`function`]: the function's settings, and its test invocation;
 //! - [`dead_letters`]: the dead-letter queue, listed and redriven;
+//! - [`probes`]: the built-in probes a Chaos Toolkit tolerance reads (the original lab's measures,
+//!   SNS failures, the SLO);
+//! - [`experiment_import`]: the original lab's Chaos Toolkit experiments, mapped onto the probes
+//!   and the fault-injection API;
 //! - [`error`]: the one error model, with the table from each error to its HTTP status.
 //!
 //! Nothing here knows about HTTP requests, JSON bodies or templates: this module imports neither
@@ -24,10 +28,12 @@ pub mod dashboard;
 pub mod dead_letters;
 pub mod error;
 pub mod events;
+pub mod experiment_import;
 pub mod experiments;
 pub mod faults;
 pub mod function;
 pub mod participants;
+pub mod probes;
 pub mod slo;
 pub mod steps;
 pub mod traffic;
