@@ -14,6 +14,43 @@ use crate::chaos::store::{RunSummary, SavedExperiment};
 use crate::ops::experiments;
 use crate::state::AppState;
 
+/// A Chaos Toolkit experiment, as `chaos run` reads it. Only the shape is described here; the
+/// server then checks it as chaoslib 1.45 does and as it must (every activity an HTTP call to
+/// this server's API for your own stack), naming each problem with its path. Other keys
+/// (`version`, `tags`, `contributions`, `extensions`, …) are kept as they are.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[allow(dead_code)] // Documents the body; the handlers read it as JSON and check it.
+pub struct ExperimentBody {
+    /// What the experiment is about.
+    #[schema(min_length = 1)]
+    title: String,
+    /// What it checks and how.
+    #[schema(min_length = 1)]
+    description: String,
+    /// The activities that change the system, in order (may be empty: only the hypothesis).
+    #[schema(value_type = Vec<Object>)]
+    method: Vec<serde_json::Value>,
+    /// The hypothesis: a `title` and `probes`, each with a `tolerance`.
+    #[serde(rename = "steady-state-hypothesis")]
+    #[schema(value_type = Option<Object>)]
+    steady_state_hypothesis: Option<serde_json::Value>,
+    /// Played after the method, by `runtime.rollbacks.strategy`.
+    #[schema(value_type = Option<Vec<Object>>)]
+    rollbacks: Option<Vec<serde_json::Value>>,
+    /// Values and `{"type": "env", "key": …}` entries (the server answers `CHAOSLAB_URL`,
+    /// `CHAOSLAB_TOKEN` and `CHAOSLAB_PARTICIPANT_ID`; others need a `default`).
+    #[schema(value_type = Option<Object>)]
+    configuration: Option<serde_json::Value>,
+    /// Secrets by scope, in the same form.
+    #[schema(value_type = Option<Object>)]
+    secrets: Option<serde_json::Value>,
+    /// `{"rollbacks": {"strategy": "default|always|never|deviated"}}`.
+    #[schema(value_type = Option<Object>)]
+    runtime: Option<serde_json::Value>,
+    /// Non-empty strings.
+    tags: Option<Vec<String>>,
+}
+
 /// What checking an experiment found.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Validation {
@@ -36,7 +73,7 @@ pub struct RunDetail {
 /// Checks an experiment as `chaos validate` would (chaoslib 1.45's rules), then as this server
 /// must: only HTTP calls to this server's API for your own stack. Saves nothing.
 #[utoipa::path(post, path = "/participants/{id}/experiments/validate", tag = "experiments",
-    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    request_body = ExperimentBody,
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "Whether it is valid, and every problem", body = Validation),
@@ -72,7 +109,7 @@ pub async fn list_experiments(
 
 /// Saves an experiment after checking it; a problem is refused with 422, naming where it is.
 #[utoipa::path(post, path = "/participants/{id}/experiments", tag = "experiments",
-    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    request_body = ExperimentBody,
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
         (status = 201, description = "Saved", body = SavedExperiment),
@@ -109,7 +146,7 @@ pub async fn get_experiment(
 
 /// Replaces one of your experiments after checking it.
 #[utoipa::path(put, path = "/participants/{id}/experiments/{experiment}", tag = "experiments",
-    request_body(content = Object, description = "A Chaos Toolkit experiment (JSON)"),
+    request_body = ExperimentBody,
     params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
     security(("bearer" = [])),
     responses(
