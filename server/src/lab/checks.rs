@@ -38,6 +38,29 @@ pub enum Facts {
     },
     /// The stated objective and its evaluation, if one was stated.
     Slo(Option<(SloObjective, SloStatus)>),
+    /// The participant's experiment runs, newest first, and their function's timeout.
+    Runs {
+        /// What the check asks of them.
+        want: RunWant,
+        /// The runs, newest first.
+        runs: Vec<RunFact>,
+        /// The function's timeout now, in seconds.
+        timeout_seconds: f64,
+    },
+    /// The function's timeout now, in seconds.
+    Timeout {
+        /// Seconds.
+        seconds: f64,
+    },
+    /// The lab 3 hypothesis's three measures now, over the last 5 minutes (None: no data).
+    Measures {
+        /// SNS notifications failed.
+        sns_failed: Option<f64>,
+        /// Percent in flight (the original lab's).
+        in_flight: Option<f64>,
+        /// Percent in error (the original lab's).
+        in_error: Option<f64>,
+    },
     /// The participant's recent test invokes, newest first, and whether a fault is on now.
     TestInvokes {
         /// What the check asks of them.
@@ -62,6 +85,36 @@ pub enum TestInvokeWant {
     /// The fault is off and the newest succeeded with no fault injected.
     Recovered,
 }
+
+/// What a check on experiment runs asks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RunWant {
+    /// A run of a hypothesis alone (empty method) completed without deviating.
+    HypothesisHeld,
+    /// A run with a method deviated and its rollbacks were played.
+    Deviated,
+    /// A run with a method completed without deviating, with the timeout above
+    /// [`LAB3_MAX_LATENCY_S`].
+    HeldAfterFix,
+}
+
+/// One run, as the checks see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RunFact {
+    /// Its method has activities.
+    pub has_method: bool,
+    /// Its hypothesis has probes.
+    pub has_hypothesis: bool,
+    /// `completed`, `failed`, `aborted`, `interrupted` or `running`.
+    pub status: String,
+    /// Whether the hypothesis deviated after the method.
+    pub deviated: bool,
+    /// Whether rollbacks were played.
+    pub rolled_back: bool,
+}
+
+/// The largest latency the lab 3 experiment injects, in seconds.
+pub const LAB3_MAX_LATENCY_S: f64 = 4.0;
 
 /// Test invokes under injected latency the latency check needs.
 pub const LATENCY_TESTS_NEEDED: usize = 6;
@@ -176,6 +229,81 @@ pub fn judge(facts: &Facts) -> Judgement {
             recent,
             fault_on,
         } => judge_test_invokes(*want, recent, *fault_on),
+        Facts::Runs {
+            want,
+            runs,
+            timeout_seconds,
+        } => judge_runs(*want, runs, *timeout_seconds),
+        Facts::Timeout { seconds } => Judgement {
+            passes: *seconds > LAB3_MAX_LATENCY_S,
+            detail: format!(
+                "The function's timeout is {seconds} s{}.",
+                if *seconds > LAB3_MAX_LATENCY_S {
+                    ", above the experiment's largest latency of 4 s"
+                } else {
+                    ": the experiment's slowest attempts need 4 s"
+                }
+            ),
+        },
+        Facts::Measures {
+            sns_failed,
+            in_flight,
+            in_error,
+        } => {
+            let within = |value: &Option<f64>, low: f64, high: f64| {
+                value.is_some_and(|value| (low..=high).contains(&value))
+            };
+            let show = |value: &Option<f64>| {
+                value.map_or_else(|| "no data".to_owned(), |value| format!("{value:.2}"))
+            };
+            Judgement {
+                passes: within(sns_failed, 0.0, 0.0)
+                    && within(in_flight, 1.0, 6.0)
+                    && within(in_error, 0.0, 2.0),
+                detail: format!(
+                    "Over the last 5 minutes: SNS failures {} (0 needed), in flight {}% (1 to 6), in error {}% (0 to 2).",
+                    show(sns_failed),
+                    show(in_flight),
+                    show(in_error)
+                ),
+            }
+        }
+    }
+}
+
+fn judge_runs(want: RunWant, runs: &[RunFact], timeout_seconds: f64) -> Judgement {
+    let ended = |run: &&RunFact| run.status != "running";
+    let found = match want {
+        RunWant::HypothesisHeld => runs.iter().filter(ended).any(|run| {
+            run.has_hypothesis && !run.has_method && run.status == "completed" && !run.deviated
+        }),
+        RunWant::Deviated => runs
+            .iter()
+            .filter(ended)
+            .any(|run| run.has_method && run.deviated && run.rolled_back),
+        RunWant::HeldAfterFix => {
+            timeout_seconds > LAB3_MAX_LATENCY_S
+                && runs.iter().filter(ended).any(|run| {
+                    run.has_method
+                        && run.has_hypothesis
+                        && run.status == "completed"
+                        && !run.deviated
+                })
+        }
+    };
+    let latest = runs.iter().find(ended).map_or_else(
+        || "You have not run an experiment to the end yet.".to_owned(),
+        |run| {
+            format!(
+                "Your latest run {}{}.",
+                run.status,
+                if run.deviated { " and deviated" } else { "" }
+            )
+        },
+    );
+    Judgement {
+        passes: found,
+        detail: latest,
     }
 }
 

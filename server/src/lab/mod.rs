@@ -37,6 +37,8 @@ pub enum Action {
     TestInvoke,
     /// Write one of the step's fault documents (`fault_documents` in its front matter).
     PutFault,
+    /// Open the experiments page.
+    OpenExperiments,
 }
 
 /// What marks a step done.
@@ -67,6 +69,16 @@ pub enum Check {
     InterceptedCallObserved,
     /// The fault is off and the latest test invoke succeeded with none injected.
     RecoveredAfterFault,
+    /// A run of a hypothesis with an empty method completed without deviating.
+    HypothesisHeld,
+    /// A run with a method deviated, and its rollbacks were played.
+    ExperimentDeviated,
+    /// The function's timeout is above the lab 3 experiment's largest latency (4 s).
+    TimeoutAboveLatency,
+    /// The lab 3 hypothesis's three probes are within their tolerances now.
+    SteadyStateBack,
+    /// A run with a method completed without deviating, with the timeout above 4 s.
+    ExperimentHeld,
 }
 
 impl Check {
@@ -185,6 +197,30 @@ const LAB2_FILES: [(&str, &str); 5] = [
     (
         "05-switch-the-fault-off.md",
         include_str!("../../../templates/lab/lab2/05-switch-the-fault-off.md"),
+    ),
+];
+
+/// The lab 3 step files, in order.
+const LAB3_FILES: [(&str, &str); 5] = [
+    (
+        "01-state-the-hypothesis.md",
+        include_str!("../../../templates/lab/lab3/01-state-the-hypothesis.md"),
+    ),
+    (
+        "02-run-the-experiment.md",
+        include_str!("../../../templates/lab/lab3/02-run-the-experiment.md"),
+    ),
+    (
+        "03-find-the-cause.md",
+        include_str!("../../../templates/lab/lab3/03-find-the-cause.md"),
+    ),
+    (
+        "04-wait-for-the-steady-state.md",
+        include_str!("../../../templates/lab/lab3/04-wait-for-the-steady-state.md"),
+    ),
+    (
+        "05-run-it-again.md",
+        include_str!("../../../templates/lab/lab3/05-run-it-again.md"),
     ),
 ];
 
@@ -323,7 +359,7 @@ struct LabSource {
 }
 
 /// Every lab's files, in order.
-const LAB_SOURCES: [LabSource; 2] = [
+const LAB_SOURCES: [LabSource; 3] = [
     LabSource {
         about: include_str!("../../../templates/lab/lab1/lab.toml"),
         steps: &LAB1_FILES,
@@ -331,6 +367,10 @@ const LAB_SOURCES: [LabSource; 2] = [
     LabSource {
         about: include_str!("../../../templates/lab/lab2/lab.toml"),
         steps: &LAB2_FILES,
+    },
+    LabSource {
+        about: include_str!("../../../templates/lab/lab3/lab.toml"),
+        steps: &LAB3_FILES,
     },
 ];
 
@@ -419,15 +459,16 @@ mod tests {
                 parse_lab(index + 1, source).unwrap_or_else(|error| panic!("{error}"))
             })
             .collect();
-        assert_eq!(labs.len(), 2);
-        assert_eq!(LABS.len(), 2);
+        assert_eq!(labs.len(), 3);
+        assert_eq!(LABS.len(), 3);
         assert_eq!(labs[0].steps.len(), 7);
         assert_eq!(labs[1].steps.len(), 5);
+        assert_eq!(labs[2].steps.len(), 5);
         let ids: std::collections::BTreeSet<&str> = labs
             .iter()
             .flat_map(|lab| lab.steps.iter().map(|step| step.id.as_str()))
             .collect();
-        assert_eq!(ids.len(), 12, "step ids must be unique across the labs");
+        assert_eq!(ids.len(), 17, "step ids must be unique across the labs");
         let lab1 = &labs[0].steps;
         assert_eq!(lab1[0].check, Check::ArchitectureViewed);
         assert_eq!(lab1[6].check, Check::SloHolds);
@@ -471,7 +512,7 @@ mod tests {
             Some(&last_of_lab1.id)
         );
         assert!(previous_step(&LABS[0].steps[0]).is_none());
-        assert!(next_step(LABS[1].steps.last().unwrap_or_else(|| panic!())).is_none());
+        assert!(next_step(LABS[2].steps.last().unwrap_or_else(|| panic!())).is_none());
         assert_eq!(step("inject-latency").map(|step| step.lab), Some(2));
     }
 

@@ -7,7 +7,9 @@ use utoipa::ToSchema;
 
 use crate::backend::invocation::InvocationOutcome;
 use crate::events::EventKind;
-use crate::lab::checks::{Facts, TestInvokeFact, TestInvokeWant, TestOutcome, judge};
+use crate::lab::checks::{
+    Facts, RunFact, RunWant, TestInvokeFact, TestInvokeWant, TestOutcome, judge,
+};
 use crate::lab::{Action, Check, Step, all_steps};
 use crate::metrics::{EpochMillis, rfc3339};
 use crate::ops::OpError;
@@ -156,6 +158,30 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
         Check::RecoveredAfterFault => {
             test_invokes(app, participant, TestInvokeWant::Recovered).await?
         }
+        Check::HypothesisHeld => runs(app, participant, RunWant::HypothesisHeld).await?,
+        Check::ExperimentDeviated => runs(app, participant, RunWant::Deviated).await?,
+        Check::ExperimentHeld => runs(app, participant, RunWant::HeldAfterFix).await?,
+        Check::TimeoutAboveLatency => Facts::Timeout {
+            seconds: app
+                .backend
+                .function_configuration(&participant.id)
+                .await?
+                .timeout_seconds,
+        },
+        Check::SteadyStateBack => {
+            let id = &participant.id;
+            Facts::Measures {
+                sns_failed: crate::ops::probes::sns_notifications_failed(app, id, Some(5))
+                    .await?
+                    .value,
+                in_flight: crate::ops::probes::percent_in_flight(app, id, Some(5))
+                    .await?
+                    .value,
+                in_error: crate::ops::probes::percent_in_error(app, id, Some(5))
+                    .await?
+                    .value,
+            }
+        }
         Check::StackReady => Facts::Stack {
             exists: app.backend.stack_names(&participant.id).is_some(),
         },
@@ -216,5 +242,38 @@ async fn test_invokes(
         want,
         recent,
         fault_on,
+    })
+}
+
+/// The facts of a check on experiment runs: the participant's runs, newest first, and their
+/// function's timeout.
+async fn runs(app: &App, participant: &Participant, want: RunWant) -> Result<Facts, OpError> {
+    let id = &participant.id;
+    let mut facts = Vec::new();
+    for summary in crate::ops::experiments::runs(app, id)?.into_iter().take(20) {
+        let (_, journal) = crate::ops::experiments::run(app, id, &summary.id)?;
+        let has = |pointer: &str| {
+            journal
+                .experiment
+                .pointer(pointer)
+                .and_then(serde_json::Value::as_array)
+                .is_some_and(|items| !items.is_empty())
+        };
+        facts.push(RunFact {
+            has_method: has("/method"),
+            has_hypothesis: has("/steady-state-hypothesis/probes"),
+            status: summary.status.as_str().to_owned(),
+            deviated: summary.deviated,
+            rolled_back: !journal.rollbacks.is_empty(),
+        });
+    }
+    Ok(Facts::Runs {
+        want,
+        runs: facts,
+        timeout_seconds: app
+            .backend
+            .function_configuration(id)
+            .await?
+            .timeout_seconds,
     })
 }
