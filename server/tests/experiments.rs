@@ -562,3 +562,53 @@ async fn lab_3_the_latency_experiment_deviates_until_the_timeout_is_raised() {
     assert_eq!(journal["deviated"], false, "{journal}");
     assert_eq!(journal["status"], "completed");
 }
+
+#[tokio::test]
+async fn an_export_runs_with_chaos_run_pauses_in_wall_seconds_and_no_token_inside() {
+    let lab = Lab::with(|args| args.time_scale = 60.0);
+    let (id, token) = lab.join_through_api("Ada").await;
+    let mut experiment = fault_experiment(360, "default");
+    experiment["rollbacks"][0]["pauses"] = json!({"before": 120});
+    let saved = save(&lab, &id, &token, experiment).await;
+    let (status, exported) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/experiments/{saved}/export"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    let configuration = &exported["configuration"];
+    assert_eq!(
+        configuration["chaoslab_url"],
+        json!({"type": "env", "key": "CHAOSLAB_URL", "default": "http://127.0.0.1:8080"})
+    );
+    assert_eq!(configuration["participant_id"]["default"], json!(id));
+    // 360 pipeline seconds are 6 wall seconds at --time-scale 60; a literal pause becomes a value.
+    assert_eq!(configuration["pause_s"], json!(6));
+    assert_eq!(exported["rollbacks"][0]["pauses"]["before"], "${pause_1_s}");
+    assert_eq!(configuration["pause_1_s"], json!(2));
+    assert_eq!(
+        exported["secrets"]["chaoslab"]["chaoslab_token"],
+        json!({"type": "env", "key": "CHAOSLAB_TOKEN"})
+    );
+    assert!(
+        !exported.to_string().contains(&token),
+        "the token never goes into the file"
+    );
+    // Still an experiment the server accepts.
+    let (status, body) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments/validate"),
+            Some(&token),
+            Some(exported),
+        )
+        .await;
+    assert_eq!(
+        (status, body["valid"].clone()),
+        (StatusCode::OK, json!(true)),
+        "{body}"
+    );
+}

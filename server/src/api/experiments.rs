@@ -255,3 +255,33 @@ pub async fn halt_run(
     };
     Ok(Json(experiments::halt(&state, &id, &item, reason)?))
 }
+
+/// One of your experiments as a file `chaos run` plays unchanged against this server:
+/// `CHAOSLAB_URL` (default: this server as you reached it), `CHAOSLAB_PARTICIPANT_ID` (default:
+/// you) and your token from `CHAOSLAB_TOKEN` (never in the file), every pause a configuration
+/// value in wall seconds at this server's time scale.
+#[utoipa::path(get, path = "/participants/{id}/experiments/{experiment}/export", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The experiment, ready for `chaos run`", body = Object),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+    ))]
+pub async fn export_experiment(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+    headers: axum::http::HeaderMap,
+) -> Result<axum::response::Response, ApiError> {
+    use axum::response::IntoResponse;
+    let base = state.edge.base_url(&headers);
+    let experiment = experiments::export(&state, &id, &item, &base)?;
+    Ok((
+        [(
+            axum::http::header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{item}.json\""),
+        )],
+        Json(experiment),
+    )
+        .into_response())
+}

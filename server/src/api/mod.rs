@@ -241,6 +241,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
             experiments::put_experiment,
             experiments::delete_experiment
         ))
+        .routes(routes!(experiments::export_experiment))
         .routes(routes!(experiments::start_run))
         .routes(routes!(experiments::list_runs))
         .routes(routes!(experiments::get_run))

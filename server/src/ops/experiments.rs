@@ -126,6 +126,99 @@ pub fn delete(app: &App, id: &str, experiment_id: &str) -> Result<(), OpError> {
     }
 }
 
+/// A saved experiment as a file `chaos run` plays unchanged against this server: `chaoslab_url`
+/// and `participant_id` from `CHAOSLAB_URL` and `CHAOSLAB_PARTICIPANT_ID` (defaulting to
+/// `base_url` and the participant's id), the token from `CHAOSLAB_TOKEN` (never written into the
+/// file), and every pause a configuration value in **wall** seconds at the server's time scale:
+/// a pause of 360 pipeline seconds is 6 wall seconds at `--time-scale 60`. Each can be changed
+/// with `chaos run --var`.
+pub fn export(app: &App, id: &str, experiment_id: &str, base_url: &str) -> Result<Value, OpError> {
+    let saved = get(app, id, experiment_id)?;
+    let scale = app.backend.clock().scale();
+    let mut experiment = saved.experiment;
+    let Some(object) = experiment.as_object_mut() else {
+        return Err(OpError::Internal(
+            "a saved experiment is not an object".to_owned(),
+        ));
+    };
+    let mut configuration = object
+        .get("configuration")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    configuration.insert(
+        "chaoslab_url".to_owned(),
+        serde_json::json!({"type": "env", "key": "CHAOSLAB_URL", "default": base_url}),
+    );
+    configuration.insert(
+        "participant_id".to_owned(),
+        serde_json::json!({"type": "env", "key": "CHAOSLAB_PARTICIPANT_ID", "default": id}),
+    );
+    let mut secrets = object
+        .get("secrets")
+        .and_then(Value::as_object)
+        .cloned()
+        .unwrap_or_default();
+    secrets
+        .entry("chaoslab")
+        .or_insert_with(|| serde_json::json!({}))
+        .as_object_mut()
+        .map(|scope| {
+            scope.insert(
+                "chaoslab_token".to_owned(),
+                serde_json::json!({"type": "env", "key": "CHAOSLAB_TOKEN"}),
+            )
+        });
+    // Pauses: pipeline seconds become wall seconds, each a configuration value.
+    let mut converted = std::collections::BTreeSet::new();
+    let mut counter = 0;
+    for list in ["method", "rollbacks"] {
+        let Some(activities) = object.get_mut(list).and_then(Value::as_array_mut) else {
+            continue;
+        };
+        for activity in activities {
+            let Some(pauses) = activity.get_mut("pauses").and_then(Value::as_object_mut) else {
+                continue;
+            };
+            for moment in ["before", "after"] {
+                match pauses.get(moment) {
+                    Some(Value::Number(number)) => {
+                        counter += 1;
+                        let name = format!("pause_{counter}_s");
+                        let wall = number.as_f64().unwrap_or(0.0) / scale;
+                        configuration.insert(name.clone(), wall_seconds(wall));
+                        pauses.insert(moment.to_owned(), Value::String(format!("${{{name}}}")));
+                    }
+                    Some(Value::String(text)) => {
+                        if let Some(name) = text
+                            .strip_prefix("${")
+                            .and_then(|rest| rest.strip_suffix('}'))
+                            && converted.insert(name.to_owned())
+                            && let Some(pipeline) = configuration.get(name).and_then(Value::as_f64)
+                        {
+                            configuration.insert(name.to_owned(), wall_seconds(pipeline / scale));
+                        }
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    object.insert("configuration".to_owned(), Value::Object(configuration));
+    object.insert("secrets".to_owned(), Value::Object(secrets));
+    Ok(experiment)
+}
+
+/// A pause in wall seconds: whole when it is, else with a millisecond's precision.
+fn wall_seconds(seconds: f64) -> Value {
+    let rounded = (seconds * 1000.0).round() / 1000.0;
+    if rounded.fract() == 0.0 && rounded.abs() < 1e15 {
+        Value::from(rounded as i64)
+    } else {
+        Value::from(rounded)
+    }
+}
+
 /// Starts a run of a saved experiment; one run at a time per participant.
 pub fn start(
     state: &AppState,

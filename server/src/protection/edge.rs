@@ -84,6 +84,26 @@ impl Edge {
         self.https
     }
 
+    /// This server's address as a client reaches it: the public origin when one was given, else
+    /// `http://` and the request's `Host` (a host that is not a plain name or address is left
+    /// out, in favour of the default address).
+    pub fn base_url(&self, headers: &HeaderMap) -> String {
+        if let Some(origin) = self.public_origin() {
+            return origin.trim_end_matches('/').to_owned();
+        }
+        let host = headers
+            .get(axum::http::header::HOST)
+            .and_then(|value| value.to_str().ok())
+            .filter(|host| {
+                !host.is_empty()
+                    && host.chars().all(|c| {
+                        c.is_ascii_alphanumeric() || matches!(c, '.' | ':' | '-' | '[' | ']')
+                    })
+            })
+            .unwrap_or("127.0.0.1:8080");
+        format!("http://{host}")
+    }
+
     /// The public origin, `scheme://host[:port]`, if one was given.
     pub fn public_origin(&self) -> Option<&str> {
         self.origin.as_deref()

@@ -379,3 +379,29 @@ pub async fn halt_run(
     experiments::halt(&state, &session.participant.id, &run, "halted by hand")?;
     Ok(Redirect::to(&format!("/experiments/runs/{run}")).into_response())
 }
+
+/// `GET /experiments/{experiment}/export`: the experiment as a file for `chaos run`.
+pub async fn export_experiment(
+    State(state): State<AppState>,
+    session: Session,
+    Path(experiment): Path<String>,
+    headers: HeaderMap,
+) -> Result<Response, WebError> {
+    let base = state.edge.base_url(&headers);
+    let exported = experiments::export(&state, &session.participant.id, &experiment, &base)?;
+    let body = serde_json::to_string_pretty(&exported).unwrap_or_default();
+    Ok((
+        [
+            (
+                axum::http::header::CONTENT_TYPE,
+                "application/json".to_owned(),
+            ),
+            (
+                axum::http::header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{experiment}.json\""),
+            ),
+        ],
+        body,
+    )
+        .into_response())
+}
