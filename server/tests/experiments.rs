@@ -612,3 +612,79 @@ async fn an_export_runs_with_chaos_run_pauses_in_wall_seconds_and_no_token_insid
         "{body}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_breached_stop_condition_halts_the_run_and_plays_the_rollbacks() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    // No SNS notification failed, so "fewer than 1" is breached at the first check, a minute in.
+    let mut breached = fault_experiment(3_600, "never");
+    breached["extensions"] = json!([{"name": "chaoslab", "stop_conditions": [
+        {"name": "no failures", "probe": "sns-notifications-failed", "minutes": 5, "below": 1}
+    ]}]);
+    let saved = save(&lab, &id, &token, breached).await;
+    let run_id = start(&lab, &id, &token, &saved).await;
+    let run = ended(&lab, &id, &token, &run_id).await;
+    let journal = &run["journal"];
+    assert_eq!(journal["status"], "interrupted");
+    assert_eq!(
+        journal["interruption"],
+        "stop condition \"no failures\" breached: 0.00 over the last 5 min, below 1"
+    );
+    let duration = journal["duration"].as_f64().unwrap();
+    assert!(
+        (60.0..=62.0).contains(&duration),
+        "checked every pipeline minute: {duration}"
+    );
+    assert_eq!(
+        journal["rollbacks"].as_array().unwrap().len(),
+        1,
+        "played whatever the strategy"
+    );
+    assert!(!fault_enabled(&lab, &id, &token).await);
+
+    // A condition that holds lets the run finish; a query-based one reads GetMetricData.
+    let mut holding = fault_experiment(180, "default");
+    holding["extensions"] = json!([{"name": "chaoslab", "stop_conditions": [
+        {"name": "error budget", "probe": "percent-in-error", "above": 50},
+        {"name": "invocations", "minutes": 5, "above": 1000000, "metric_data_queries": [
+            {"Id": "invocations", "MetricStat": {"Metric": {"Namespace": "AWS/Lambda", "MetricName": "Invocations",
+                "Dimensions": [{"Name": "FunctionName", "Value": "any"}]}, "Period": 300, "Stat": "Sum"}}
+        ]}
+    ]}]);
+    let saved = save(&lab, &id, &token, holding).await;
+    let run_id = start(&lab, &id, &token, &saved).await;
+    let run = ended(&lab, &id, &token, &run_id).await;
+    assert_eq!(run["journal"]["status"], "completed", "{}", run["journal"]);
+
+    // Badly written conditions are refused, naming where.
+    let mut bad = fault_experiment(60, "default");
+    bad["extensions"] = json!([{"name": "chaoslab", "stop_conditions": [
+        {"name": "x", "probe": "cpu", "above": 1},
+        {"name": "y", "probe": "percent-in-error"},
+        {"name": "z", "probe": "percent-in-error", "metric_data_queries": [], "above": 1}
+    ]}]);
+    let (_, body) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/experiments/validate"),
+            Some(&token),
+            Some(bad),
+        )
+        .await;
+    let paths: Vec<&str> = body["problems"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["path"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        paths,
+        [
+            "extensions[0].stop_conditions[0].probe",
+            "extensions[0].stop_conditions[1]",
+            "extensions[0].stop_conditions[2]"
+        ],
+        "{body}"
+    );
+}

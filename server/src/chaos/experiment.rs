@@ -77,6 +77,48 @@ pub struct Hypothesis {
     pub probes: Vec<Activity>,
 }
 
+/// What a stop condition reads.
+#[derive(Debug, Clone, PartialEq)]
+pub enum StopMeasure {
+    /// One of the built-in probes: `percent-in-flight`, `percent-in-error` or
+    /// `sns-notifications-failed`.
+    Probe(String),
+    /// A GetMetricData query set; the value is the newest datapoint of the last query that
+    /// returns data.
+    Queries(Vec<crate::metrics::MetricDataQuery>),
+}
+
+/// A stop condition, in the manner of AWS FIS: a measure over the last minutes and a threshold,
+/// checked every pipeline minute while the run goes on; a breach halts the run.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StopCondition {
+    /// Its name, for the journal and the page.
+    pub name: String,
+    /// What it reads.
+    pub measure: StopMeasure,
+    /// Over how many whole minutes, 1 to 180.
+    pub minutes: u32,
+    /// Breached when the value is above this.
+    pub above: Option<f64>,
+    /// Breached when the value is below this.
+    pub below: Option<f64>,
+}
+
+impl StopCondition {
+    /// Whether `value` breaches the condition.
+    pub fn breached_by(&self, value: f64) -> bool {
+        self.above.is_some_and(|above| value > above)
+            || self.below.is_some_and(|below| value < below)
+    }
+}
+
+/// The built-in probes a stop condition may read.
+pub const STOP_PROBES: [&str; 3] = [
+    "percent-in-flight",
+    "percent-in-error",
+    "sns-notifications-failed",
+];
+
 /// A checked experiment: what a run plays.
 #[derive(Debug, Clone)]
 pub struct Plan {
@@ -94,6 +136,8 @@ pub struct Plan {
     pub rollbacks: Vec<Activity>,
     /// When to play the rollbacks.
     pub rollback_strategy: RollbackStrategy,
+    /// Stop conditions (the `chaoslab` extension's `stop_conditions`).
+    pub stop_conditions: Vec<StopCondition>,
 }
 
 /// The parts of the participant API an experiment may call: the stack, its function, faults,
@@ -487,10 +531,13 @@ pub fn check(
         }
     };
 
+    let stop_conditions = stop_conditions(&mut checker, object);
+
     if !checker.problems.is_empty() {
         return Err(checker.problems);
     }
     Ok(Plan {
+        stop_conditions,
         experiment: experiment.clone(),
         title: title.unwrap_or_default().to_owned(),
         values: checker.values,
@@ -499,6 +546,136 @@ pub fn check(
         rollbacks,
         rollback_strategy,
     })
+}
+
+/// The stop conditions of the experiment's `chaoslab` extension:
+/// `{"name": "chaoslab", "stop_conditions": [{"name", "probe" | "metric_data_queries",
+/// "minutes", "above" | "below"}]}`. Chaos Toolkit keeps extensions as they are, so the
+/// experiment stays one `chaos run` accepts (where they are not checked).
+fn stop_conditions(
+    checker: &mut Checker<'_>,
+    experiment: &Map<String, Value>,
+) -> Vec<StopCondition> {
+    let mut conditions = Vec::new();
+    let Some(extensions) = experiment.get("extensions") else {
+        return conditions;
+    };
+    let Some(extensions) = extensions.as_array() else {
+        checker.problem("extensions", "extensions must be a list");
+        return conditions;
+    };
+    for (index, extension) in extensions.iter().enumerate() {
+        let path = format!("extensions[{index}]");
+        match extension.get("name").and_then(Value::as_str) {
+            None => checker.problem(&path, "an extension must have a name"),
+            Some("chaoslab") => {}
+            Some(_) => continue,
+        }
+        let Some(list) = extension.get("stop_conditions") else {
+            continue;
+        };
+        let Some(list) = list.as_array() else {
+            checker.problem(
+                &format!("{path}.stop_conditions"),
+                "stop_conditions must be a list",
+            );
+            continue;
+        };
+        for (number, condition) in list.iter().enumerate() {
+            let path = format!("{path}.stop_conditions[{number}]");
+            let Some(name) = condition
+                .get("name")
+                .and_then(Value::as_str)
+                .filter(|name| !name.is_empty())
+            else {
+                checker.problem(&format!("{path}.name"), "a stop condition needs a name");
+                continue;
+            };
+            let measure = match (condition.get("probe"), condition.get("metric_data_queries")) {
+                (Some(Value::String(probe)), None) if STOP_PROBES.contains(&probe.as_str()) => {
+                    StopMeasure::Probe(probe.clone())
+                }
+                (Some(probe), None) => {
+                    checker.problem(
+                        &format!("{path}.probe"),
+                        format!(
+                            "{probe} is not a built-in probe: {}",
+                            STOP_PROBES.join(", ")
+                        ),
+                    );
+                    continue;
+                }
+                (None, Some(queries)) => {
+                    match serde_json::from_value::<Vec<crate::metrics::MetricDataQuery>>(
+                        queries.clone(),
+                    ) {
+                        Ok(queries) if !queries.is_empty() => StopMeasure::Queries(queries),
+                        Ok(_) => {
+                            checker.problem(
+                                &format!("{path}.metric_data_queries"),
+                                "give at least one query",
+                            );
+                            continue;
+                        }
+                        Err(error) => {
+                            checker.problem(
+                                &format!("{path}.metric_data_queries"),
+                                format!("not GetMetricData queries: {error}"),
+                            );
+                            continue;
+                        }
+                    }
+                }
+                _ => {
+                    checker.problem(
+                        &path,
+                        "a stop condition reads exactly one of `probe` and `metric_data_queries`",
+                    );
+                    continue;
+                }
+            };
+            let minutes = match condition.get("minutes") {
+                None => 5,
+                Some(minutes) => match minutes
+                    .as_u64()
+                    .filter(|minutes| (1..=180).contains(minutes))
+                {
+                    Some(minutes) => minutes as u32,
+                    None => {
+                        checker.problem(
+                            &format!("{path}.minutes"),
+                            "minutes must be a whole number from 1 to 180",
+                        );
+                        continue;
+                    }
+                },
+            };
+            let bound = |key: &str, checker: &mut Checker<'_>| match condition.get(key) {
+                None => Ok(None),
+                Some(value) => value.as_f64().map(Some).ok_or_else(|| {
+                    checker.problem(&format!("{path}.{key}"), format!("{key} must be a number"));
+                }),
+            };
+            let (Ok(above), Ok(below)) = (bound("above", checker), bound("below", checker)) else {
+                continue;
+            };
+            if above.is_none() && below.is_none() {
+                checker.problem(
+                    &path,
+                    "a stop condition needs a threshold: `above` or `below`",
+                );
+                continue;
+            }
+            conditions.push(StopCondition {
+                name: name.to_owned(),
+                measure,
+                minutes,
+                above,
+                below,
+            });
+        }
+    }
+    conditions
 }
 
 /// The activity named `name` in the hypothesis, the method or the rollbacks (chaoslib's

@@ -99,7 +99,13 @@ pub fn lab3_latency() -> Value {
                 "pauses": {"after": "${pause_s}"}
             }
         ],
-        "rollbacks": [put_fault("switch-the-fault-off", json!({"isEnabled": false}))]
+        "rollbacks": [put_fault("switch-the-fault-off", json!({"isEnabled": false}))],
+        "extensions": [{
+            "name": "chaoslab",
+            "stop_conditions": [
+                {"name": "error budget", "probe": "percent-in-error", "minutes": 5, "above": 20}
+            ]
+        }]
     })
 }
 

@@ -14,7 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::watch;
 use tower::ServiceExt;
 
-use crate::chaos::experiment::{Plan, Problem, check};
+use crate::chaos::experiment::{Plan, Problem, StopCondition, StopMeasure, check};
 use crate::chaos::journal::{Journal, RunStatus};
 use crate::chaos::runner::{self, Boxed, Effects, HttpCall};
 use crate::chaos::store::{RunSummary, SavedExperiment, StoreError};
@@ -260,6 +260,14 @@ pub fn start(
         actor.describe(&format!("{} ({run_id})", plan.title)),
         "experiment started",
     );
+    if !plan.stop_conditions.is_empty() {
+        tokio::spawn(watch_stop_conditions(
+            state.clone(),
+            id.to_owned(),
+            run_id.clone(),
+            plan.stop_conditions.clone(),
+        ));
+    }
     let state_for_run = state.clone();
     let participant = id.to_owned();
     tokio::spawn(async move {
@@ -279,6 +287,80 @@ pub fn start(
         );
     });
     run(state, id, &run_id).map(|(summary, _)| summary)
+}
+
+/// Checks a run's stop conditions every pipeline minute while it goes on; the first breach halts
+/// it (interrupted, rollbacks played at once). A measure that cannot be read is logged and
+/// checked again the next minute.
+async fn watch_stop_conditions(
+    state: AppState,
+    participant: String,
+    run: String,
+    conditions: Vec<StopCondition>,
+) {
+    let clock = state.backend.clock();
+    loop {
+        clock.sleep(Duration::from_secs(60)).await;
+        if state.experiments.active_run(&participant).as_deref() != Some(run.as_str()) {
+            return;
+        }
+        for condition in &conditions {
+            match stop_measure(&state, &participant, condition).await {
+                Ok(Some(value)) if condition.breached_by(value) => {
+                    let threshold = match (condition.above, condition.below) {
+                        (Some(above), _) if value > above => format!("above {above}"),
+                        (_, Some(below)) => format!("below {below}"),
+                        _ => String::new(),
+                    };
+                    let reason = format!(
+                        "stop condition {:?} breached: {value:.2} over the last {} min, {threshold}",
+                        condition.name, condition.minutes
+                    );
+                    state.experiments.halt(&participant, &run, &reason);
+                    return;
+                }
+                Ok(_) => {}
+                Err(error) => {
+                    tracing::warn!(%participant, %run, condition = %condition.name, %error, "a stop condition could not be read");
+                }
+            }
+        }
+    }
+}
+
+/// A stop condition's value now, over its last whole minutes; None without data.
+async fn stop_measure(
+    app: &App,
+    id: &str,
+    condition: &StopCondition,
+) -> Result<Option<f64>, OpError> {
+    let minutes = Some(i64::from(condition.minutes));
+    match &condition.measure {
+        StopMeasure::Probe(probe) => Ok(match probe.as_str() {
+            "percent-in-flight" => crate::ops::probes::percent_in_flight(app, id, minutes).await?,
+            "percent-in-error" => crate::ops::probes::percent_in_error(app, id, minutes).await?,
+            _ => crate::ops::probes::sns_notifications_failed(app, id, minutes).await?,
+        }
+        .value),
+        StopMeasure::Queries(queries) => {
+            let now = app.backend.clock().now();
+            let end = now - now.rem_euclid(60_000);
+            let request = crate::metrics::GetMetricDataRequest {
+                metric_data_queries: queries.clone(),
+                start_time: end - i64::from(condition.minutes) * 60_000,
+                end_time: end,
+                scan_by: Some(crate::metrics::ScanBy::TimestampDescending),
+                max_datapoints: None,
+                next_token: None,
+            };
+            let response = app.backend.get_metric_data(id, request).await?;
+            Ok(response
+                .metric_data_results
+                .iter()
+                .rev()
+                .find_map(|result| result.values.first().copied()))
+        }
+    }
 }
 
 /// Halts a participant's run: it is interrupted at once and its rollbacks are played whatever
