@@ -44,16 +44,19 @@ pub struct ImportAnswer {
     pub refused: Vec<Refused>,
 }
 
-/// A refused import: nothing was stored.
+/// A refused import: nothing was stored. A body the server could not read at all (an unknown
+/// field, a wrong type) is refused with the usual `{code, message}` and no lists.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct ImportRefusal {
-    /// `import_refused`.
+    /// `import_refused`, `invalid_experiment`, or the request's own error code.
     pub code: &'static str,
     /// What to do.
     pub message: String,
     /// What could be mapped.
+    #[schema(required = false)]
     pub mapped: Vec<Mapped>,
     /// What could not, naming each activity and why.
+    #[schema(required = false)]
     pub refused: Vec<Refused>,
 }
 

@@ -73,7 +73,7 @@ pub struct RunDetail {
 /// Checks an experiment as `chaos validate` would (chaoslib 1.45's rules), then as this server
 /// must: only HTTP calls to this server's API for your own stack. Saves nothing.
 #[utoipa::path(post, path = "/participants/{id}/experiments/validate", tag = "experiments",
-    request_body = ExperimentBody,
+    request_body(content = Object, description = "Any JSON object: the answer lists what keeps it from being an experiment the server can run"),
     params(("id" = String, Path, description = "Participant id")), security(("bearer" = [])),
     responses(
         (status = 200, description = "Whether it is valid, and every problem", body = Validation),
