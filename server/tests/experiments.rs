@@ -688,3 +688,142 @@ async fn a_breached_stop_condition_halts_the_run_and_plays_the_rollbacks() {
         "{body}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn lab_4_a_blocked_s3_deviates_and_a_swallowed_failure_shows_only_in_flight() {
+    fastrand::seed(5);
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let (status, body) = lab
+        .api(
+            Method::PUT,
+            &format!("/api/v1/participants/{id}/traffic"),
+            Some(&token),
+            Some(json!({
+                "publisher": {"rate": 2, "error_rate": 0.01, "stop_after_s": 7200},
+                "subscriber": {"rate": 2}
+            })),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    tokio::time::sleep(Duration::from_secs(11 * 60)).await;
+
+    // S3 out of reach for half the invocations: the run deviates, and the dead-letter queue
+    // fills with the intercepted host in ErrorMessage (a few minutes after, as retries end).
+    let journal = run_to_the_end(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab4_s3_denylist(),
+    )
+    .await;
+    eprintln!(
+        "S3 blocked: {:?}",
+        probe_values(&journal["steady_states"]["after"])
+    );
+    assert_eq!(journal["deviated"], true, "{journal}");
+    assert!(!fault_enabled(&lab, &id, &token).await, "rolled back");
+    tokio::time::sleep(Duration::from_secs(4 * 60)).await;
+    let (_, letters) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/dead-letters?limit=100"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let intercepted = letters["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|message| {
+            message["error_message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Intercepted network connection to chaos-bucket-")
+        })
+        .count();
+    eprintln!(
+        "{} dead letters, {intercepted} intercepted",
+        letters["total"]
+    );
+    assert!(intercepted >= 10, "{letters}");
+    // Fixed (the fault is off): a redrive converts them.
+    let (status, redrive) = lab
+        .api(
+            Method::POST,
+            &format!("/api/v1/participants/{id}/dead-letters/redrive"),
+            Some(&token),
+            Some(json!({})),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{redrive}");
+    assert!(redrive["redriven"].as_u64().unwrap() >= intercepted as u64);
+    tokio::time::sleep(Duration::from_secs(4 * 60)).await;
+    let (_, letters) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/dead-letters?limit=100"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert!(
+        letters["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|message| !message["error_message"]
+                .as_str()
+                .unwrap_or_default()
+                .contains("Intercepted")),
+        "only malformed objects come back: {letters}"
+    );
+
+    // A fault that hides: half the invocations answer 200 without converting. The error measure
+    // stays within its band; only in flight sees it.
+    tokio::time::sleep(Duration::from_secs(6 * 60)).await;
+    let journal = run_to_the_end(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab4_statuscode(),
+    )
+    .await;
+    let after = probe_values(&journal["steady_states"]["after"]);
+    eprintln!("status code: {after:?}");
+    assert_eq!(
+        journal["steady_states"]["before"]["steady_state_met"], true,
+        "{journal}"
+    );
+    assert_eq!(journal["deviated"], true);
+    let in_flight = after
+        .iter()
+        .find(|(name, _, _)| name == "percent-in-flight")
+        .unwrap();
+    assert!(
+        !in_flight.2,
+        "in flight sees the swallowed objects: {after:?}"
+    );
+    let value: f64 = in_flight.1.as_str().unwrap().parse().unwrap();
+    assert!((value - 50.9).abs() < 8.0, "{value}");
+    // Percent in error is the last probe; chaoslib stops at the first failing one, so ask it now.
+    let (_, error) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/probes/percent-in-error"),
+            Some(&token),
+            None,
+        )
+        .await;
+    let in_error = error["value"].as_f64().unwrap();
+    assert!(
+        in_error <= 2.0,
+        "the error measure does not see it: {in_error}"
+    );
+    let accounting = lab.state.backend.accounting(&id).await.unwrap();
+    assert!(
+        accounting.dropped > 200 && accounting.balances(),
+        "{accounting:?}"
+    );
+}

@@ -109,6 +109,59 @@ pub fn lab3_latency() -> Value {
     })
 }
 
+/// An experiment that switches `document` on for `pause_s` pipeline seconds under lab 3's
+/// hypothesis, and off again in its rollback.
+fn fault_experiment(
+    title: &str,
+    description: &str,
+    tag: &str,
+    document: Value,
+    pause_s: u64,
+) -> Value {
+    let mut configuration = configuration();
+    configuration["pause_s"] = json!(pause_s);
+    json!({
+        "version": "1.0.0",
+        "title": title,
+        "description": description,
+        "tags": ["chaoslab", "lab4", tag],
+        "configuration": configuration,
+        "secrets": secrets(),
+        "steady-state-hypothesis": hypothesis(),
+        "method": [
+            {
+                "type": "action",
+                "name": "inject-the-fault",
+                "provider": put_fault("inject-the-fault", document)["provider"].clone(),
+                "pauses": {"after": "${pause_s}"}
+            }
+        ],
+        "rollbacks": [put_fault("switch-the-fault-off", json!({"isEnabled": false}))]
+    })
+}
+
+/// Lab 4's first experiment: S3 out of reach for half the invocations, 5 minutes.
+pub fn lab4_s3_denylist() -> Value {
+    fault_experiment(
+        "The pipeline tolerates losing S3 for half the invocations",
+        "Blocks the function's calls to S3 (s3.*.amazonaws.com) in half the invocations for 5 minutes of pipeline time. The rollback switches the fault off.",
+        "denylist",
+        json!({"isEnabled": true, "failureMode": "blacklist", "rate": 0.5, "blacklist": ["s3.*.amazonaws.com"]}),
+        300,
+    )
+}
+
+/// Lab 4's second experiment: half the invocations answer a status code without running.
+pub fn lab4_statuscode() -> Value {
+    fault_experiment(
+        "The pipeline converts every object even when the function answers early",
+        "Half the invocations answer {\"statusCode\": 200} without running the handler, for 5 minutes of pipeline time: a success to Lambda, so nothing is retried and nothing reaches the dead-letter queue. The rollback switches the fault off.",
+        "statuscode",
+        json!({"isEnabled": true, "failureMode": "statuscode", "rate": 0.5, "statusCode": 200}),
+        300,
+    )
+}
+
 /// The ready-made experiments, with a label each.
 pub fn all() -> Vec<(&'static str, Value)> {
     vec![
@@ -116,6 +169,14 @@ pub fn all() -> Vec<(&'static str, Value)> {
         (
             "Lab 3: latency of 3–4 s in half the invocations",
             lab3_latency(),
+        ),
+        (
+            "Lab 4: S3 out of reach for half the invocations",
+            lab4_s3_denylist(),
+        ),
+        (
+            "Lab 4: a fault that hides (status code 200)",
+            lab4_statuscode(),
         ),
     ]
 }
