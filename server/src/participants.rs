@@ -27,6 +27,8 @@ pub enum Viewed {
     Function,
     /// The fault-injection page.
     FaultInjection,
+    /// The dead-letter page while it listed a message whose call the denylist intercepted.
+    InterceptedDeadLetters,
 }
 
 /// How far a participant has got.

@@ -432,8 +432,8 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         .await;
     assert_eq!(
         steps.as_array().unwrap().len(),
-        17,
-        "lab 1's 7 steps, lab 2's 5 and lab 3's 5"
+        21,
+        "lab 1's 7 steps, lab 2's 5, lab 3's 5 and lab 4's 4"
     );
     assert_eq!(steps[1]["id"], "create-the-pipeline");
     assert_eq!(

@@ -263,3 +263,46 @@ async fn lab_3_end_to_end_through_the_pages() {
     assert!(done, "{page}");
     assert!(page.contains("Lab 3: 5 of 5 steps done"), "{page}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn lab_4_end_to_end_through_the_pages() {
+    fastrand::seed(5);
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let (status, _, _) = lab.post_as(&ada, "/traffic", "standard=yes").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_secs(11 * 60)).await;
+
+    save_and_run(&lab, &ada, &chaoslab::chaos::templates::lab4_s3_denylist()).await;
+    let (done, page) = step_done(&lab, &ada, "cut-off-s3").await;
+    assert!(done, "{page}");
+
+    // The last objects blocked on all three attempts arrive about 3 minutes after the fault.
+    tokio::time::sleep(Duration::from_secs(4 * 60)).await;
+    let (done, _) = step_done(&lab, &ada, "read-the-dead-letters").await;
+    assert!(!done);
+    let (_, _, page) = lab.get("/dead-letters", &ada.cookie).await;
+    assert!(
+        page.contains("Intercepted network connection to chaos-bucket-"),
+        "{page}"
+    );
+    let (done, page) = step_done(&lab, &ada, "read-the-dead-letters").await;
+    assert!(done, "{page}");
+
+    let (done, page) = step_done(&lab, &ada, "redrive").await;
+    assert!(
+        !done && page.contains("intercepted calls to S3; the fault is off"),
+        "{page}"
+    );
+    let (status, _, _) = lab.post_as(&ada, "/dead-letters/redrive", "").await;
+    assert_eq!(status, StatusCode::SEE_OTHER);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    let (done, page) = step_done(&lab, &ada, "redrive").await;
+    assert!(done, "{page}");
+
+    tokio::time::sleep(Duration::from_secs(8 * 60)).await;
+    save_and_run(&lab, &ada, &chaoslab::chaos::templates::lab4_statuscode()).await;
+    let (done, page) = step_done(&lab, &ada, "a-fault-that-hides").await;
+    assert!(done, "{page}");
+    assert!(page.contains("Lab 4: 4 of 4 steps done"), "{page}");
+}

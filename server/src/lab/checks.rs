@@ -61,6 +61,19 @@ pub enum Facts {
         /// Percent in error (the original lab's).
         in_error: Option<f64>,
     },
+    /// What the dead-letter queue holds of intercepted calls, and what the participant has seen.
+    DeadLetters {
+        /// Whether the participant has seen an intercepted dead letter on the page.
+        seen_intercepted: bool,
+        /// Intercepted dead letters in the queue now.
+        intercepted_now: usize,
+        /// Messages in the queue now.
+        total: u64,
+        /// Whether a fault is switched on now.
+        fault_on: bool,
+        /// Whether the check asks that they are gone (else: that they were seen).
+        want_gone: bool,
+    },
     /// The participant's recent test invokes, newest first, and whether a fault is on now.
     TestInvokes {
         /// What the check asks of them.
@@ -96,6 +109,8 @@ pub enum RunWant {
     /// A run with a method completed without deviating, with the timeout above
     /// [`LAB3_MAX_LATENCY_S`].
     HeldAfterFix,
+    /// A run whose method writes a fault of one of these modes deviated.
+    DeviatedUnder(&'static [&'static str]),
 }
 
 /// One run, as the checks see it.
@@ -111,6 +126,8 @@ pub struct RunFact {
     pub deviated: bool,
     /// Whether rollbacks were played.
     pub rolled_back: bool,
+    /// The failure modes its method's fault documents switch on.
+    pub fault_modes: Vec<String>,
 }
 
 /// The largest latency the lab 3 experiment injects, in seconds.
@@ -234,6 +251,33 @@ pub fn judge(facts: &Facts) -> Judgement {
             runs,
             timeout_seconds,
         } => judge_runs(*want, runs, *timeout_seconds),
+        Facts::DeadLetters {
+            seen_intercepted,
+            intercepted_now,
+            total,
+            fault_on,
+            want_gone,
+        } => {
+            let now = format!(
+                "The dead-letter queue holds {total} message(s), {intercepted_now} of them intercepted calls to S3; the fault is {}.",
+                if *fault_on { "still on" } else { "off" }
+            );
+            if *want_gone {
+                Judgement {
+                    passes: *seen_intercepted && *intercepted_now == 0 && !*fault_on,
+                    detail: now,
+                }
+            } else {
+                Judgement {
+                    passes: *seen_intercepted,
+                    detail: if *seen_intercepted {
+                        "You have read the intercepted calls on the dead-letter page.".to_owned()
+                    } else {
+                        now
+                    },
+                }
+            }
+        }
         Facts::Timeout { seconds } => Judgement {
             passes: *seconds > LAB3_MAX_LATENCY_S,
             detail: format!(
@@ -281,6 +325,13 @@ fn judge_runs(want: RunWant, runs: &[RunFact], timeout_seconds: f64) -> Judgemen
             .iter()
             .filter(ended)
             .any(|run| run.has_method && run.deviated && run.rolled_back),
+        RunWant::DeviatedUnder(modes) => runs.iter().filter(ended).any(|run| {
+            run.deviated
+                && run
+                    .fault_modes
+                    .iter()
+                    .any(|mode| modes.contains(&mode.as_str()))
+        }),
         RunWant::HeldAfterFix => {
             timeout_seconds > LAB3_MAX_LATENCY_S
                 && runs.iter().filter(ended).any(|run| {

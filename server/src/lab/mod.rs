@@ -39,6 +39,8 @@ pub enum Action {
     PutFault,
     /// Open the experiments page.
     OpenExperiments,
+    /// Open the dead-letter page.
+    OpenDeadLetters,
 }
 
 /// What marks a step done.
@@ -79,6 +81,14 @@ pub enum Check {
     SteadyStateBack,
     /// A run with a method completed without deviating, with the timeout above 4 s.
     ExperimentHeld,
+    /// A run whose method blocks hosts (a denylist) deviated.
+    DenylistExperimentDeviated,
+    /// The participant opened the dead-letter page while it listed an intercepted call.
+    InterceptedDeadLettersSeen,
+    /// After the participant saw intercepted dead letters, none is left and the fault is off.
+    InterceptedRedriven,
+    /// A run whose method answers a status code (a swallowed failure) deviated.
+    HiddenFaultDeviated,
 }
 
 impl Check {
@@ -224,6 +234,26 @@ const LAB3_FILES: [(&str, &str); 5] = [
     ),
 ];
 
+/// The lab 4 step files, in order.
+const LAB4_FILES: [(&str, &str); 4] = [
+    (
+        "01-cut-off-s3.md",
+        include_str!("../../../templates/lab/lab4/01-cut-off-s3.md"),
+    ),
+    (
+        "02-read-the-dead-letters.md",
+        include_str!("../../../templates/lab/lab4/02-read-the-dead-letters.md"),
+    ),
+    (
+        "03-redrive.md",
+        include_str!("../../../templates/lab/lab4/03-redrive.md"),
+    ),
+    (
+        "04-a-fault-that-hides.md",
+        include_str!("../../../templates/lab/lab4/04-a-fault-that-hides.md"),
+    ),
+];
+
 /// Why a step file could not be read.
 #[derive(Debug, thiserror::Error)]
 pub enum StepError {
@@ -359,7 +389,7 @@ struct LabSource {
 }
 
 /// Every lab's files, in order.
-const LAB_SOURCES: [LabSource; 3] = [
+const LAB_SOURCES: [LabSource; 4] = [
     LabSource {
         about: include_str!("../../../templates/lab/lab1/lab.toml"),
         steps: &LAB1_FILES,
@@ -371,6 +401,10 @@ const LAB_SOURCES: [LabSource; 3] = [
     LabSource {
         about: include_str!("../../../templates/lab/lab3/lab.toml"),
         steps: &LAB3_FILES,
+    },
+    LabSource {
+        about: include_str!("../../../templates/lab/lab4/lab.toml"),
+        steps: &LAB4_FILES,
     },
 ];
 
@@ -459,16 +493,17 @@ mod tests {
                 parse_lab(index + 1, source).unwrap_or_else(|error| panic!("{error}"))
             })
             .collect();
-        assert_eq!(labs.len(), 3);
-        assert_eq!(LABS.len(), 3);
+        assert_eq!(labs.len(), 4);
+        assert_eq!(LABS.len(), 4);
         assert_eq!(labs[0].steps.len(), 7);
         assert_eq!(labs[1].steps.len(), 5);
         assert_eq!(labs[2].steps.len(), 5);
+        assert_eq!(labs[3].steps.len(), 4);
         let ids: std::collections::BTreeSet<&str> = labs
             .iter()
             .flat_map(|lab| lab.steps.iter().map(|step| step.id.as_str()))
             .collect();
-        assert_eq!(ids.len(), 17, "step ids must be unique across the labs");
+        assert_eq!(ids.len(), 21, "step ids must be unique across the labs");
         let lab1 = &labs[0].steps;
         assert_eq!(lab1[0].check, Check::ArchitectureViewed);
         assert_eq!(lab1[6].check, Check::SloHolds);
@@ -512,7 +547,7 @@ mod tests {
             Some(&last_of_lab1.id)
         );
         assert!(previous_step(&LABS[0].steps[0]).is_none());
-        assert!(next_step(LABS[2].steps.last().unwrap_or_else(|| panic!())).is_none());
+        assert!(next_step(LABS[3].steps.last().unwrap_or_else(|| panic!())).is_none());
         assert_eq!(step("inject-latency").map(|step| step.lab), Some(2));
     }
 

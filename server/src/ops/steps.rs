@@ -159,6 +159,19 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
             test_invokes(app, participant, TestInvokeWant::Recovered).await?
         }
         Check::HypothesisHeld => runs(app, participant, RunWant::HypothesisHeld).await?,
+        Check::DenylistExperimentDeviated => {
+            runs(
+                app,
+                participant,
+                RunWant::DeviatedUnder(&["blacklist", "denylist"]),
+            )
+            .await?
+        }
+        Check::HiddenFaultDeviated => {
+            runs(app, participant, RunWant::DeviatedUnder(&["statuscode"])).await?
+        }
+        Check::InterceptedDeadLettersSeen => dead_letters(app, participant, false).await?,
+        Check::InterceptedRedriven => dead_letters(app, participant, true).await?,
         Check::ExperimentDeviated => runs(app, participant, RunWant::Deviated).await?,
         Check::ExperimentHeld => runs(app, participant, RunWant::HeldAfterFix).await?,
         Check::TimeoutAboveLatency => Facts::Timeout {
@@ -265,6 +278,19 @@ async fn runs(app: &App, participant: &Participant, want: RunWant) -> Result<Fac
             status: summary.status.as_str().to_owned(),
             deviated: summary.deviated,
             rolled_back: !journal.rollbacks.is_empty(),
+            fault_modes: journal
+                .experiment
+                .get("method")
+                .and_then(serde_json::Value::as_array)
+                .into_iter()
+                .flatten()
+                .filter_map(|activity| {
+                    activity
+                        .pointer("/provider/arguments/failureMode")
+                        .and_then(serde_json::Value::as_str)
+                        .map(str::to_owned)
+                })
+                .collect(),
         });
     }
     Ok(Facts::Runs {
@@ -275,5 +301,35 @@ async fn runs(app: &App, participant: &Participant, want: RunWant) -> Result<Fac
             .function_configuration(id)
             .await?
             .timeout_seconds,
+    })
+}
+
+/// The facts of a check on intercepted dead letters.
+async fn dead_letters(
+    app: &App,
+    participant: &Participant,
+    want_gone: bool,
+) -> Result<Facts, OpError> {
+    let id = &participant.id;
+    let list = crate::ops::dead_letters::list(app, id, Some(100)).await?;
+    let intercepted_now = list
+        .messages
+        .iter()
+        .filter(|message| {
+            message
+                .error_message
+                .as_deref()
+                .is_some_and(|error| error.contains(crate::lab::checks::INTERCEPTED))
+        })
+        .count();
+    Ok(Facts::DeadLetters {
+        seen_intercepted: participant
+            .progress
+            .viewed
+            .contains(&Viewed::InterceptedDeadLetters),
+        intercepted_now,
+        total: list.total,
+        fault_on: crate::ops::faults::view(app, id).await?.enabled,
+        want_gone,
     })
 }
