@@ -1220,6 +1220,7 @@ fn participant_pages() -> Vec<String> {
             "/function",
             "/faults",
             "/dead-letters",
+            "/experiments",
             "/traffic",
             "/slo",
             "/api-access",
@@ -1633,5 +1634,71 @@ async fn a_participant_works_through_lab_2_and_the_instructor_switches_every_fau
             .contains("handed back to the function")
     );
     instructor.close().await;
+    ada.close().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_participant_runs_lab_3s_experiment_and_follows_it_on_its_page() {
+    let Some(tools) = tools() else { return };
+    let server = serve();
+    let driver = Driver::start(&tools).await;
+    let ada = driver.browser(true).await;
+    let axe = tools.axe.as_str();
+    join_and_start_traffic(&ada, &server, "Ada Lovelace").await;
+    // Eleven pipeline minutes of steady traffic (11 s of wall time at the tests' time scale).
+    tokio::time::sleep(Duration::from_secs(11)).await;
+
+    ada.goto(&server.url("/lab/state-the-hypothesis")).await;
+    ada.assert_accessible(axe, "lab 3 step 1").await;
+    ada.click_link("Open the experiments").await;
+    assert_eq!(ada.path().await, "/experiments");
+    ada.assert_accessible(axe, "experiments").await;
+    // Save the ready-made latency experiment (the second one offered), then run it.
+    ada.client
+        .execute(
+            "document.getElementById('ready-made-2').open = true;",
+            vec![],
+        )
+        .await
+        .unwrap();
+    ada.submit("#ready-made-2 form button").await;
+    assert_eq!(ada.path().await, "/experiments");
+    assert!(
+        ada.text("main")
+            .await
+            .contains("The pipeline tolerates 3 to 4 seconds of latency")
+    );
+    ada.screenshot("experiments").await;
+    ada.submit("form[action$='/run'] button").await;
+    assert!(ada.path().await.starts_with("/experiments/runs/"));
+    ada.wait_until("the run to end", || async {
+        !ada.text("#run-live").await.contains("Halt")
+    })
+    .await;
+    // The verdict depends on the traffic's random malformed objects: the original lab's band
+    // for in flight, [1, 6], is narrow for the 6 or so a 5-minute window holds, and the
+    // hypothesis before the method misses it now and then (the paused-time tests fix a seed
+    // and check the verdict; here the page is under test).
+    let page = ada.text("main").await;
+    assert!(
+        page.contains("deviated: the hypothesis did not hold after the method")
+            || page.contains("completed"),
+        "{page}"
+    );
+    assert!(page.contains("Hypothesis before"), "{page}");
+    assert!(
+        page.contains("switch-the-fault-off"),
+        "the rollback ran: {page}"
+    );
+    assert_eq!(
+        ada.count("[data-widget-id] canvas").await,
+        2,
+        "the fault and measure charts"
+    );
+    ada.assert_accessible(axe, "run").await;
+    ada.screenshot("run").await;
+    ada.goto(&server.url("/lab/run-the-experiment")).await;
+    ada.assert_accessible(axe, "lab 3 step 2").await;
+    ada.screenshot("lab-3-step-2-run-the-experiment").await;
     ada.close().await;
 }

@@ -229,8 +229,8 @@ fn moment(phase: &'static str, run: &ActivityRun) -> Moment {
         Some(other) => other.to_string(),
         None => String::new(),
     };
-    let mut body: String = body.chars().take(160).collect();
-    if body.len() >= 160 {
+    let mut body: String = body.chars().take(120).collect();
+    if body.chars().count() >= 120 {
         body.push('…');
     }
     let output = match run.output.get("status") {
