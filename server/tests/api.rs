@@ -35,6 +35,8 @@ fn body_for(operation: &str) -> Option<Value> {
         "redrive_dead_letters" => Some(json!({ "max": 10 })),
         "validate_experiment" | "create_experiment" | "put_experiment" => Some(quick_experiment()),
         "start_run" | "halt_run" => Some(json!({})),
+        "start_game_day" => Some(json!({ "experiment": quick_experiment() })),
+        "halt_game_day" => Some(json!({})),
         "act_on_participants" => Some(json!({ "action": "stop_traffic" })),
         "import_experiment" => Some(json!({ "experiment": {
             "title": "t", "description": "d",
@@ -61,7 +63,11 @@ fn access(operation: &str) -> &'static str {
         | "delete_participant"
         | "list_events"
         | "reset_participant"
-        | "act_on_participants" => "instructor",
+        | "act_on_participants"
+        | "start_game_day"
+        | "get_game_day"
+        | "halt_game_day"
+        | "game_day_journals" => "instructor",
         _ => "own",
     }
 }
@@ -138,6 +144,7 @@ async fn authorization_matrix_over_every_documented_operation() {
             let in_the_way = matches!(
                 (operation.as_str(), caller, status),
                 ("start_run", _, StatusCode::CONFLICT)
+                    | ("get_game_day", "instructor", StatusCode::NOT_FOUND)
                     | ("delete_experiment", "instructor", StatusCode::NOT_FOUND)
             );
             if expected_ok {

@@ -1617,6 +1617,14 @@ async fn a_participant_works_through_lab_2_and_the_instructor_switches_every_fau
                 && !instructor.text(row).await.contains("an exception")
         })
         .await;
+    instructor.goto(&server.url("/instructor/game-day")).await;
+    assert!(
+        instructor
+            .text("main")
+            .await
+            .contains("No game day has been started yet.")
+    );
+    instructor.assert_accessible(axe, "game day").await;
     ada.goto(&server.url("/faults")).await;
     assert!(
         ada.text("main")

@@ -21,6 +21,7 @@ pub mod experiment_import;
 pub mod experiments;
 pub mod faults;
 pub mod function;
+pub mod game_day;
 pub mod limit;
 pub mod participants;
 pub mod pipeline;
@@ -231,6 +232,9 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(probes::get_slo_probe))
         .routes(routes!(experiment_import::import_experiment))
         .routes(routes!(steps::list_steps))
+        .routes(routes!(game_day::start_game_day, game_day::get_game_day))
+        .routes(routes!(game_day::halt_game_day))
+        .routes(routes!(game_day::game_day_journals))
         .routes(routes!(experiments::validate_experiment))
         .routes(routes!(
             experiments::list_experiments,

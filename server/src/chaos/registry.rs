@@ -14,6 +14,21 @@ pub struct Experiments {
     store: ExperimentStore,
     /// The run going on for each participant, with its halt switch.
     active: Mutex<HashMap<String, Active>>,
+    /// The instructor's latest game day: which run each participant got.
+    game_day: Mutex<Option<GameDay>>,
+}
+
+/// A game day: one experiment started for many participants at once.
+#[derive(Debug, Clone, PartialEq)]
+pub struct GameDay {
+    /// The experiment's title.
+    pub title: String,
+    /// When it started (pipeline time).
+    pub started: i64,
+    /// `(participant, run)` for everyone it started on.
+    pub runs: Vec<(String, String)>,
+    /// `(participant, why)` for those it could not start on.
+    pub skipped: Vec<(String, String)>,
 }
 
 #[derive(Debug)]
@@ -28,6 +43,7 @@ impl Experiments {
         Ok(Self {
             store: ExperimentStore::open(data_dir)?,
             active: Mutex::new(HashMap::new()),
+            game_day: Mutex::new(None),
         })
     }
 
@@ -76,6 +92,19 @@ impl Experiments {
         {
             active.halt.send_replace(Some(reason.to_owned()));
         }
+    }
+
+    /// The latest game day, if any (kept in memory: its runs and journals are in the store).
+    pub fn game_day(&self) -> Option<GameDay> {
+        self.game_day
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Records a new game day, replacing the last.
+    pub fn set_game_day(&self, game_day: GameDay) {
+        *self.game_day.lock().unwrap_or_else(PoisonError::into_inner) = Some(game_day);
     }
 
     /// The participant's run going on, if any.

@@ -32,6 +32,7 @@ pub mod experiment_import;
 pub mod experiments;
 pub mod faults;
 pub mod function;
+pub mod game_day;
 pub mod participants;
 pub mod probes;
 pub mod slo;

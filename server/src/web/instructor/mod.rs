@@ -15,6 +15,7 @@
 
 pub mod actions;
 pub mod events;
+pub mod game_day;
 pub mod overview;
 pub mod participant;
 pub mod row;
@@ -46,6 +47,15 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/instructor/participants/{id}",
             get(participant::show_participant),
+        )
+        .route(
+            "/instructor/game-day",
+            get(game_day::show_game_day).post(game_day::start_game_day),
+        )
+        .route("/instructor/game-day/halt", post(game_day::halt_all))
+        .route(
+            "/instructor/game-day/journals.json",
+            get(game_day::journals),
         )
         .route("/instructor/events", get(events::show_events))
         .route("/instructor/events.csv", get(events::export_csv))
