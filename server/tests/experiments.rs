@@ -820,3 +820,43 @@ async fn lab_4_a_blocked_s3_deviates_and_a_swallowed_failure_shows_only_in_fligh
         "{accounting:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_background_activity_runs_alongside_the_rest_of_the_method() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let mut experiment = fault_experiment(10, "never");
+    // A background action that waits 100 s, then the (foreground) action with its 10 s pause.
+    let mut background = experiment["method"][0].clone();
+    background["name"] = json!("later-in-the-background");
+    background["background"] = json!(true);
+    background["pauses"] = json!({"before": 100});
+    experiment["method"] = json!([background, experiment["method"][0].clone()]);
+    let saved = save(&lab, &id, &token, experiment).await;
+    let run_id = start(&lab, &id, &token, &saved).await;
+    let run = ended(&lab, &id, &token, &run_id).await;
+    let journal = &run["journal"];
+    let started = |name: &str| {
+        let run = journal["run"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|run| run["activity"]["name"] == name)
+            .unwrap();
+        chaoslab::metrics::rfc3339::parse(run["start"].as_str().unwrap()).unwrap()
+    };
+    let run_start = chaoslab::metrics::rfc3339::parse(journal["start"].as_str().unwrap()).unwrap();
+    // The foreground action did not wait for the background one, which started 100 s in; the
+    // method lasted as long as the longer of the two, not their sum.
+    assert!(
+        started("switch-an-exception-on") - run_start < 1_000,
+        "{journal}"
+    );
+    let background_start = started("later-in-the-background") - run_start;
+    assert!(
+        (100_000..101_000).contains(&background_start),
+        "{background_start}"
+    );
+    let duration = journal["duration"].as_f64().unwrap();
+    assert!((100.0..105.0).contains(&duration), "{duration}");
+}

@@ -1,8 +1,9 @@
 //! Playing a checked experiment ([`Plan`]) as `chaos run` plays it, on pipeline time:
 //! 1. the hypothesis before the method, stopping at the first probe that fails or is out of
 //!    tolerance; if it does not hold, the method is skipped;
-//! 2. the method, in order: pauses before and after each activity, background activities started
-//!    and awaited at the end of the method; a failed activity does not stop it;
+//! 2. the method, in order: pauses before and after each activity; a background activity starts
+//!    when the method reaches it and runs alongside the next ones, and the method ends when every
+//!    background activity has; a failed activity does not stop it;
 //! 3. the hypothesis after the method, unless the run was interrupted; if it does not hold, the
 //!    run has deviated;
 //! 4. the rollbacks, by strategy: `default` unless the run failed or was interrupted, `always`,
@@ -15,6 +16,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
+use futures_util::stream::{FuturesUnordered, StreamExt};
 use serde_json::{Map, Value, json};
 
 use super::experiment::{Activity, ActivityKind, Plan, RollbackStrategy};
@@ -83,31 +85,61 @@ pub async fn run(plan: &Plan, effects: &dyn Effects) -> Journal {
     }
 
     if before_holds && effects.halted().is_none() {
-        let mut background = Vec::new();
+        // Background activities start when the method reaches them and run alongside the
+        // activities after them; the method ends when they have all ended.
+        let mut background: FuturesUnordered<Boxed<'_, Option<ActivityRun>>> =
+            FuturesUnordered::new();
+        let mut finished = Vec::new();
         for activity in &plan.method {
             if effects.halted().is_some() {
                 break;
             }
-            if !pause(plan, activity, "before", effects).await {
-                break;
-            }
             if activity.background {
-                background.push(activity);
+                background.push(Box::pin(async move {
+                    if !pause(plan, activity, "before", effects).await {
+                        return None;
+                    }
+                    let run = play(plan, activity, effects).await;
+                    pause(plan, activity, "after", effects).await;
+                    Some(run)
+                }));
                 continue;
             }
-            let run = play(plan, activity, effects).await;
+            let before = alongside(
+                pause(plan, activity, "before", effects),
+                &mut background,
+                &mut finished,
+            )
+            .await;
+            journal.run.append(&mut finished);
+            if !before {
+                break;
+            }
+            let run = alongside(
+                play(plan, activity, effects),
+                &mut background,
+                &mut finished,
+            )
+            .await;
+            journal.run.append(&mut finished);
             journal.run.push(run);
             effects.save(&journal);
-            if !pause(plan, activity, "after", effects).await {
+            let after = alongside(
+                pause(plan, activity, "after", effects),
+                &mut background,
+                &mut finished,
+            )
+            .await;
+            journal.run.append(&mut finished);
+            if !after {
                 break;
             }
         }
-        // Background activities: chaoslib starts them in a pool and waits for them when the
-        // method ends. Calls here are quick, so they run when the method ends, in order.
-        for activity in background {
-            let run = play(plan, activity, effects).await;
-            journal.run.push(run);
-            effects.save(&journal);
+        while let Some(run) = background.next().await {
+            if let Some(run) = run {
+                journal.run.push(run);
+                effects.save(&journal);
+            }
         }
         if effects.halted().is_none()
             && let Some(hypothesis) = plan.hypothesis.as_ref().filter(|h| !h.probes.is_empty())
@@ -164,6 +196,26 @@ pub async fn roll_back(plan: &Plan, journal: &mut Journal, reason: &str, effects
     journal.end = Some(iso(ended));
     journal.status = RunStatus::Interrupted;
     effects.save(journal);
+}
+
+/// Runs `work` while driving the background activities, collecting those that end meanwhile.
+async fn alongside<T>(
+    work: impl Future<Output = T>,
+    background: &mut FuturesUnordered<Boxed<'_, Option<ActivityRun>>>,
+    finished: &mut Vec<ActivityRun>,
+) -> T {
+    let mut work = std::pin::pin!(work);
+    loop {
+        tokio::select! {
+            biased;
+            output = &mut work => return output,
+            Some(run) = background.next(), if !background.is_empty() => {
+                if let Some(run) = run {
+                    finished.push(run);
+                }
+            }
+        }
+    }
 }
 
 /// Waits the activity's pause `before` or `after`; false when halted.
