@@ -198,6 +198,27 @@ async fn a_run_checks_the_hypothesis_plays_the_method_deviates_and_rolls_back() 
     // Default strategy, completed run: the rollback was played, and the fault is off again.
     assert_eq!(journal["rollbacks"][0]["output"]["status"], 200);
     assert!(!fault_enabled(&lab, &id, &token).await);
+    // The journal alone, as `chaos run` writes it; another participant cannot read it.
+    let (status, alone) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{id}/runs/{run_id}/journal"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{alone}");
+    assert_eq!(&alone, journal);
+    let (bob, bob_token) = lab.join_through_api("Bob").await;
+    let (status, refused) = lab
+        .api(
+            Method::GET,
+            &format!("/api/v1/participants/{bob}/runs/{run_id}/journal"),
+            Some(&bob_token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{refused}");
     // The event log has the run.
     let kinds: Vec<String> = lab
         .events_of(&id)

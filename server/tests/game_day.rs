@@ -55,21 +55,21 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     let (status, _) = lab
         .api(
             Method::POST,
-            "/api/v1/game-day",
+            "/api/v1/gamedays",
             Some(&ada_token),
             Some(json!({"experiment": experiment(60)})),
         )
         .await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, _) = lab
-        .api(Method::GET, "/api/v1/game-day", Some(INSTRUCTOR), None)
+        .api(Method::GET, "/api/v1/gamedays", Some(INSTRUCTOR), None)
         .await;
     assert_eq!(status, StatusCode::NOT_FOUND, "none yet");
     // An experiment nobody can run is refused as a whole.
     let (status, body) = lab
         .api(
             Method::POST,
-            "/api/v1/game-day",
+            "/api/v1/gamedays",
             Some(INSTRUCTOR),
             Some(json!({"experiment": {"title": "t"}})),
         )
@@ -80,7 +80,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     let (status, view) = lab
         .api(
             Method::POST,
-            "/api/v1/game-day",
+            "/api/v1/gamedays",
             Some(INSTRUCTOR),
             Some(json!({"experiment": experiment(60), "participants": [ada, bob]})),
         )
@@ -89,7 +89,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     assert_eq!(view["rows"].as_array().unwrap().len(), 2);
     tokio::time::sleep(Duration::from_secs(90)).await;
     let (_, view) = lab
-        .api(Method::GET, "/api/v1/game-day", Some(INSTRUCTOR), None)
+        .api(Method::GET, "/api/v1/gamedays", Some(INSTRUCTOR), None)
         .await;
     for row in view["rows"].as_array().unwrap() {
         assert_eq!(row["verdict"], "deviated", "{row}");
@@ -108,7 +108,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     let (status, _) = lab
         .api(
             Method::POST,
-            "/api/v1/game-day",
+            "/api/v1/gamedays",
             Some(INSTRUCTOR),
             Some(json!({"experiment": experiment(3_600)})),
         )
@@ -118,7 +118,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     let (_, halted) = lab
         .api(
             Method::POST,
-            "/api/v1/game-day/halt",
+            "/api/v1/gamedays/halt",
             Some(INSTRUCTOR),
             None,
         )
@@ -126,7 +126,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     assert_eq!(halted, json!({"halted": 3}));
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (_, view) = lab
-        .api(Method::GET, "/api/v1/game-day", Some(INSTRUCTOR), None)
+        .api(Method::GET, "/api/v1/gamedays", Some(INSTRUCTOR), None)
         .await;
     for row in view["rows"].as_array().unwrap() {
         assert_eq!(row["verdict"], "interrupted", "{row}");
@@ -138,7 +138,7 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
     let (_, journals) = lab
         .api(
             Method::GET,
-            "/api/v1/game-day/journals",
+            "/api/v1/gamedays/journals",
             Some(INSTRUCTOR),
             None,
         )

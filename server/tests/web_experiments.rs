@@ -145,6 +145,23 @@ async fn a_participant_saves_runs_follows_and_halts_an_experiment() {
     );
     assert!(page.contains("<code>switch-it-off</code>"), "{page}");
     assert!(!page.contains(">Halt</button>"), "{page}");
+    // The journal downloads as `chaos run` writes it.
+    assert!(
+        page.contains(&format!(r#"href="{run_page}/journal.json""#)),
+        "{page}"
+    );
+    let (status, headers, body) = lab
+        .get(&format!("{run_page}/journal.json"), &ada.cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let run_id = run_page.trim_start_matches("/experiments/runs/");
+    assert_eq!(
+        headers[axum::http::header::CONTENT_DISPOSITION],
+        format!("attachment; filename=\"journal-{run_id}.json\"")
+    );
+    let journal: serde_json::Value = serde_json::from_str(&body).unwrap();
+    assert_eq!(journal["status"], "interrupted", "{journal}");
+    assert_eq!(journal["rollbacks"][0]["activity"]["name"], "switch-it-off");
     let (_, _, page) = lab.get("/experiments", &ada.cookie).await;
     assert!(page.contains("interrupted"), "{page}");
 }

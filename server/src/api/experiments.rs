@@ -235,6 +235,25 @@ pub async fn get_run(
     Ok(Json(RunDetail { summary, journal }))
 }
 
+/// One of your runs' journal alone, as `chaos run --journal-path` writes it, as a file to
+/// download: `chaos report` and chaostoolkit-reporting read it. While the run goes on, the
+/// journal so far (`status` `running`, no `end`).
+#[utoipa::path(get, path = "/participants/{id}/runs/{run}/journal", tag = "experiments",
+    params(("id" = String, Path, description = "Participant id"), ("run" = String, Path, description = "Run id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The journal", body = Journal),
+        (status = 401, description = "No or invalid token", body = ApiError),
+        (status = 404, description = "No such participant or run visible to you", body = ApiError),
+    ))]
+pub async fn get_run_journal(
+    State(state): State<AppState>,
+    ReachItem { id, item, .. }: ReachItem,
+) -> Result<axum::response::Response, ApiError> {
+    let (_, journal) = experiments::run(&state, &id, &item)?;
+    Ok(attachment(&format!("journal-{item}.json"), journal))
+}
+
 /// Halts one of your runs: it is interrupted at once, even in a pause, and its rollbacks are
 /// played whatever its strategy. A run that has ended is left as it is.
 #[utoipa::path(post, path = "/participants/{id}/runs/{run}/halt", tag = "experiments",
@@ -273,15 +292,20 @@ pub async fn export_experiment(
     ReachItem { id, item, .. }: ReachItem,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    use axum::response::IntoResponse;
     let base = state.edge.base_url(&headers);
     let experiment = experiments::export(&state, &id, &item, &base)?;
-    Ok((
+    Ok(attachment(&format!("{item}.json"), experiment))
+}
+
+/// `value` as JSON that a browser saves as `filename`.
+fn attachment<T: Serialize>(filename: &str, value: T) -> axum::response::Response {
+    use axum::response::IntoResponse;
+    (
         [(
             axum::http::header::CONTENT_DISPOSITION,
-            format!("attachment; filename=\"{item}.json\""),
+            format!("attachment; filename=\"{filename}\""),
         )],
-        Json(experiment),
+        Json(value),
     )
-        .into_response())
+        .into_response()
 }

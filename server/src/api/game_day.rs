@@ -1,4 +1,4 @@
-//! `/game-day`: the instructor runs one experiment on every participant (or the ones chosen),
+//! `/gamedays`: the instructor runs one experiment on every participant (or the ones chosen),
 //! follows the runs in one table, halts them all at once and downloads every journal.
 
 use axum::extract::State;
@@ -25,7 +25,7 @@ pub struct GameDayRequest {
 
 /// Starts a game day: the experiment saved and run for each participant at once. One who cannot
 /// run it (a run of theirs going on) is skipped, with the reason; it replaces the last game day.
-#[utoipa::path(post, path = "/game-day", tag = "experiments", request_body = GameDayRequest,
+#[utoipa::path(post, path = "/gamedays", tag = "experiments", request_body = GameDayRequest,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Started: each participant's run", body = GameDayView),
@@ -50,7 +50,7 @@ pub async fn start_game_day(
 }
 
 /// The latest game day: each participant's run, its state, verdict, failing probe and values.
-#[utoipa::path(get, path = "/game-day", tag = "experiments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/gamedays", tag = "experiments", security(("bearer" = [])),
     responses(
         (status = 200, description = "The game day", body = GameDayView),
         (status = 401, description = "No or invalid token", body = ApiError),
@@ -67,7 +67,7 @@ pub async fn get_game_day(
 }
 
 /// Halts every run of the game day still going on (each plays its rollbacks).
-#[utoipa::path(post, path = "/game-day/halt", tag = "experiments", security(("bearer" = [])),
+#[utoipa::path(post, path = "/gamedays/halt", tag = "experiments", security(("bearer" = [])),
     responses(
         (status = 200, description = "How many runs were halted", body = HaltAll),
         (status = 401, description = "No or invalid token", body = ApiError),
@@ -90,7 +90,7 @@ pub struct HaltAll {
 }
 
 /// Every journal of the game day, as one JSON download.
-#[utoipa::path(get, path = "/game-day/journals", tag = "experiments", security(("bearer" = [])),
+#[utoipa::path(get, path = "/gamedays/journals", tag = "experiments", security(("bearer" = [])),
     responses(
         (status = 200, description = "The journals", body = Vec<GameDayJournal>),
         (status = 401, description = "No or invalid token", body = ApiError),

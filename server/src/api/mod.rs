@@ -249,6 +249,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(experiments::start_run))
         .routes(routes!(experiments::list_runs))
         .routes(routes!(experiments::get_run))
+        .routes(routes!(experiments::get_run_journal))
         .routes(routes!(experiments::halt_run))
         .routes(routes!(events::list_events))
 }

@@ -380,6 +380,19 @@ pub async fn halt_run(
     Ok(Redirect::to(&format!("/experiments/runs/{run}")).into_response())
 }
 
+/// `GET /experiments/runs/{run}/journal.json`: the run's journal as `chaos run` writes it.
+pub async fn download_journal(
+    State(state): State<AppState>,
+    session: Session,
+    Path(run): Path<String>,
+) -> Result<Response, WebError> {
+    let (_, journal) = experiments::run(&state, &session.participant.id, &run)?;
+    Ok(super::json_download(
+        &format!("journal-{run}.json"),
+        &journal,
+    ))
+}
+
 /// `GET /experiments/{experiment}/export`: the experiment as a file for `chaos run`.
 pub async fn export_experiment(
     State(state): State<AppState>,
@@ -389,19 +402,8 @@ pub async fn export_experiment(
 ) -> Result<Response, WebError> {
     let base = state.edge.base_url(&headers);
     let exported = experiments::export(&state, &session.participant.id, &experiment, &base)?;
-    let body = serde_json::to_string_pretty(&exported).unwrap_or_default();
-    Ok((
-        [
-            (
-                axum::http::header::CONTENT_TYPE,
-                "application/json".to_owned(),
-            ),
-            (
-                axum::http::header::CONTENT_DISPOSITION,
-                format!("attachment; filename=\"{experiment}.json\""),
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(super::json_download(
+        &format!("{experiment}.json"),
+        &exported,
+    ))
 }

@@ -76,6 +76,10 @@ pub fn routes() -> Router<AppState> {
         )
         .route("/experiments/runs/{run}", get(experiments::show_run))
         .route("/experiments/runs/{run}/halt", post(experiments::halt_run))
+        .route(
+            "/experiments/runs/{run}/journal.json",
+            get(experiments::download_journal),
+        )
         .route("/dead-letters/redrive", post(dead_letters::redrive))
         .route("/dashboard", get(dashboard::show_dashboard))
         .route("/dashboard/live", get(dashboard::dashboard_partial))
@@ -84,6 +88,29 @@ pub fn routes() -> Router<AppState> {
         .route("/static/{*path}", get(assets::serve_asset))
         .route("/static/highlight.css", get(function::highlight_css))
         .merge(instructor::routes())
+}
+
+/// `value` as a pretty-printed JSON file the browser saves as `filename`.
+pub fn json_download<T: serde::Serialize>(filename: &str, value: &T) -> axum::response::Response {
+    use axum::http::header;
+    use axum::response::IntoResponse;
+    match serde_json::to_string_pretty(value) {
+        Ok(body) => (
+            [
+                (header::CONTENT_TYPE, "application/json".to_owned()),
+                (
+                    header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{filename}\""),
+                ),
+            ],
+            body,
+        )
+            .into_response(),
+        Err(error) => {
+            tracing::error!(%error, filename, "cannot write a download as JSON");
+            axum::http::StatusCode::INTERNAL_SERVER_ERROR.into_response()
+        }
+    }
 }
 
 /// Whether the request came from htmx (and wants a partial).

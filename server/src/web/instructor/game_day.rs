@@ -5,7 +5,7 @@ use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
 use axum::extract::State;
-use axum::http::{HeaderMap, StatusCode, header};
+use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
@@ -168,16 +168,8 @@ pub async fn journals(
     _: InstructorSession,
 ) -> Result<Response, InstructorError> {
     let journals = game_day::journals(&state).map_err(crate::web::error::WebError::from)?;
-    let body = serde_json::to_string_pretty(&journals).unwrap_or_default();
-    Ok((
-        [
-            (header::CONTENT_TYPE, "application/json"),
-            (
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"game-day-journals.json\"",
-            ),
-        ],
-        body,
-    )
-        .into_response())
+    Ok(crate::web::json_download(
+        "game-day-journals.json",
+        &journals,
+    ))
 }
