@@ -642,6 +642,100 @@ async fn an_export_runs_with_chaos_run_pauses_in_wall_seconds_and_no_token_insid
     );
 }
 
+#[tokio::test]
+async fn an_aws_export_uses_chaosaws_on_the_participants_stack_and_refuses_what_aws_cannot_do() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let names = lab.state.backend.stack_names(&id).unwrap();
+    let saved = save(
+        &lab,
+        &id,
+        &token,
+        chaoslab::chaos::templates::lab3_latency(),
+    )
+    .await;
+    let export = |experiment: &str, query: &str| {
+        format!("/api/v1/participants/{id}/experiments/{experiment}/export{query}")
+    };
+    let (status, exported) = lab
+        .api(
+            Method::GET,
+            &export(&saved, "?variant=aws"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{exported}");
+    assert_eq!(
+        exported["method"][0]["provider"]["module"],
+        "chaosaws.ssm.actions"
+    );
+    let configuration = &exported["configuration"];
+    assert_eq!(
+        configuration["failure_injection_parameter"],
+        json!({"type": "env", "key": "FAILURE_INJECTION_PARAM", "default": names.parameter_name})
+    );
+    assert_eq!(
+        configuration["lambda_function"]["default"],
+        json!(names.function_name)
+    );
+    assert_eq!(configuration["pause_s"], 360, "AWS time is wall time");
+    assert!(!exported.to_string().contains(&token));
+
+    // Traffic is chaoslab's own: an experiment that changes it does not export for AWS.
+    let mut experiment = fault_experiment(60, "default");
+    experiment["method"].as_array_mut().unwrap().push(json!({
+        "type": "action",
+        "name": "stop-the-traffic",
+        "provider": http("DELETE", "traffic", None)
+    }));
+    let saved = save(&lab, &id, &token, experiment).await;
+    let (status, refused) = lab
+        .api(
+            Method::GET,
+            &export(&saved, "?variant=aws"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+    assert_eq!(refused["code"], "not_exportable_to_aws");
+    let message = refused["message"].as_str().unwrap();
+    assert!(
+        message.contains(r#"method[1]: activity "stop-the-traffic" changes the traffic"#),
+        "{message}"
+    );
+    // The probe reading the fault document has no AWS equivalent either.
+    assert!(
+        message.contains("steady-state-hypothesis.probes[1]"),
+        "{message}"
+    );
+    // The same experiment still exports for this server; an unknown variant is named.
+    let (status, _) = lab
+        .api(Method::GET, &export(&saved, ""), Some(&token), None)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    let (status, refused) = lab
+        .api(
+            Method::GET,
+            &export(&saved, "?variant=gcp"),
+            Some(&token),
+            None,
+        )
+        .await;
+    assert_eq!(
+        (status, refused["code"].as_str()),
+        (StatusCode::UNPROCESSABLE_ENTITY, Some("invalid_query")),
+        "{refused}"
+    );
+    assert!(
+        refused["message"]
+            .as_str()
+            .unwrap()
+            .contains("expected `chaoslab` or `aws`")
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_breached_stop_condition_halts_the_run_and_plays_the_rollbacks() {
     let lab = Lab::open();

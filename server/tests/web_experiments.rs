@@ -109,6 +109,58 @@ async fn a_participant_saves_runs_follows_and_halts_an_experiment() {
         .trim_start_matches("/experiments?edit=")
         .trim_end_matches("#editor")
         .to_owned();
+    // The export for this server downloads from the page's link; this experiment reads the
+    // fault document, which has no AWS equivalent, so the page says so instead of offering the
+    // AWS export, whose link answers the reason. Lab 3's experiment exports both ways.
+    let (_, _, page) = lab.get("/experiments", &ada.cookie).await;
+    assert!(
+        page.contains("Not exportable for AWS")
+            && page.contains("activity &#34;no-fault-is-on&#34; calls GET fault-injection"),
+        "{page}"
+    );
+    assert!(!page.contains(&format!("/experiments/{saved}/export?variant=aws")));
+    let (status, _, body) = lab
+        .get(
+            &format!("/experiments/{saved}/export?variant=aws"),
+            &ada.cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(body.contains("no chaostoolkit-aws equivalent"), "{body}");
+    let (_, headers, _) = lab
+        .post_as(
+            &ada,
+            "/experiments",
+            &format!(
+                "intent=save&experiment={}",
+                form_encode(&chaoslab::chaos::templates::lab3_latency().to_string())
+            ),
+        )
+        .await;
+    let lab3 = location(&headers)
+        .trim_start_matches("/experiments?edit=")
+        .trim_end_matches("#editor")
+        .to_owned();
+    let (_, _, page) = lab.get("/experiments", &ada.cookie).await;
+    for (experiment, link, file, wanted) in [
+        (&saved, "", format!("{saved}.json"), "${chaoslab_url}"),
+        (
+            &lab3,
+            "?variant=aws",
+            format!("{lab3}-aws.json"),
+            "chaosaws.ssm.actions",
+        ),
+    ] {
+        let href = format!("/experiments/{experiment}/export{link}");
+        assert!(page.contains(&format!(r#"href="{href}""#)), "{page}");
+        let (status, headers, body) = lab.get(&href, &ada.cookie).await;
+        assert_eq!(status, StatusCode::OK, "{href}: {body}");
+        assert_eq!(
+            headers[axum::http::header::CONTENT_DISPOSITION],
+            format!("attachment; filename=\"{file}\"")
+        );
+        assert!(body.contains(wanted), "{href}: {body}");
+    }
     let (status, headers, _) = lab
         .post_as(&ada, &format!("/experiments/{saved}/run"), "")
         .await;

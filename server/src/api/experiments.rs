@@ -7,7 +7,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::auth::{Reach, ReachItem};
-use super::error::{ApiError, Json};
+use super::error::{ApiError, Json, Query};
 use crate::chaos::experiment::Problem;
 use crate::chaos::journal::Journal;
 use crate::chaos::store::{RunSummary, SavedExperiment};
@@ -275,26 +275,68 @@ pub async fn halt_run(
     Ok(Json(experiments::halt(&state, &id, &item, reason)?))
 }
 
-/// One of your experiments as a file `chaos run` plays unchanged against this server:
-/// `CHAOSLAB_URL` (default: this server as you reached it), `CHAOSLAB_PARTICIPANT_ID` (default:
-/// you) and your token from `CHAOSLAB_TOKEN` (never in the file), every pause a configuration
-/// value in wall seconds at this server's time scale.
+/// Which file an export writes.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportVariant {
+    /// HTTP calls to this server, as saved.
+    #[default]
+    Chaoslab,
+    /// chaostoolkit-aws probes and actions (and the AWS CLI for the two percentages) on the
+    /// participant's stack on AWS.
+    Aws,
+}
+
+/// The export's query.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `chaoslab` (the default) or `aws`.
+    #[serde(default)]
+    pub variant: ExportVariant,
+}
+
+/// One of your experiments as a file for `chaos run`.
+///
+/// - `variant=chaoslab` (the default): plays unchanged against this server, with
+///   `CHAOSLAB_URL` (default: this server as you reached it), `CHAOSLAB_PARTICIPANT_ID`
+///   (default: you) and your token from `CHAOSLAB_TOKEN` (never in the file), every pause a
+///   configuration value in wall seconds at this server's time scale.
+/// - `variant=aws`: for your stack on AWS with the chaostoolkit-aws package: the fault document
+///   goes to the SSM parameter (`chaosaws.ssm.actions.put_parameter`), function settings through
+///   `chaosaws.awslambda.actions`, SNS failures through
+///   `chaosaws.cloudwatch.probes.get_metric_statistics`, and the two percentages through
+///   `aws cloudwatch get-metric-data` with the original lab's metric math; stack names from
+///   `LAMBDA_FUNCTION_NAME`, `SNS_TOPIC_NAME`, `FAILURE_INJECTION_PARAM`, `CSV_QUEUE_NAME`,
+///   `DLQ_NAME` and `AWS_REGION`, defaulting to your stack. An activity with no AWS equivalent
+///   (traffic, the SLO, other reads) is refused with 422, named.
 #[utoipa::path(get, path = "/participants/{id}/experiments/{experiment}/export", tag = "experiments",
-    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id")),
+    params(("id" = String, Path, description = "Participant id"), ("experiment" = String, Path, description = "Experiment id"), ExportQuery),
     security(("bearer" = [])),
     responses(
         (status = 200, description = "The experiment, ready for `chaos run`", body = Object),
         (status = 401, description = "No or invalid token", body = ApiError),
         (status = 404, description = "No such participant or experiment visible to you", body = ApiError),
+        (status = 422, description = "An unknown variant (`invalid_query`), or an activity with no AWS equivalent (`not_exportable_to_aws`), each named", body = ApiError),
     ))]
 pub async fn export_experiment(
     State(state): State<AppState>,
     ReachItem { id, item, .. }: ReachItem,
+    Query(query): Query<ExportQuery>,
     headers: axum::http::HeaderMap,
 ) -> Result<axum::response::Response, ApiError> {
-    let base = state.edge.base_url(&headers);
-    let experiment = experiments::export(&state, &id, &item, &base)?;
-    Ok(attachment(&format!("{item}.json"), experiment))
+    Ok(match query.variant {
+        ExportVariant::Chaoslab => {
+            let base = state.edge.base_url(&headers);
+            let experiment = experiments::export(&state, &id, &item, &base)?;
+            attachment(&format!("{item}.json"), experiment)
+        }
+        ExportVariant::Aws => {
+            let experiment = experiments::export_aws(&state, &id, &item)?;
+            attachment(&format!("{item}-aws.json"), experiment)
+        }
+    })
 }
 
 /// `value` as JSON that a browser saves as `filename`.

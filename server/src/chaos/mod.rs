@@ -9,9 +9,11 @@
 //! - [`store`] and [`registry`]: saved experiments, runs, and the runs going on;
 //! - [`templates`]: the labs' ready-made experiments;
 //! - [`import`]: the original lab's experiments (AWS CLI processes and chaosaws probes), mapped
-//!   onto HTTP calls to this server's built-in probes and fault-injection API.
+//!   onto HTTP calls to this server's built-in probes and fault-injection API;
+//! - [`export_aws`]: the reverse, an experiment for this server rewritten for a stack on AWS.
 
 pub mod experiment;
+pub mod export_aws;
 pub mod import;
 pub mod journal;
 pub mod registry;

@@ -209,6 +209,32 @@ pub fn export(app: &App, id: &str, experiment_id: &str, base_url: &str) -> Resul
     Ok(experiment)
 }
 
+/// A saved experiment rewritten for the participant's stack on AWS, for `chaos run` with the
+/// chaostoolkit-aws package ([`crate::chaos::export_aws`]): its HTTP calls become chaosaws
+/// probes and actions or the AWS CLI calls the original lab made, stack names default to the
+/// participant's stack. Refused, naming each activity, when an activity has no AWS equivalent.
+pub fn export_aws(app: &App, id: &str, experiment_id: &str) -> Result<Value, OpError> {
+    aws_variant(app, id, &get(app, id, experiment_id)?.experiment)
+}
+
+/// `experiment` (one of participant `id`'s) rewritten for their stack on AWS; see [`export_aws`].
+pub fn aws_variant(app: &App, id: &str, experiment: &Value) -> Result<Value, OpError> {
+    // The token is never needed here, and must not be substituted into the file.
+    let environment = Environment {
+        url: SELF_URL.to_owned(),
+        token: String::new(),
+        participant: id.to_owned(),
+    };
+    let plan = check(experiment, id, &environment)
+        .map_err(|problems| OpError::invalid("invalid_experiment", problems_text(&problems)))?;
+    let names = app
+        .backend
+        .stack_names(id)
+        .ok_or_else(|| OpError::NotFound(format!("participant {id:?} has no pipeline stack")))?;
+    crate::chaos::export_aws::aws_variant(&plan, id, &names)
+        .map_err(|problems| OpError::invalid("not_exportable_to_aws", problems_text(&problems)))
+}
+
 /// A pause in wall seconds: whole when it is, else with a millisecond's precision.
 fn wall_seconds(seconds: f64) -> Value {
     let rounded = (seconds * 1000.0).round() / 1000.0;

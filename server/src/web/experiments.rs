@@ -5,7 +5,7 @@
 use askama::Template;
 use askama_web::WebTemplate;
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
@@ -16,6 +16,7 @@ use super::error::WebError;
 use super::is_htmx;
 use super::layout::Chrome;
 use super::session::Session;
+use crate::api::experiments::{ExportQuery, ExportVariant};
 use crate::chaos::journal::{ActivityRun, Journal, RunStatus};
 use crate::chaos::store::{RunSummary, SavedExperiment};
 use crate::ops::experiments;
@@ -27,7 +28,7 @@ use crate::state::{App, AppState};
 struct ExperimentsPage {
     chrome: Option<Chrome>,
     csrf: String,
-    saved: Vec<SavedExperiment>,
+    saved: Vec<SavedRow>,
     runs: Vec<RunSummary>,
     templates: Vec<(&'static str, String)>,
     /// The editor's text.
@@ -40,6 +41,13 @@ struct ExperimentsPage {
     valid: bool,
     /// The run going on, if any.
     active: Option<String>,
+}
+
+/// A saved experiment in the page's table.
+struct SavedRow {
+    experiment: SavedExperiment,
+    /// Why it cannot be exported for a stack on AWS, if it cannot.
+    not_for_aws: Option<String>,
 }
 
 impl ExperimentsPage {
@@ -57,7 +65,18 @@ impl ExperimentsPage {
         Ok(Self {
             chrome: Some(Chrome::new(session, None)),
             csrf: session.csrf.clone(),
-            saved: experiments::list(app, id)?,
+            saved: experiments::list(app, id)?
+                .into_iter()
+                .map(|experiment| SavedRow {
+                    not_for_aws: experiments::aws_variant(app, id, &experiment.experiment)
+                        .err()
+                        .map(|error| match error {
+                            OpError::Invalid { message, .. } => message,
+                            _ => "the export cannot be prepared now".to_owned(),
+                        }),
+                    experiment,
+                })
+                .collect(),
             runs: experiments::runs(app, id)?,
             editor: templates
                 .first()
@@ -82,7 +101,7 @@ pub struct EditQuery {
 pub async fn show_experiments(
     State(state): State<AppState>,
     session: Session,
-    axum::extract::Query(query): axum::extract::Query<EditQuery>,
+    Query(query): Query<EditQuery>,
 ) -> Result<Response, WebError> {
     let mut page = ExperimentsPage::load(&state, &session)?;
     if let Some(edit) = query.edit {
@@ -393,17 +412,25 @@ pub async fn download_journal(
     ))
 }
 
-/// `GET /experiments/{experiment}/export`: the experiment as a file for `chaos run`.
+/// `GET /experiments/{experiment}/export[?variant=aws]`: the experiment as a file for
+/// `chaos run`, against this server or (`aws`) against the stack on AWS.
 pub async fn export_experiment(
     State(state): State<AppState>,
     session: Session,
     Path(experiment): Path<String>,
+    Query(query): Query<ExportQuery>,
     headers: HeaderMap,
 ) -> Result<Response, WebError> {
-    let base = state.edge.base_url(&headers);
-    let exported = experiments::export(&state, &session.participant.id, &experiment, &base)?;
-    Ok(super::json_download(
-        &format!("{experiment}.json"),
-        &exported,
-    ))
+    let id = &session.participant.id;
+    Ok(match query.variant {
+        ExportVariant::Chaoslab => {
+            let base = state.edge.base_url(&headers);
+            let exported = experiments::export(&state, id, &experiment, &base)?;
+            super::json_download(&format!("{experiment}.json"), &exported)
+        }
+        ExportVariant::Aws => {
+            let exported = experiments::export_aws(&state, id, &experiment)?;
+            super::json_download(&format!("{experiment}-aws.json"), &exported)
+        }
+    })
 }

@@ -71,6 +71,10 @@ pub fn routes() -> Router<AppState> {
             post(experiments::run_experiment),
         )
         .route(
+            "/experiments/{experiment}/export",
+            get(experiments::export_experiment),
+        )
+        .route(
             "/experiments/{experiment}/delete",
             post(experiments::delete_experiment),
         )
