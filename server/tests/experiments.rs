@@ -9,20 +9,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::app::Lab;
-
-fn http(method: &str, path: &str, body: Option<Value>) -> Value {
-    let mut provider = json!({
-        "type": "http",
-        "method": method,
-        "url": format!("${{chaoslab_url}}/api/v1/participants/${{participant_id}}/{path}"),
-        "headers": {"Authorization": "Bearer ${chaoslab_token}", "Content-Type": "application/json"},
-        "timeout": 10
-    });
-    if let Some(body) = body {
-        provider["arguments"] = body;
-    }
-    provider
-}
+use support::experiments::{http, secrets};
 
 /// An experiment whose hypothesis is "no fault is on", whose method switches an exception on and
 /// waits `pause_s`, and whose rollback switches it off.
@@ -36,7 +23,7 @@ fn fault_experiment(pause_s: u64, strategy: &str) -> Value {
             "participant_id": {"type": "env", "key": "CHAOSLAB_PARTICIPANT_ID"},
             "pause_s": pause_s
         },
-        "secrets": {"chaoslab": {"chaoslab_token": {"type": "env", "key": "CHAOSLAB_TOKEN"}}},
+        "secrets": secrets(),
         "runtime": {"rollbacks": {"strategy": strategy}},
         "steady-state-hypothesis": {
             "title": "No fault is switched on",

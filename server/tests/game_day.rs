@@ -11,37 +11,7 @@ use serde_json::{Value, json};
 use support::app::{INSTRUCTOR, Lab};
 
 fn experiment(pause_s: u64) -> Value {
-    let provider = |method: &str, body: Option<Value>| {
-        let mut provider = json!({
-            "type": "http", "method": method,
-            "url": "${chaoslab_url}/api/v1/participants/${participant_id}/fault-injection",
-            "headers": {"Authorization": "Bearer ${chaoslab_token}", "Content-Type": "application/json"}
-        });
-        if let Some(body) = body {
-            provider["arguments"] = body;
-        }
-        provider
-    };
-    json!({
-        "title": "Everyone's function fails",
-        "description": "An exception for everyone; the hypothesis says no fault is on.",
-        "configuration": {
-            "chaoslab_url": {"type": "env", "key": "CHAOSLAB_URL"},
-            "participant_id": {"type": "env", "key": "CHAOSLAB_PARTICIPANT_ID"}
-        },
-        "secrets": {"chaoslab": {"chaoslab_token": {"type": "env", "key": "CHAOSLAB_TOKEN"}}},
-        "steady-state-hypothesis": {"title": "No fault", "probes": [{
-            "type": "probe", "name": "no-fault-is-on",
-            "tolerance": {"type": "jsonpath", "path": "$.enabled", "expect": false, "target": "body"},
-            "provider": provider("GET", None)
-        }]},
-        "method": [{
-            "type": "action", "name": "switch-an-exception-on",
-            "provider": provider("PUT", Some(json!({"isEnabled": true, "failureMode": "exception", "exceptionMsg": "x"}))),
-            "pauses": {"after": pause_s}
-        }],
-        "rollbacks": [{"type": "action", "name": "switch-it-off", "provider": provider("PUT", Some(json!({"isEnabled": false})))}]
-    })
+    support::experiments::fault_noticed("Everyone's function fails", pause_s)
 }
 
 #[tokio::test(start_paused = true)]

@@ -7,7 +7,6 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
-use serde_json::json;
 use support::app::{Lab, location};
 
 fn form_encode(text: &str) -> String {
@@ -15,37 +14,7 @@ fn form_encode(text: &str) -> String {
 }
 
 fn experiment(pause_s: u64) -> serde_json::Value {
-    let provider = |method: &str, body: Option<serde_json::Value>| {
-        let mut provider = json!({
-            "type": "http", "method": method,
-            "url": "${chaoslab_url}/api/v1/participants/${participant_id}/fault-injection",
-            "headers": {"Authorization": "Bearer ${chaoslab_token}", "Content-Type": "application/json"}
-        });
-        if let Some(body) = body {
-            provider["arguments"] = body;
-        }
-        provider
-    };
-    json!({
-        "title": "A fault is noticed",
-        "description": "Switches an exception on; the hypothesis says no fault is on.",
-        "configuration": {
-            "chaoslab_url": {"type": "env", "key": "CHAOSLAB_URL"},
-            "participant_id": {"type": "env", "key": "CHAOSLAB_PARTICIPANT_ID"}
-        },
-        "secrets": {"chaoslab": {"chaoslab_token": {"type": "env", "key": "CHAOSLAB_TOKEN"}}},
-        "steady-state-hypothesis": {"title": "No fault", "probes": [{
-            "type": "probe", "name": "no-fault-is-on",
-            "tolerance": {"type": "jsonpath", "path": "$.enabled", "expect": false, "target": "body"},
-            "provider": provider("GET", None)
-        }]},
-        "method": [{
-            "type": "action", "name": "switch-an-exception-on",
-            "provider": provider("PUT", Some(json!({"isEnabled": true, "failureMode": "exception", "exceptionMsg": "x"}))),
-            "pauses": {"after": pause_s}
-        }],
-        "rollbacks": [{"type": "action", "name": "switch-it-off", "provider": provider("PUT", Some(json!({"isEnabled": false})))}]
-    })
+    support::experiments::fault_noticed("A fault is noticed", pause_s)
 }
 
 #[tokio::test(start_paused = true)]

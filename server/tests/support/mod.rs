@@ -3,6 +3,7 @@
 
 pub mod app;
 pub mod binary;
+pub mod experiments;
 
 use std::sync::Arc;
 use std::time::Duration;
