@@ -154,17 +154,22 @@ fn value_of(run: &ActivityRun) -> String {
     format!("{name} = {value}")
 }
 
+/// Every participant's name, by id.
+fn names(app: &App) -> Result<std::collections::HashMap<String, String>, OpError> {
+    Ok(app
+        .participants
+        .list()?
+        .into_iter()
+        .map(|participant| (participant.id, participant.name))
+        .collect())
+}
+
 /// The latest game day, each run as it stands.
 pub fn view(app: &App) -> Result<Option<GameDayView>, OpError> {
     let Some(game_day) = app.experiments.game_day() else {
         return Ok(None);
     };
-    let names: std::collections::HashMap<String, String> = app
-        .participants
-        .list()?
-        .into_iter()
-        .map(|participant| (participant.id, participant.name))
-        .collect();
+    let names = names(app)?;
     let mut rows = Vec::new();
     for (participant, run) in &game_day.runs {
         let Some((summary, journal)) = app.experiments.store().run(participant, run)? else {
@@ -245,25 +250,15 @@ pub fn journals(app: &App) -> Result<Vec<GameDayJournal>, OpError> {
     let Some(game_day) = app.experiments.game_day() else {
         return Ok(Vec::new());
     };
-    let view = view(app)?;
-    let names: std::collections::HashMap<&str, &str> = view
-        .as_ref()
-        .map(|view| {
-            view.rows
-                .iter()
-                .map(|row| (row.participant.as_str(), row.name.as_str()))
-                .collect()
-        })
-        .unwrap_or_default();
+    let names = names(app)?;
     let mut journals = Vec::new();
     for (participant, run) in &game_day.runs {
         if let Some((_, journal)) = app.experiments.store().run(participant, run)? {
             journals.push(GameDayJournal {
                 name: names
-                    .get(participant.as_str())
-                    .copied()
-                    .unwrap_or(participant)
-                    .to_owned(),
+                    .get(participant)
+                    .cloned()
+                    .unwrap_or_else(|| participant.clone()),
                 participant: participant.clone(),
                 run: run.clone(),
                 journal,
