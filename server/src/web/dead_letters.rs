@@ -10,8 +10,8 @@ use axum::response::{IntoResponse, Redirect, Response};
 use serde::Deserialize;
 
 use super::error::WebError;
-use super::faults::local_path;
 use super::layout::Chrome;
+use super::local_path;
 use super::session::Session;
 use crate::backend::BackendKind;
 use crate::ops::dead_letters::{self, DeadLetterList, MAX_LIST, MAX_REDRIVE};

@@ -12,6 +12,7 @@ use serde::Deserialize;
 
 use super::error::WebError;
 use super::layout::Chrome;
+use super::local_path;
 use super::session::Session;
 use crate::backend::BackendKind;
 use crate::backend::invocation::{InvocationOutcome, InvocationReport};
@@ -209,14 +210,6 @@ pub struct DocumentForm {
     csrf: String,
     document: String,
     return_to: Option<String>,
-}
-
-/// Only a local path: never redirect to another site.
-pub fn local_path<'a>(path: Option<&'a str>, fallback: &'a str) -> &'a str {
-    match path {
-        Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
-        _ => fallback,
-    }
 }
 
 /// `POST /faults`: writes a fault document after checking it as the API does. A mistake comes

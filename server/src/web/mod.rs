@@ -117,9 +117,39 @@ pub fn json_download<T: serde::Serialize>(filename: &str, value: &T) -> axum::re
     }
 }
 
+/// `path` when it is a path on this site, else `fallback`: a redirect never leads to another
+/// site. `//host` and `/\host` are refused, since browsers read both as another host.
+pub fn local_path<'a>(path: Option<&'a str>, fallback: &'a str) -> &'a str {
+    match path {
+        Some(path) if path.starts_with('/') && !path[1..].starts_with(['/', '\\']) => path,
+        _ => fallback,
+    }
+}
+
 /// Whether the request came from htmx (and wants a partial).
 pub fn is_htmx(headers: &axum::http::HeaderMap) -> bool {
     headers
         .get("hx-request")
         .is_some_and(|value| value == "true")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::local_path;
+
+    #[test]
+    fn a_redirect_stays_on_this_site() {
+        assert_eq!(local_path(Some("/lab/run-it"), "/x"), "/lab/run-it");
+        assert_eq!(local_path(Some("/"), "/x"), "/");
+        for elsewhere in [
+            "//evil.example",
+            "/\\evil.example",
+            "https://evil.example",
+            "lab",
+            "",
+        ] {
+            assert_eq!(local_path(Some(elsewhere), "/x"), "/x", "{elsewhere}");
+        }
+        assert_eq!(local_path(None, "/x"), "/x");
+    }
 }

@@ -271,11 +271,7 @@ impl RateFields {
 
 impl TrafficForm {
     fn return_to(&self) -> &str {
-        // Only a local path: never redirect to another site.
-        match self.return_to.as_deref() {
-            Some(path) if path.starts_with('/') && !path.starts_with("//") => path,
-            _ => "/traffic",
-        }
+        super::local_path(self.return_to.as_deref(), "/traffic")
     }
 }
 
