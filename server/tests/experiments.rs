@@ -962,3 +962,79 @@ async fn a_background_activity_runs_alongside_the_rest_of_the_method() {
     let duration = journal["duration"].as_f64().unwrap();
     assert!((100.0..105.0).contains(&duration), "{duration}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_hypothesis_is_checked_during_the_method_when_the_strategy_says_so() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+
+    // Continuously, every 60 s: before, during the 300 s pause, after.
+    let mut experiment = fault_experiment(300, "always");
+    experiment["runtime"]["hypothesis"] = json!({"strategy": "continuously", "frequency": 60});
+    let saved = save(&lab, &id, &token, experiment).await;
+    let run = ended(&lab, &id, &token, &start(&lab, &id, &token, &saved).await).await;
+    let journal = &run["journal"];
+    assert_eq!(journal["steady_states"]["before"]["steady_state_met"], true);
+    let during = journal["steady_states"]["during"].as_array().unwrap();
+    // Checks at 0, 60, …, 300 s of the method: five or six, as the last races the method's end.
+    assert!((5..=6).contains(&during.len()), "{}", during.len());
+    // From the second on, the fault is on and no check holds.
+    assert!(
+        during[1..]
+            .iter()
+            .all(|state| state["steady_state_met"] == false),
+        "{during:?}"
+    );
+    assert_eq!(journal["steady_states"]["after"]["steady_state_met"], false);
+    assert_eq!(journal["deviated"], true);
+    assert_eq!(journal["status"], "completed");
+
+    // During the method only, every 30 s, failing fast: the run ends at the first check that
+    // does not hold, long before the pause would, with status failed and no check before or
+    // after; the rollback (strategy always) switches the fault off.
+    let mut experiment = fault_experiment(600, "always");
+    experiment["runtime"]["hypothesis"] =
+        json!({"strategy": "during-method-only", "frequency": 30, "fail_fast": true});
+    let saved = save(&lab, &id, &token, experiment).await;
+    let run = ended(&lab, &id, &token, &start(&lab, &id, &token, &saved).await).await;
+    let journal = &run["journal"];
+    assert_eq!(journal["status"], "failed", "{journal}");
+    assert_eq!(journal["deviated"], false);
+    assert_eq!(journal["steady_states"]["before"], Value::Null);
+    assert_eq!(journal["steady_states"]["after"], Value::Null);
+    let during = journal["steady_states"]["during"].as_array().unwrap();
+    assert_eq!(during.last().unwrap()["steady_state_met"], false);
+    let duration = journal["duration"].as_f64().unwrap();
+    assert!(
+        duration < 65.0,
+        "ended at the first failing check: {duration}"
+    );
+    assert_eq!(journal["rollbacks"][0]["output"]["status"], 200);
+    assert!(!fault_enabled(&lab, &id, &token).await);
+
+    // A strategy or a frequency the server cannot follow is named, and nothing is saved.
+    for (hypothesis, path) in [
+        (
+            json!({"strategy": "sometimes"}),
+            "runtime.hypothesis.strategy",
+        ),
+        (json!({"frequency": 0}), "runtime.hypothesis.frequency"),
+        (json!({"fail_fast": "yes"}), "runtime.hypothesis.fail_fast"),
+    ] {
+        let mut experiment = fault_experiment(60, "default");
+        experiment["runtime"]["hypothesis"] = hypothesis;
+        let (status, refused) = lab
+            .api(
+                Method::POST,
+                &format!("/api/v1/participants/{id}/experiments"),
+                Some(&token),
+                Some(experiment),
+            )
+            .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{refused}");
+        assert!(
+            refused["message"].as_str().unwrap().contains(path),
+            "{refused}"
+        );
+    }
+}

@@ -45,6 +45,39 @@ pub enum RollbackStrategy {
     Deviated,
 }
 
+/// When the hypothesis is checked (`runtime.hypothesis`, as `chaos run` reads its strategy from
+/// the experiment): before the method, during it every `frequency_s`, after it.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HypothesisSchedule {
+    /// Before the method, as a gate: the method runs only if it holds.
+    pub before: bool,
+    /// Again and again while the method runs.
+    pub during: bool,
+    /// After the method: a failure there is a deviation.
+    pub after: bool,
+    /// Pipeline seconds between two checks during the method.
+    pub frequency_s: f64,
+    /// Whether a check during the method that does not hold ends the run at once (status
+    /// `failed`), as `chaos run --fail-fast` does.
+    pub fail_fast: bool,
+}
+
+/// The pipeline seconds between two checks during the method when the experiment names none:
+/// metrics come by the minute, so checking more often reads the same minute again.
+pub const DEFAULT_HYPOTHESIS_FREQUENCY_S: f64 = 60.0;
+
+impl Default for HypothesisSchedule {
+    fn default() -> Self {
+        Self {
+            before: true,
+            during: false,
+            after: true,
+            frequency_s: DEFAULT_HYPOTHESIS_FREQUENCY_S,
+            fail_fast: false,
+        }
+    }
+}
+
 /// A probe or an action.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -136,6 +169,8 @@ pub struct Plan {
     pub rollbacks: Vec<Activity>,
     /// When to play the rollbacks.
     pub rollback_strategy: RollbackStrategy,
+    /// When to check the hypothesis.
+    pub hypothesis_schedule: HypothesisSchedule,
     /// Stop conditions (the `chaoslab` extension's `stop_conditions`).
     pub stop_conditions: Vec<StopCondition>,
 }
@@ -531,6 +566,7 @@ pub fn check(
         }
     };
 
+    let hypothesis_schedule = hypothesis_schedule(&mut checker, experiment);
     let stop_conditions = stop_conditions(&mut checker, object);
 
     if !checker.problems.is_empty() {
@@ -545,7 +581,70 @@ pub fn check(
         method,
         rollbacks,
         rollback_strategy,
+        hypothesis_schedule,
     })
+}
+
+/// `runtime.hypothesis`: `strategy` as `chaos run --hypothesis-strategy` names them (`default`,
+/// `before-method-only`, `after-method-only`, `during-method-only`, `continuously` and its old
+/// spelling `continously`, `skip`), and this server's `frequency` (pipeline seconds between two
+/// checks during the method, 1 to 3,600, default 60) and `fail_fast`, which `chaos run` takes on
+/// its command line (`--hypothesis-frequency`, `--fail-fast`).
+fn hypothesis_schedule(checker: &mut Checker<'_>, experiment: &Value) -> HypothesisSchedule {
+    let mut schedule = HypothesisSchedule::default();
+    let Some(runtime) = experiment.pointer("/runtime/hypothesis") else {
+        return schedule;
+    };
+    if !runtime.is_object() {
+        checker.problem("runtime.hypothesis", "runtime.hypothesis must be an object");
+        return schedule;
+    }
+    match runtime.get("strategy") {
+        None => {}
+        Some(Value::String(strategy)) => {
+            let (before, during, after) = match strategy.as_str() {
+                "default" => (true, false, true),
+                "before-method-only" => (true, false, false),
+                "after-method-only" => (false, false, true),
+                "during-method-only" => (false, true, false),
+                "continuously" | "continously" => (true, true, true),
+                "skip" => (false, false, false),
+                other => {
+                    checker.problem(
+                        "runtime.hypothesis.strategy",
+                        format!("unknown hypothesis strategy {other:?}: default, before-method-only, after-method-only, during-method-only, continuously or skip"),
+                    );
+                    (true, false, true)
+                }
+            };
+            schedule.before = before;
+            schedule.during = during;
+            schedule.after = after;
+        }
+        Some(_) => checker.problem(
+            "runtime.hypothesis.strategy",
+            "the hypothesis strategy must be a string",
+        ),
+    }
+    match runtime.get("frequency") {
+        None => {}
+        Some(frequency) => match frequency.as_f64() {
+            Some(seconds) if (1.0..=3_600.0).contains(&seconds) => schedule.frequency_s = seconds,
+            _ => checker.problem(
+                "runtime.hypothesis.frequency",
+                format!("the hypothesis frequency must be a number of pipeline seconds from 1 to 3600, got {frequency}"),
+            ),
+        },
+    }
+    match runtime.get("fail_fast") {
+        None => {}
+        Some(Value::Bool(fail_fast)) => schedule.fail_fast = *fail_fast,
+        Some(other) => checker.problem(
+            "runtime.hypothesis.fail_fast",
+            format!("fail_fast must be true or false, got {other}"),
+        ),
+    }
+    schedule
 }
 
 /// The stop conditions of the experiment's `chaoslab` extension:

@@ -95,7 +95,8 @@ pub struct SteadyStates {
     pub before: Option<SteadyState>,
     /// After the method.
     pub after: Option<SteadyState>,
-    /// During the method (this runner does not check continuously: always empty).
+    /// During the method, one entry per check, when `runtime.hypothesis.strategy` is
+    /// `continuously` or `during-method-only`.
     pub during: Vec<SteadyState>,
 }
 

@@ -10,6 +10,12 @@
 //!    `never`, `deviated` only if it deviated. A halt (by hand or by a stop condition) interrupts
 //!    the run at once, even in a pause, and plays the rollbacks whatever the strategy.
 //!
+//! When the hypothesis is checked follows `runtime.hypothesis.strategy` as `chaos run` does
+//! (`default`: before and after; `continuously`: also during the method, every `frequency`
+//! pipeline seconds; `before-method-only`, `after-method-only`, `during-method-only`, `skip`).
+//! With `fail_fast`, a check during the method that does not hold fails the run and ends the
+//! method at once (chaoslib lets the activity in progress, pause included, finish first).
+//!
 //! What the runner touches goes through [`Effects`]: the HTTP calls, the pipeline clock, the halt
 //! signal and the saving of the journal, so it runs the same against the server and in tests.
 
@@ -69,9 +75,15 @@ pub async fn run(plan: &Plan, effects: &dyn Effects) -> Journal {
     effects.save(&journal);
     let mut status = RunStatus::Completed;
 
+    let schedule = plan.hypothesis_schedule;
+    let probes = plan
+        .hypothesis
+        .as_ref()
+        .map(|hypothesis| hypothesis.probes.as_slice())
+        .filter(|probes| !probes.is_empty());
     let mut before_holds = true;
-    if let Some(hypothesis) = plan.hypothesis.as_ref().filter(|h| !h.probes.is_empty()) {
-        let state = hypothesis_check(plan, &hypothesis.probes, effects).await;
+    if let Some(probes) = probes.filter(|_| schedule.before) {
+        let state = hypothesis_check(plan, probes, effects).await;
         before_holds = state.steady_state_met;
         if !before_holds {
             status = if state.probes.iter().all(|probe| probe.status == "succeeded") {
@@ -85,66 +97,90 @@ pub async fn run(plan: &Plan, effects: &dyn Effects) -> Journal {
     }
 
     if before_holds && effects.halted().is_none() {
-        // Background activities start when the method reaches them and run alongside the
-        // activities after them; the method ends when they have all ended.
-        let mut background: FuturesUnordered<Boxed<'_, Option<ActivityRun>>> =
-            FuturesUnordered::new();
-        let mut finished = Vec::new();
-        for activity in &plan.method {
-            if effects.halted().is_some() {
-                break;
+        // The hypothesis checked again and again while the method runs, if the schedule says
+        // so; with `fail_fast`, a check that does not hold ends the method at once.
+        let during = std::sync::Mutex::new(Vec::new());
+        let checks = async {
+            match probes.filter(|_| schedule.during) {
+                Some(probes) => during_checks(plan, probes, effects, &during).await,
+                None => std::future::pending().await,
             }
-            if activity.background {
-                background.push(Box::pin(async move {
-                    if !pause(plan, activity, "before", effects).await {
-                        return None;
-                    }
-                    let run = play(plan, activity, effects).await;
-                    pause(plan, activity, "after", effects).await;
-                    Some(run)
-                }));
-                continue;
-            }
-            let before = alongside(
-                pause(plan, activity, "before", effects),
-                &mut background,
-                &mut finished,
-            )
-            .await;
-            journal.run.append(&mut finished);
-            if !before {
-                break;
-            }
-            let run = alongside(
-                play(plan, activity, effects),
-                &mut background,
-                &mut finished,
-            )
-            .await;
-            journal.run.append(&mut finished);
-            journal.run.push(run);
-            effects.save(&journal);
-            let after = alongside(
-                pause(plan, activity, "after", effects),
-                &mut background,
-                &mut finished,
-            )
-            .await;
-            journal.run.append(&mut finished);
-            if !after {
-                break;
-            }
-        }
-        while let Some(run) = background.next().await {
-            if let Some(run) = run {
+        };
+        let method = async {
+            // Background activities start when the method reaches them and run alongside the
+            // activities after them; the method ends when they have all ended.
+            let mut background: FuturesUnordered<Boxed<'_, Option<ActivityRun>>> =
+                FuturesUnordered::new();
+            let mut finished = Vec::new();
+            for activity in &plan.method {
+                if effects.halted().is_some() {
+                    break;
+                }
+                if activity.background {
+                    background.push(Box::pin(async move {
+                        if !pause(plan, activity, "before", effects).await {
+                            return None;
+                        }
+                        let run = play(plan, activity, effects).await;
+                        pause(plan, activity, "after", effects).await;
+                        Some(run)
+                    }));
+                    continue;
+                }
+                let before = alongside(
+                    pause(plan, activity, "before", effects),
+                    &mut background,
+                    &mut finished,
+                )
+                .await;
+                journal.run.append(&mut finished);
+                if !before {
+                    break;
+                }
+                let run = alongside(
+                    play(plan, activity, effects),
+                    &mut background,
+                    &mut finished,
+                )
+                .await;
+                journal.run.append(&mut finished);
                 journal.run.push(run);
                 effects.save(&journal);
+                let after = alongside(
+                    pause(plan, activity, "after", effects),
+                    &mut background,
+                    &mut finished,
+                )
+                .await;
+                journal.run.append(&mut finished);
+                if !after {
+                    break;
+                }
             }
+            while let Some(run) = background.next().await {
+                if let Some(run) = run {
+                    journal.run.push(run);
+                    effects.save(&journal);
+                }
+            }
+        };
+        let failed_fast = tokio::select! {
+            biased;
+            () = method => false,
+            failed = checks => failed,
+        };
+        journal.steady_states.during = during
+            .into_inner()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        effects.save(&journal);
+        if failed_fast {
+            status = RunStatus::Failed;
         }
         if effects.halted().is_none()
-            && let Some(hypothesis) = plan.hypothesis.as_ref().filter(|h| !h.probes.is_empty())
+            && status != RunStatus::Failed
+            && let Some(probes) = probes.filter(|_| schedule.after)
         {
-            let state = hypothesis_check(plan, &hypothesis.probes, effects).await;
+            let state = hypothesis_check(plan, probes, effects).await;
             if !state.steady_state_met {
                 journal.deviated = true;
                 if state.probes.iter().any(|probe| probe.status != "succeeded") {
@@ -196,6 +232,32 @@ pub async fn roll_back(plan: &Plan, journal: &mut Journal, reason: &str, effects
     journal.end = Some(iso(ended));
     journal.status = RunStatus::Interrupted;
     effects.save(journal);
+}
+
+/// Checks the hypothesis every `frequency_s` of pipeline time, each check added to `during`,
+/// until dropped (the method has ended) or, with `fail_fast`, until a check does not hold:
+/// then answers true. Answers false if the run is halted.
+async fn during_checks(
+    plan: &Plan,
+    probes: &[Activity],
+    effects: &dyn Effects,
+    during: &std::sync::Mutex<Vec<SteadyState>>,
+) -> bool {
+    let schedule = plan.hypothesis_schedule;
+    loop {
+        let state = hypothesis_check(plan, probes, effects).await;
+        let met = state.steady_state_met;
+        if let Ok(mut during) = during.lock() {
+            during.push(state);
+        }
+        if !met && schedule.fail_fast {
+            return true;
+        }
+        if !effects.pause(schedule.frequency_s).await {
+            // Halted: the method sees it too and ends; this stays pending until it does.
+            std::future::pending::<()>().await;
+        }
+    }
 }
 
 /// Runs `work` while driving the background activities, collecting those that end meanwhile.

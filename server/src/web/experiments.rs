@@ -216,7 +216,7 @@ pub async fn delete_experiment(
 /// One line of a run's timeline.
 #[derive(Debug, Clone)]
 pub struct Moment {
-    /// `Hypothesis before`, `Method`, `Hypothesis after`, `Rollback`.
+    /// `Hypothesis before`, `Method`, `Hypothesis during`, `Hypothesis after`, `Rollback`.
     pub phase: &'static str,
     /// The activity's name.
     pub name: String,
@@ -293,7 +293,21 @@ pub fn timeline(journal: &Journal) -> Vec<Moment> {
                 .map(|run| moment("Hypothesis before", run)),
         );
     }
-    moments.extend(journal.run.iter().map(|run| moment("Method", run)));
+    // The method and the checks made during it, in the order they started.
+    let mut during: Vec<(&str, &ActivityRun)> = journal
+        .run
+        .iter()
+        .map(|run| ("Method", run))
+        .chain(
+            journal
+                .steady_states
+                .during
+                .iter()
+                .flat_map(|state| state.probes.iter().map(|run| ("Hypothesis during", run))),
+        )
+        .collect();
+    during.sort_by_key(|(_, run)| crate::metrics::rfc3339::parse(&run.start).unwrap_or(0));
+    moments.extend(during.into_iter().map(|(phase, run)| moment(phase, run)));
     if let Some(after) = &journal.steady_states.after {
         moments.extend(
             after
@@ -433,4 +447,57 @@ pub async fn export_experiment(
             super::json_download(&format!("{experiment}-aws.json"), &exported)
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::timeline;
+    use crate::chaos::journal::{ActivityRun, Journal, SteadyState};
+
+    fn run(name: &str, start: &str) -> ActivityRun {
+        ActivityRun {
+            activity: json!({"type": "probe", "name": name}),
+            output: json!({"status": 200}),
+            start: start.to_owned(),
+            end: start.to_owned(),
+            duration: 0.0,
+            status: "succeeded".to_owned(),
+            exception: None,
+            tolerance_met: None,
+        }
+    }
+
+    #[test]
+    fn checks_during_the_method_take_their_place_among_its_activities() {
+        let mut journal = Journal::new(json!({}), "2026-11-26T00:00:00Z".to_owned());
+        journal.run = vec![
+            run("inject", "2026-11-26T00:00:00.500Z"),
+            run("later", "2026-11-26T00:02:00Z"),
+        ];
+        journal.steady_states.during = vec![
+            SteadyState {
+                steady_state_met: true,
+                probes: vec![run("check-1", "2026-11-26T00:00:00Z")],
+            },
+            SteadyState {
+                steady_state_met: false,
+                probes: vec![run("check-2", "2026-11-26T00:01:00Z")],
+            },
+        ];
+        let order: Vec<(&str, String)> = timeline(&journal)
+            .into_iter()
+            .map(|moment| (moment.phase, moment.name))
+            .collect();
+        assert_eq!(
+            order,
+            [
+                ("Hypothesis during", "check-1".to_owned()),
+                ("Method", "inject".to_owned()),
+                ("Hypothesis during", "check-2".to_owned()),
+                ("Method", "later".to_owned()),
+            ]
+        );
+    }
 }
