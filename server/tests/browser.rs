@@ -400,11 +400,24 @@ impl Browser {
         };
         // From the top, even after following a link to an anchor further down.
         let _ = self.client.execute("window.scrollTo(0, 0);", vec![]).await;
-        // The window's outer size is the page's: headless has no frame.
-        self.client
-            .set_window_size(width, u32::try_from(height).unwrap_or(900))
+        let height = u32::try_from(height).unwrap_or(900);
+        self.client.set_window_size(width, height).await.unwrap();
+        // The window's size is its outer size: make room for whatever frame headless Chromium
+        // draws around the page, so that the page's foot is in the picture.
+        let inner = self
+            .client
+            .execute("return window.innerHeight;", vec![])
             .await
-            .unwrap();
+            .ok()
+            .and_then(|inner| inner.as_u64())
+            .and_then(|inner| u32::try_from(inner).ok())
+            .unwrap_or(height);
+        if inner < height {
+            self.client
+                .set_window_size(width, 2 * height - inner)
+                .await
+                .unwrap();
+        }
         let png = self.client.screenshot().await.unwrap();
         assert!(png.starts_with(b"\x89PNG"), "a PNG screenshot of {name}");
         let artefacts = Path::new(env!("CARGO_TARGET_TMPDIR")).join("browser-artefacts");
