@@ -344,3 +344,35 @@ async fn lab_4_end_to_end_through_the_pages() {
     assert!(done, "{page}");
     assert!(page.contains("Lab 4: 4 of 4 steps done"), "{page}");
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_hypothesis_that_misses_before_the_method_is_not_reported_as_held() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    // Without traffic, percent in flight reads 0: below the hypothesis's band of 1 to 6. The
+    // runner skips the method and ends the run `completed`, without deviating.
+    save_and_run(&lab, &ada, &chaoslab::chaos::templates::lab3_hypothesis()).await;
+    let (_, _, page) = lab.get("/experiments", &ada.cookie).await;
+    let run = page
+        .split(r#"href="/experiments/runs/"#)
+        .nth(1)
+        .and_then(|rest| rest.split('"').next())
+        .unwrap_or_else(|| panic!("a run in {page}"))
+        .to_owned();
+    let (_, _, page) = lab
+        .get(&format!("/experiments/runs/{run}"), &ada.cookie)
+        .await;
+    assert!(
+        page.contains(
+            "completed: the hypothesis did not hold before the method, so the method was skipped"
+        ),
+        "{page}"
+    );
+    assert!(!page.contains("the hypothesis held"), "{page}");
+    let (done, page) = step_done(&lab, &ada, "state-the-hypothesis").await;
+    assert!(!done, "{page}");
+    assert!(
+        page.contains("its hypothesis did not hold before the method"),
+        "{page}"
+    );
+}

@@ -102,12 +102,13 @@ pub enum TestInvokeWant {
 /// What a check on experiment runs asks for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum RunWant {
-    /// A run of a hypothesis alone (empty method) completed without deviating.
+    /// A run of a hypothesis alone (empty method) completed with the hypothesis holding, before
+    /// and after.
     HypothesisHeld,
     /// A run with a method deviated and its rollbacks were played.
     Deviated,
-    /// A run with a method completed without deviating, with the timeout above
-    /// [`LAB3_MAX_LATENCY_S`].
+    /// A run with a method completed with the hypothesis holding before and after it, with the
+    /// timeout above [`LAB3_MAX_LATENCY_S`].
     HeldAfterFix,
     /// A run whose method writes a fault of one of these modes deviated.
     DeviatedUnder(&'static [&'static str]),
@@ -124,6 +125,9 @@ pub struct RunFact {
     pub status: String,
     /// Whether the hypothesis deviated after the method.
     pub deviated: bool,
+    /// Whether the hypothesis held before the method (true without one): when it did not, the
+    /// method was skipped and the run ended `completed`, neither holding nor deviating.
+    pub held_before: bool,
     /// Whether rollbacks were played.
     pub rolled_back: bool,
     /// The failure modes its method's fault documents switch on.
@@ -319,7 +323,11 @@ fn judge_runs(want: RunWant, runs: &[RunFact], timeout_seconds: f64) -> Judgemen
     let ended = |run: &&RunFact| run.status != "running";
     let found = match want {
         RunWant::HypothesisHeld => runs.iter().filter(ended).any(|run| {
-            run.has_hypothesis && !run.has_method && run.status == "completed" && !run.deviated
+            run.has_hypothesis
+                && !run.has_method
+                && run.status == "completed"
+                && run.held_before
+                && !run.deviated
         }),
         RunWant::Deviated => runs
             .iter()
@@ -338,6 +346,7 @@ fn judge_runs(want: RunWant, runs: &[RunFact], timeout_seconds: f64) -> Judgemen
                     run.has_method
                         && run.has_hypothesis
                         && run.status == "completed"
+                        && run.held_before
                         && !run.deviated
                 })
         }
@@ -348,7 +357,13 @@ fn judge_runs(want: RunWant, runs: &[RunFact], timeout_seconds: f64) -> Judgemen
             format!(
                 "Your latest run {}{}.",
                 run.status,
-                if run.deviated { " and deviated" } else { "" }
+                if run.deviated {
+                    " and deviated"
+                } else if !run.held_before {
+                    ", but its hypothesis did not hold before the method, so the method was skipped"
+                } else {
+                    ""
+                }
             )
         },
     );
@@ -530,6 +545,41 @@ mod tests {
         assert!(!verdict(TestInvokeWant::LatencyTimeouts, &all_out, true));
         let unslowed = vec![plain; 6];
         assert!(!verdict(TestInvokeWant::LatencyTimeouts, &unslowed, true));
+    }
+
+    fn run(has_method: bool, held_before: bool, deviated: bool) -> RunFact {
+        RunFact {
+            has_method,
+            has_hypothesis: true,
+            status: "completed".to_owned(),
+            deviated,
+            held_before,
+            rolled_back: has_method,
+            fault_modes: Vec::new(),
+        }
+    }
+
+    fn runs_verdict(want: RunWant, run: RunFact, timeout_seconds: f64) -> Judgement {
+        judge(&Facts::Runs {
+            want,
+            runs: vec![run],
+            timeout_seconds,
+        })
+    }
+
+    #[test]
+    fn a_run_whose_hypothesis_missed_before_the_method_has_not_held() {
+        // The runner skips the method and ends such a run `completed`, without deviating.
+        assert!(runs_verdict(RunWant::HypothesisHeld, run(false, true, false), 3.0).passes);
+        let missed = runs_verdict(RunWant::HypothesisHeld, run(false, false, false), 3.0);
+        assert!(!missed.passes);
+        assert_eq!(
+            missed.detail,
+            "Your latest run completed, but its hypothesis did not hold before the method, so the method was skipped."
+        );
+        assert!(runs_verdict(RunWant::HeldAfterFix, run(true, true, false), 10.0).passes);
+        assert!(!runs_verdict(RunWant::HeldAfterFix, run(true, false, false), 10.0).passes);
+        assert!(!runs_verdict(RunWant::HeldAfterFix, run(true, true, false), 3.0).passes);
     }
 
     #[test]

@@ -71,7 +71,7 @@ pub enum Check {
     InterceptedCallObserved,
     /// The fault is off and the latest test invoke succeeded with none injected.
     RecoveredAfterFault,
-    /// A run of a hypothesis with an empty method completed without deviating.
+    /// A run of a hypothesis with an empty method completed with the hypothesis holding.
     HypothesisHeld,
     /// A run with a method deviated, and its rollbacks were played.
     ExperimentDeviated,
@@ -79,7 +79,8 @@ pub enum Check {
     TimeoutAboveLatency,
     /// The lab 3 hypothesis's three probes are within their tolerances now.
     SteadyStateBack,
-    /// A run with a method completed without deviating, with the timeout above 4 s.
+    /// A run with a method completed with the hypothesis holding before and after it, with the
+    /// timeout above 4 s.
     ExperimentHeld,
     /// A run whose method blocks hosts (a denylist) deviated.
     DenylistExperimentDeviated,

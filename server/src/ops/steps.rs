@@ -277,6 +277,11 @@ async fn runs(app: &App, participant: &Participant, want: RunWant) -> Result<Fac
             has_hypothesis: has("/steady-state-hypothesis/probes"),
             status: summary.status.as_str().to_owned(),
             deviated: summary.deviated,
+            held_before: journal
+                .steady_states
+                .before
+                .as_ref()
+                .is_none_or(|before| before.steady_state_met),
             rolled_back: !journal.rollbacks.is_empty(),
             fault_modes: journal
                 .experiment

@@ -333,6 +333,8 @@ struct RunPage {
 struct RunLive {
     summary: RunSummary,
     verdict: String,
+    /// Whether the hypothesis did not hold before the method.
+    missed_before: bool,
     running: bool,
     interruption: Option<String>,
     moments: Vec<Moment>,
@@ -340,10 +342,24 @@ struct RunLive {
     csrf: String,
 }
 
+/// Whether the hypothesis did not hold before the method: the runner then skips the method and
+/// ends the run `completed`, without deviating.
+fn missed_before(journal: &Journal) -> bool {
+    journal
+        .steady_states
+        .before
+        .as_ref()
+        .is_some_and(|before| !before.steady_state_met)
+}
+
 /// What the run came to, in words.
-fn verdict(summary: &RunSummary) -> String {
+fn verdict(summary: &RunSummary, missed_before: bool) -> String {
     match (summary.status, summary.deviated) {
         (RunStatus::Running, _) => "running".to_owned(),
+        (RunStatus::Completed, false) if missed_before => {
+            "completed: the hypothesis did not hold before the method, so the method was skipped"
+                .to_owned()
+        }
         (RunStatus::Completed, false) => "completed: the hypothesis held".to_owned(),
         (RunStatus::Completed, true) => {
             "deviated: the hypothesis did not hold after the method".to_owned()
@@ -372,8 +388,10 @@ async fn live(state: &AppState, session: &Session, run: &str) -> Result<RunLive,
     .into_iter()
     .map(WidgetView::new)
     .collect();
+    let missed_before = missed_before(&journal);
     Ok(RunLive {
-        verdict: verdict(&summary),
+        verdict: verdict(&summary, missed_before),
+        missed_before,
         running: summary.status == RunStatus::Running,
         interruption: journal.interruption.clone(),
         moments: timeline(&journal),
