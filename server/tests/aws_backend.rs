@@ -946,6 +946,13 @@ async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visib
         );
         assert!(message.sent_at > 0, "{message:?}");
     }
+    assert!(
+        list.messages
+            .windows(2)
+            .all(|pair| pair[0].sent_at >= pair[1].sent_at),
+        "newest first: {:?}",
+        list.messages
+    );
     // VisibilityTimeout=0: nothing was hidden, so listing again finds them all.
     assert_eq!(lab.visible_messages(&lab.names.dlq_url).await, 3);
     let again = lab.backend.list_dead_letters(ALICE, 2).await.unwrap();

@@ -56,7 +56,8 @@ async fn malformed_objects_are_listed_with_lambdas_attributes_without_being_cons
     let list = backend.list_dead_letters("alice", 20).await.unwrap();
     assert_eq!(list.total, 3);
     assert_eq!(list.messages.len(), 3);
-    for (n, message) in list.messages.iter().enumerate() {
+    // Newest first: the last malformed object is listed first.
+    for (message, n) in list.messages.iter().zip([2, 1, 0]) {
         assert_eq!(message.object_keys, [format!("input/bad {n}.json")]);
         assert_eq!(message.error_code.as_deref(), Some("200"));
         assert!(
@@ -80,7 +81,7 @@ async fn malformed_objects_are_listed_with_lambdas_attributes_without_being_cons
     assert_eq!(stack.queue_depth(QueueKind::DeadLetter), (3, 0));
     let first = backend.list_dead_letters("alice", 1).await.unwrap();
     assert_eq!((first.total, first.messages.len()), (3, 1));
-    assert_eq!(first.messages[0], list.messages[0], "oldest first");
+    assert_eq!(first.messages[0], list.messages[0], "newest first");
 }
 
 #[tokio::test(start_paused = true)]

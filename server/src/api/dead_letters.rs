@@ -19,7 +19,7 @@ pub struct DeadLetterRange {
     pub limit: Option<i64>,
 }
 
-/// The messages of the dead-letter queue, oldest first, with the attributes Lambda sent them with
+/// The messages of the dead-letter queue, newest first, with the attributes Lambda sent them with
 /// (`RequestID`, `ErrorCode`, `ErrorMessage`) and the object keys their S3 event names, read
 /// without consuming them. On the embedded backend the listing is exact and changes nothing; on
 /// AWS it is a sample (SQS `ReceiveMessage` with `VisibilityTimeout=0`) that may repeat or miss a

@@ -268,8 +268,8 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         participant: &str,
         event: &str,
     ) -> Result<InvocationReport, BackendError>;
-    /// Up to `limit` messages of the dead-letter queue, read without consuming them, and how
-    /// many it holds.
+    /// Up to `limit` messages of the dead-letter queue, read without consuming them (newest
+    /// first where the backend can tell; SQS answers a sample), and how many it holds.
     async fn list_dead_letters(
         &self,
         participant: &str,

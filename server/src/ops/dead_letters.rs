@@ -35,7 +35,7 @@ fn count(
         })
 }
 
-/// Up to `limit` (1–100, default 20) messages of participant `id`'s dead-letter queue, oldest
+/// Up to `limit` (1–100, default 20) messages of participant `id`'s dead-letter queue, newest
 /// first, with the attributes Lambda sent them with, and how many the queue holds.
 pub async fn list(app: &App, id: &str, limit: Option<i64>) -> Result<DeadLetterList, OpError> {
     let limit = count("invalid_limit", "limit", limit, DEFAULT_LIST, MAX_LIST)?;

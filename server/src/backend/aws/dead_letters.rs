@@ -103,7 +103,8 @@ pub async fn list_dead_letters(
         }
     }
     messages.truncate(limit);
-    messages.sort_by_key(|message| message.sent_at);
+    // Newest first, as the embedded backend lists them.
+    messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
     let total = approximate_count(clients, names).await?;
     Ok(DeadLetterList { total, messages })
 }

@@ -163,7 +163,7 @@ impl Queue {
     }
 
     /// Every message, oldest first.
-    pub fn messages(&self) -> impl Iterator<Item = &Message> {
+    pub fn messages(&self) -> impl DoubleEndedIterator<Item = &Message> {
         self.messages.values()
     }
 

@@ -6,11 +6,12 @@ use crate::backend::embedded::journal::Op;
 use crate::backend::embedded::queue::Message;
 
 impl Stack {
-    /// Up to `max` messages of the dead-letter queue, oldest first, and how many it holds. They
-    /// are read, not received: visibility, receive counts and SQS's metrics stay as they were.
+    /// Up to `max` messages of the dead-letter queue, newest first (what the latest fault did
+    /// comes before what older ones left), and how many it holds. They are read, not received:
+    /// visibility, receive counts and SQS's metrics stay as they were.
     pub fn peek_dead_letters(&self, max: usize) -> (Vec<Message>, u64) {
         let state = self.lock();
-        let messages = state.dlq.messages().take(max).cloned().collect();
+        let messages = state.dlq.messages().rev().take(max).cloned().collect();
         (messages, state.dlq.len() as u64)
     }
 
