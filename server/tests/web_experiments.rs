@@ -369,6 +369,14 @@ async fn a_hypothesis_that_misses_before_the_method_is_not_reported_as_held() {
         "{page}"
     );
     assert!(!page.contains("the hypothesis held"), "{page}");
+    // The list of runs says so too, and not in the colour of a pass.
+    let (_, _, page) = lab.get("/experiments", &ada.cookie).await;
+    assert!(
+        page.contains(
+            r#"<span class="badge badge--not-met">completed, did not hold before the method</span>"#
+        ),
+        "{page}"
+    );
     let (done, page) = step_done(&lab, &ada, "state-the-hypothesis").await;
     assert!(!done, "{page}");
     assert!(

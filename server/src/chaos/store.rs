@@ -60,6 +60,10 @@ pub struct RunSummary {
     pub status: RunStatus,
     /// Whether the hypothesis deviated after the method.
     pub deviated: bool,
+    /// Whether the hypothesis held before the method: `false` means the method was skipped
+    /// (the run still ends `completed`, as `chaos run` ends it); `null` when it was not checked
+    /// (yet, or by the hypothesis strategy).
+    pub held_before: Option<bool>,
     /// When it started (pipeline time).
     #[serde(with = "rfc3339")]
     #[schema(value_type = String, format = DateTime)]
@@ -272,6 +276,11 @@ fn parse_run(
             title,
             status: RunStatus::parse(&status).unwrap_or(journal.status),
             deviated,
+            held_before: journal
+                .steady_states
+                .before
+                .as_ref()
+                .map(|before| before.steady_state_met),
             started,
             ended,
         },

@@ -333,8 +333,8 @@ struct RunPage {
 struct RunLive {
     summary: RunSummary,
     verdict: String,
-    /// Whether the hypothesis did not hold before the method.
-    missed_before: bool,
+    /// Whether a check of the hypothesis did not hold (before, during or after the method).
+    not_held: bool,
     running: bool,
     interruption: Option<String>,
     moments: Vec<Moment>,
@@ -342,27 +342,31 @@ struct RunLive {
     csrf: String,
 }
 
-/// Whether the hypothesis did not hold before the method: the runner then skips the method and
-/// ends the run `completed`, without deviating.
-fn missed_before(journal: &Journal) -> bool {
-    journal
-        .steady_states
-        .before
-        .as_ref()
-        .is_some_and(|before| !before.steady_state_met)
-}
-
 /// What the run came to, in words.
-fn verdict(summary: &RunSummary, missed_before: bool) -> String {
+fn verdict(summary: &RunSummary, journal: &Journal) -> String {
+    let during = &journal.steady_states.during;
+    let missed_during = during
+        .iter()
+        .filter(|state| !state.steady_state_met)
+        .count();
     match (summary.status, summary.deviated) {
         (RunStatus::Running, _) => "running".to_owned(),
-        (RunStatus::Completed, false) if missed_before => {
+        (RunStatus::Completed, true) => {
+            "deviated: the hypothesis did not hold after the method".to_owned()
+        }
+        (RunStatus::Completed, false) if summary.held_before == Some(false) => {
             "completed: the hypothesis did not hold before the method, so the method was skipped"
                 .to_owned()
         }
-        (RunStatus::Completed, false) => "completed: the hypothesis held".to_owned(),
-        (RunStatus::Completed, true) => {
-            "deviated: the hypothesis did not hold after the method".to_owned()
+        (RunStatus::Completed, false) if missed_during > 0 => format!(
+            "completed: {missed_during} of {} checks during the method did not hold",
+            during.len()
+        ),
+        (RunStatus::Completed, false) if journal.steady_states.after.is_some() => {
+            "completed: the hypothesis held".to_owned()
+        }
+        (RunStatus::Completed, false) => {
+            "completed (the hypothesis was not checked after the method)".to_owned()
         }
         (status, true) => format!("{} (deviated)", status.as_str()),
         (status, false) => status.as_str().to_owned(),
@@ -388,10 +392,15 @@ async fn live(state: &AppState, session: &Session, run: &str) -> Result<RunLive,
     .into_iter()
     .map(WidgetView::new)
     .collect();
-    let missed_before = missed_before(&journal);
     Ok(RunLive {
-        verdict: verdict(&summary, missed_before),
-        missed_before,
+        verdict: verdict(&summary, &journal),
+        not_held: summary.deviated
+            || summary.held_before == Some(false)
+            || journal
+                .steady_states
+                .during
+                .iter()
+                .any(|state| !state.steady_state_met),
         running: summary.status == RunStatus::Running,
         interruption: journal.interruption.clone(),
         moments: timeline(&journal),
@@ -471,8 +480,9 @@ pub async fn export_experiment(
 mod tests {
     use serde_json::json;
 
-    use super::timeline;
-    use crate::chaos::journal::{ActivityRun, Journal, SteadyState};
+    use super::{timeline, verdict};
+    use crate::chaos::journal::{ActivityRun, Journal, RunStatus, SteadyState};
+    use crate::chaos::store::RunSummary;
 
     fn run(name: &str, start: &str) -> ActivityRun {
         ActivityRun {
@@ -516,6 +526,48 @@ mod tests {
                 ("Hypothesis during", "check-2".to_owned()),
                 ("Method", "later".to_owned()),
             ]
+        );
+    }
+
+    #[test]
+    fn the_verdict_says_which_check_did_not_hold() {
+        let mut journal = Journal::new(json!({}), "2026-11-26T00:00:00Z".to_owned());
+        let state = |met| SteadyState {
+            steady_state_met: met,
+            probes: Vec::new(),
+        };
+        let mut summary = RunSummary {
+            id: "r-1".to_owned(),
+            experiment: "x-1".to_owned(),
+            title: "t".to_owned(),
+            status: RunStatus::Completed,
+            deviated: false,
+            held_before: Some(true),
+            started: 0,
+            ended: Some(1),
+        };
+        journal.steady_states.after = Some(state(true));
+        assert_eq!(
+            verdict(&summary, &journal),
+            "completed: the hypothesis held"
+        );
+        journal.steady_states.during = vec![state(true), state(false), state(false)];
+        assert_eq!(
+            verdict(&summary, &journal),
+            "completed: 2 of 3 checks during the method did not hold"
+        );
+        journal.steady_states.during.clear();
+        journal.steady_states.after = None;
+        assert_eq!(
+            verdict(&summary, &journal),
+            "completed (the hypothesis was not checked after the method)"
+        );
+        summary.held_before = Some(false);
+        assert!(verdict(&summary, &journal).contains("so the method was skipped"));
+        summary.deviated = true;
+        assert_eq!(
+            verdict(&summary, &journal),
+            "deviated: the hypothesis did not hold after the method"
         );
     }
 }
