@@ -544,6 +544,33 @@ async fn lab_3_the_latency_experiment_deviates_until_the_timeout_is_raised() {
     assert!((in_flight - 50.9).abs() < 8.0, "in flight {in_flight}");
     assert_eq!(journal["rollbacks"][0]["output"]["status"], 200);
     assert!(!fault_enabled(&lab, &id, &token).await);
+    // The run page's chart of the probes' measures, minute by minute, shows what the probe
+    // read: in flight within the band before the fault, far above it under latency.
+    let at = |key: &str| chaoslab::metrics::rfc3339::parse(journal[key].as_str().unwrap()).unwrap();
+    let (start, end) = (at("start"), at("end"));
+    let widgets =
+        chaoslab::ops::dashboard::probe_measures_between(&lab.state, &id, start - 600_000, end)
+            .await
+            .unwrap();
+    let in_flight = widgets[0]
+        .series
+        .iter()
+        .find(|series| series.id == "in_flight")
+        .unwrap();
+    let minutes = |from: i64, to: i64| -> Vec<f64> {
+        in_flight
+            .timestamps
+            .iter()
+            .zip(&in_flight.values)
+            .filter(|(at, _)| (from..to).contains(*at))
+            .map(|(_, value)| *value)
+            .collect()
+    };
+    let before: Vec<f64> = minutes(start - 600_000, start - 60_000);
+    let under: Vec<f64> = minutes(start + 120_000, end - 60_000);
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+    assert!(before.len() >= 8 && mean(&before) < 6.0, "{before:?}");
+    assert!(under.len() >= 3 && mean(&under) > 30.0, "{under:?}");
     // The duration of a slowed attempt stops at the 3 s timeout: the reason it deviated.
     let durations = chaoslab::ops::function::recent_invocations(&lab.state, &id).unwrap();
     assert!(durations.is_empty(), "no test invokes were made");

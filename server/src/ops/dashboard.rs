@@ -98,6 +98,64 @@ pub async fn widgets_between(
     end: i64,
 ) -> Result<Vec<crate::dashboard::WidgetData>, OpError> {
     let dashboard = dashboard_of(app, participant)?;
+    query_between(app, participant, &dashboard, titles, start, end).await
+}
+
+/// The title of [`probe_measures_between`]'s widget.
+pub const PROBE_MEASURES_TITLE: &str = "The hypothesis's measures, minute by minute";
+
+/// The original lab's two measures as the built-in probes compute them ([`crate::ops::probes`]),
+/// over one-minute periods: percent in flight ((Lambda `Invocations` − CSV queue
+/// `NumberOfMessagesSent`) ÷ `Invocations` × 100) and percent in error (dead-letter queue
+/// `NumberOfMessagesSent` ÷ `Invocations` × 100). Not the dashboard's own "in flight", which
+/// counts notifications waiting for the subscriber: a run's page shows what its probes read.
+const PROBE_MEASURES: &str = r#"{"widgets": [{
+  "type": "metric", "x": 0, "y": 0, "width": 12, "height": 6,
+  "properties": {
+    "title": "The hypothesis's measures, minute by minute",
+    "view": "timeSeries", "region": "${region}", "stat": "Sum", "period": 60,
+    "metrics": [
+      ["AWS/Lambda", "Invocations", "FunctionName", "${function_name}", {"id": "invocations", "visible": false}],
+      ["AWS/SQS", "NumberOfMessagesSent", "QueueName", "${csv_queue_name}", {"id": "csv", "visible": false}],
+      [".", ".", ".", "${dlq_name}", {"id": "dead", "visible": false}],
+      [{"expression": "100 * (invocations - FILL(csv, 0)) / invocations", "label": "Percent in flight (as the probe computes it)", "id": "in_flight"}],
+      [{"expression": "100 * FILL(dead, 0) / invocations", "label": "Percent in error (as the probe computes it)", "id": "in_error"}]
+    ]
+  }
+}]}"#;
+
+/// [`PROBE_MEASURES`] for a participant between `start` and `end` (pipeline time).
+pub async fn probe_measures_between(
+    app: &App,
+    participant: &str,
+    start: i64,
+    end: i64,
+) -> Result<Vec<crate::dashboard::WidgetData>, OpError> {
+    let names = app
+        .backend
+        .stack_names(participant)
+        .ok_or_else(|| BackendError::UnknownStack(participant.to_owned()))?;
+    let dashboard = Dashboard::from_template(PROBE_MEASURES, &DashboardNames::from(&names))
+        .map_err(|error| OpError::Internal(format!("the probe measures' widget: {error}")))?;
+    query_between(
+        app,
+        participant,
+        &dashboard,
+        &[PROBE_MEASURES_TITLE],
+        start,
+        end,
+    )
+    .await
+}
+
+async fn query_between(
+    app: &App,
+    participant: &str,
+    dashboard: &Dashboard,
+    titles: &[&str],
+    start: i64,
+    end: i64,
+) -> Result<Vec<crate::dashboard::WidgetData>, OpError> {
     let source = ParticipantMetrics {
         backend: app.backend.as_ref(),
         participant,

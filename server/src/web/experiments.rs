@@ -376,22 +376,14 @@ fn verdict(summary: &RunSummary, journal: &Journal) -> String {
 async fn live(state: &AppState, session: &Session, run: &str) -> Result<RunLive, WebError> {
     let id = &session.participant.id;
     let (summary, journal) = experiments::run(state, id, run)?;
-    // The dashboard's fault and measure charts over the run, a few minutes either side.
+    // The dashboard's fault chart and the probes' two measures over the run, a few minutes
+    // either side.
     let end = summary.ended.unwrap_or_else(|| state.backend.clock().now());
-    let widgets = crate::ops::dashboard::widgets_between(
-        state,
-        id,
-        &[
-            "Injected faults",
-            "Percent in error and in flight over time",
-        ],
-        summary.started - 10 * 60_000,
-        end + 60_000,
-    )
-    .await?
-    .into_iter()
-    .map(WidgetView::new)
-    .collect();
+    let (from, to) = (summary.started - 10 * 60_000, end + 60_000);
+    let mut widgets =
+        crate::ops::dashboard::widgets_between(state, id, &["Injected faults"], from, to).await?;
+    widgets.extend(crate::ops::dashboard::probe_measures_between(state, id, from, to).await?);
+    let widgets = widgets.into_iter().map(WidgetView::new).collect();
     Ok(RunLive {
         verdict: verdict(&summary, &journal),
         not_held: summary.deviated
