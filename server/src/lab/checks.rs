@@ -60,6 +60,9 @@ pub enum Facts {
         in_flight: Option<f64>,
         /// Percent in error (the original lab's).
         in_error: Option<f64>,
+        /// The function's timeout, in seconds: the steady state counts as back once the fix
+        /// (a timeout above [`LAB3_MAX_LATENCY_S`]) is in.
+        timeout_seconds: f64,
     },
     /// What the dead-letter queue holds of intercepted calls, and what the participant has seen.
     DeadLetters {
@@ -297,6 +300,7 @@ pub fn judge(facts: &Facts) -> Judgement {
             sns_failed,
             in_flight,
             in_error,
+            timeout_seconds,
         } => {
             let within = |value: &Option<f64>, low: f64, high: f64| {
                 value.is_some_and(|value| (low..=high).contains(&value))
@@ -304,15 +308,24 @@ pub fn judge(facts: &Facts) -> Judgement {
             let show = |value: &Option<f64>| {
                 value.map_or_else(|| "no data".to_owned(), |value| format!("{value:.2}"))
             };
+            let fixed = *timeout_seconds > LAB3_MAX_LATENCY_S;
             Judgement {
-                passes: within(sns_failed, 0.0, 0.0)
+                passes: fixed
+                    && within(sns_failed, 0.0, 0.0)
                     && within(in_flight, 1.0, 6.0)
                     && within(in_error, 0.0, 2.0),
                 detail: format!(
-                    "Over the last 5 minutes: SNS failures {} (0 needed), in flight {}% (1 to 6), in error {}% (0 to 2).",
+                    "Over the last 5 minutes: SNS failures {} (0 needed), in flight {}% (1 to 6), in error {}% (0 to 2).{}",
                     show(sns_failed),
                     show(in_flight),
-                    show(in_error)
+                    show(in_error),
+                    if fixed {
+                        String::new()
+                    } else {
+                        format!(
+                            " The function's timeout is {timeout_seconds} s: the steady state to wait for is the one after the fix, a timeout above {LAB3_MAX_LATENCY_S} s."
+                        )
+                    }
                 ),
             }
         }
@@ -489,6 +502,29 @@ mod tests {
                 subscribing: true
             })
             .passes
+        );
+    }
+
+    #[test]
+    fn the_steady_state_is_back_only_after_the_fix_and_within_every_band() {
+        let facts = |in_flight, timeout_seconds| Facts::Measures {
+            sns_failed: Some(0.0),
+            in_flight: Some(in_flight),
+            in_error: Some(1.0),
+            timeout_seconds,
+        };
+        assert!(judge(&facts(2.9, 120.0)).passes);
+        assert!(!judge(&facts(7.5, 120.0)).passes);
+        // In the bands before any experiment, with the 3 s timeout: not the steady state the
+        // step waits for.
+        let before_the_fix = judge(&facts(2.9, 3.0));
+        assert!(!before_the_fix.passes);
+        assert!(
+            before_the_fix
+                .detail
+                .contains("The function's timeout is 3 s"),
+            "{}",
+            before_the_fix.detail
         );
     }
 

@@ -193,6 +193,11 @@ async fn facts(app: &App, participant: &Participant, check: Check) -> Result<Fac
                 in_error: crate::ops::probes::percent_in_error(app, id, Some(5))
                     .await?
                     .value,
+                timeout_seconds: app
+                    .backend
+                    .function_configuration(id)
+                    .await?
+                    .timeout_seconds,
             }
         }
         Check::StackReady => Facts::Stack {
