@@ -1,6 +1,8 @@
 //! Ready-made experiments for the labs, written as Chaos Toolkit JSON with HTTP providers against
 //! this server's API, so what a participant starts from is a real experiment they can export and
-//! run with `chaos run`.
+//! run with `chaos run`. Lab 3's two are also files, `chaos/experiments/lab3-hypothesis.json` and
+//! `lab3-latency.json`, which a test keeps equal to these: `scripts/chaos-experiment` saves them
+//! on a server, and `chaos run` plays them as they are against a server at `--time-scale 1`.
 //!
 //! Lab 3's hypothesis is the original lab's (`experiment_1.json`): no SNS notification failed,
 //! percent in flight within [1, 6] and percent in error within [0, 2], over the last 5 minutes.
@@ -198,6 +200,31 @@ mod tests {
             if let Err(problems) = check(&experiment, "p-1", &environment) {
                 panic!("{label}: {problems:?}");
             }
+        }
+    }
+
+    /// `scripts/chaos-experiment` saves lab 3's experiments from these files (no API lists the
+    /// ready-made experiments), so they must stay what the experiments page offers.
+    #[test]
+    fn lab3_experiment_files_are_the_ready_made_ones() {
+        for (file, text, experiment) in [
+            (
+                "chaos/experiments/lab3-hypothesis.json",
+                include_str!("../../../chaos/experiments/lab3-hypothesis.json"),
+                lab3_hypothesis(),
+            ),
+            (
+                "chaos/experiments/lab3-latency.json",
+                include_str!("../../../chaos/experiments/lab3-latency.json"),
+                lab3_latency(),
+            ),
+        ] {
+            let written: Value = serde_json::from_str(text)
+                .unwrap_or_else(|error| panic!("{file} is not JSON: {error}"));
+            assert_eq!(
+                written, experiment,
+                "{file} differs from templates.rs: rewrite it with serde_json::to_string_pretty"
+            );
         }
     }
 }

@@ -34,6 +34,20 @@ pub(super) async fn report_queue_metrics(engine: std::sync::Weak<Engine>) {
 pub(super) fn publish_queue_metrics(stack: &Stack, minute: EpochMillis) {
     let now = stack.now();
     let mut state = stack.lock();
+    publish_queue_minute(stack, &mut state, minute, now);
+}
+
+/// [`publish_queue_metrics`] under the stack's lock; a minute already published is left alone.
+pub(super) fn publish_queue_minute(
+    stack: &Stack,
+    state: &mut StackState,
+    minute: EpochMillis,
+    now: EpochMillis,
+) {
+    if minute <= state.queue_metrics_published {
+        return;
+    }
+    state.queue_metrics_published = minute;
     for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
         let ids = match kind {
             QueueKind::Csv => &stack.metric_ids.csv_queue,
@@ -58,7 +72,7 @@ pub(super) fn publish_queue_metrics(stack: &Stack, minute: EpochMillis) {
             state.record(metric, minute, value);
         }
     }
-    prune_metrics(&mut state, now);
+    prune_metrics(state, now);
 }
 
 fn prune_metrics(state: &mut StackState, now: EpochMillis) {
@@ -110,5 +124,72 @@ pub(super) fn save_metrics(stack: &Stack) {
     if let Err(error) = stack.journal.commit(&ops) {
         tracing::error!(stack = stack.id(), %error, "could not save metrics; will retry");
         state.dirty_minutes.extend(minutes);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use bytes::Bytes;
+
+    use super::*;
+    use crate::backend::embedded::EngineConfig;
+    use crate::metrics::{Dimension, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat};
+
+    /// 2026-11-26T00:00:00Z, a minute boundary.
+    const START: EpochMillis = 1_795_651_200_000;
+
+    fn csv_messages_sent(stack: &Stack, minute: EpochMillis) -> Vec<f64> {
+        let request = GetMetricDataRequest {
+            metric_data_queries: vec![MetricDataQuery {
+                id: "sent".into(),
+                metric_stat: Some(MetricStat {
+                    metric: Metric {
+                        namespace: "AWS/SQS".into(),
+                        metric_name: "NumberOfMessagesSent".into(),
+                        dimensions: vec![Dimension {
+                            name: "QueueName".into(),
+                            value: stack.names().csv_queue_name.clone(),
+                        }],
+                    },
+                    period: 60,
+                    stat: "Sum".into(),
+                }),
+                expression: None,
+                label: None,
+                return_data: None,
+                period: None,
+            }],
+            start_time: minute,
+            end_time: minute + MINUTE,
+            scan_by: None,
+            max_datapoints: None,
+            next_token: None,
+        };
+        let response = stack.metric_data(&request).unwrap();
+        response.metric_data_results[0].values.clone()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_minute_that_ended_reads_with_its_queue_metrics_before_the_reporter_has_run() {
+        let dir = tempfile::tempdir().unwrap();
+        let mut config = EngineConfig::new(dir.path());
+        config.start_time = Some(START);
+        let engine = Engine::open(config).unwrap();
+        // The reporter's timer fires late: here, never.
+        engine.abort_background();
+        let stack = engine.create_stack("alice").unwrap();
+        tokio::time::sleep_until(engine.clock().instant_at(START + 30_000)).await;
+        stack
+            .put_object("output/one.csv", Bytes::from_static(b"a,b\n"), "text/csv")
+            .unwrap();
+        tokio::time::sleep_until(engine.clock().instant_at(START + MINUTE + 1)).await;
+
+        assert_eq!(csv_messages_sent(&stack, START), [1.0]);
+        // Read again, and once the reporter's turn comes: still one message, counted once.
+        assert_eq!(csv_messages_sent(&stack, START), [1.0]);
+        publish_queue_metrics(&stack, START);
+        assert_eq!(csv_messages_sent(&stack, START), [1.0]);
     }
 }

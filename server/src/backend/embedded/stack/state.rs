@@ -61,6 +61,9 @@ pub(in crate::backend::embedded) struct StackState {
     pub metrics: MetricStore,
     /// Minutes whose metric sets changed since the last flush.
     pub dirty_minutes: BTreeSet<EpochMillis>,
+    /// The last minute whose SQS metrics were published (reporting.rs): a minute is published
+    /// once, by the reporter's timer or by a metric read that comes first.
+    pub queue_metrics_published: EpochMillis,
     pub accounting: Accounting,
     /// Whether a setting in the stack's own row changed without a row op to carry it.
     pub settings_changed: bool,
