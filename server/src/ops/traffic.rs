@@ -170,7 +170,12 @@ pub fn start(
         publisher: requested.publisher.or(saved.publisher),
         subscriber: requested.subscriber.or(saved.subscriber),
     };
-    super::save(app, id, |participant| participant.traffic = Some(merged))?;
+    // Saved running at once, not only at a clean shutdown: a server killed with `kill -9`
+    // resumes this traffic at its next start.
+    super::save(app, id, |participant| {
+        participant.traffic = Some(merged);
+        participant.traffic_running = true;
+    })?;
     let detail = actor.describe(&describe(&requested, &limits));
     super::record(
         app,
@@ -192,6 +197,8 @@ pub async fn stop(app: &App, id: &str, actor: Actor) -> Result<(TrafficStatus, b
     app.participants.get(id)?;
     let was_running = app.traffic.status(id).is_running();
     let status = app.traffic.stop(id).await;
+    app.participants
+        .update(id, |participant| participant.traffic_running = false)?;
     if was_running {
         let detail = actor.describe("");
         super::record(
@@ -267,6 +274,13 @@ impl Supervisor {
                     detail,
                     "the publisher stopped by itself",
                 );
+                // Not to be resumed after a restart: its time is up.
+                if let Err(error) = app
+                    .participants
+                    .update(&id, |participant| participant.traffic_running = false)
+                {
+                    tracing::warn!(participant = %id, %error, "could not save that traffic stopped");
+                }
                 if let Some(subscriber) = status.subscriber.as_ref().filter(|s| s.running) {
                     self.draining
                         .insert(id.clone(), (subscriber.deleted, publisher.stops_at));

@@ -16,7 +16,9 @@ pub struct Binary {
     pub address: String,
     child: Child,
     log: Arc<Mutex<Vec<String>>>,
-    _data: tempfile::TempDir,
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    data: tempfile::TempDir,
 }
 
 impl Binary {
@@ -25,44 +27,32 @@ impl Binary {
     /// until it says it is ready.
     pub fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
         let data = tempfile::tempdir().unwrap();
-        let mut command = Command::new(env!("CARGO_BIN_EXE_chaoslab"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .args(args)
-            .arg("--data-dir")
-            .arg(data.path())
-            .args(["--instructor-token", INSTRUCTOR_TOKEN])
-            .env_remove("RUST_LOG")
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped());
-        let mut child = command.spawn().unwrap();
-        let stderr = child.stderr.take().unwrap();
+        let args: Vec<String> = args.iter().map(|arg| (*arg).to_owned()).collect();
+        let env: Vec<(String, String)> = env
+            .iter()
+            .map(|(name, value)| ((*name).to_owned(), (*value).to_owned()))
+            .collect();
         let log = Arc::new(Mutex::new(Vec::new()));
-        let (sender, receiver) = std::sync::mpsc::channel();
-        let lines = Arc::clone(&log);
-        // Reads to the end, so the server never blocks on a full pipe.
-        std::thread::spawn(move || {
-            for line in BufReader::new(stderr).lines() {
-                let Ok(line) = line else { break };
-                if let Some(at) = line.find("open http://") {
-                    let url = &line[at + "open http://".len()..];
-                    let address = url.split(['/', ' ']).next().unwrap_or_default();
-                    let _ = sender.send(address.to_owned());
-                }
-                lines.lock().unwrap().push(line);
-            }
-        });
-        let address = receiver
-            .recv_timeout(Duration::from_secs(60))
-            .expect("chaoslab serve did not say it was ready within 60 s");
+        let (child, address) = spawn(data.path(), &args, &env, &log);
         Self {
             address,
             child,
             log,
-            _data: data,
+            args,
+            env,
+            data,
         }
+    }
+
+    /// Kills the process with SIGKILL, as `kill -9` does (no shutdown, nothing saved on the way
+    /// out), then starts it again on the same data directory and waits until it is ready. The
+    /// address changes; the log goes on.
+    pub fn kill_and_restart(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+        let (child, address) = spawn(self.data.path(), &self.args, &self.env, &self.log);
+        self.child = child;
+        self.address = address;
     }
 
     /// The address of `path` on the server, for a browser.
@@ -131,6 +121,48 @@ impl Binary {
             .unwrap_or_default();
         (status, head, body)
     }
+}
+
+/// Starts `chaoslab serve` on a free loopback port with `data` as its data directory; answers
+/// the process and its address once it says it is ready. Its log lines go to `log`.
+fn spawn(
+    data: &std::path::Path,
+    args: &[String],
+    env: &[(String, String)],
+    log: &Arc<Mutex<Vec<String>>>,
+) -> (Child, String) {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_chaoslab"));
+    command
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .args(args)
+        .arg("--data-dir")
+        .arg(data)
+        .args(["--instructor-token", INSTRUCTOR_TOKEN])
+        .env_remove("RUST_LOG")
+        .envs(env.iter().map(|(name, value)| (name, value)))
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let mut child = command.spawn().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let (sender, receiver) = std::sync::mpsc::channel();
+    let lines = Arc::clone(log);
+    // Reads to the end, so the server never blocks on a full pipe.
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            if let Some(at) = line.find("open http://") {
+                let url = &line[at + "open http://".len()..];
+                let address = url.split(['/', ' ']).next().unwrap_or_default();
+                let _ = sender.send(address.to_owned());
+            }
+            lines.lock().unwrap().push(line);
+        }
+    });
+    let address = receiver
+        .recv_timeout(Duration::from_secs(60))
+        .expect("chaoslab serve did not say it was ready within 60 s");
+    (child, address)
 }
 
 impl Drop for Binary {
