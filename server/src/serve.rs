@@ -191,6 +191,7 @@ fn state_over(
         instructor_token,
         fault_readings: crate::backend::fault::ParameterReadings::default(),
         api: app,
+        api_router: std::sync::OnceLock::new(),
         experiments: crate::chaos::registry::Experiments::open(&args.data_dir)
             .context("cannot open the experiment store")?,
         events: crate::events::EventLog::open(&args.data_dir)

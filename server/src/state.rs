@@ -53,6 +53,9 @@ pub struct App {
     /// Builds the whole HTTP application over a state: how an experiment's activities reach this
     /// server's API in-process. Injected by `serve` (operations never import a surface).
     pub api: fn(AppState) -> axum::Router,
+    /// [`Self::api`]'s application, built once (it carries the OpenAPI document and every
+    /// route): see [`AppState::api_router`].
+    pub api_router: std::sync::OnceLock<axum::Router>,
     /// Chaos experiments and their runs.
     pub experiments: crate::chaos::registry::Experiments,
     /// Each participant's recent test invocations of their function, in memory only.
@@ -86,6 +89,18 @@ impl std::ops::Deref for AppState {
 
     fn deref(&self) -> &App {
         &self.0
+    }
+}
+
+impl AppState {
+    /// The whole HTTP application over this state, for in-process calls; built at the first
+    /// call and shared after (a clone is cheap). It holds the state, so the two live as long as
+    /// the process: the state is the server's for its whole life.
+    pub fn api_router(&self) -> axum::Router {
+        self.0
+            .api_router
+            .get_or_init(|| (self.api)(self.clone()))
+            .clone()
     }
 }
 

@@ -267,7 +267,7 @@ pub fn start(
         })?;
     let effects = ServerEffects {
         state: state.clone(),
-        router: (state.api)(state.clone()),
+        router: state.api_router(),
         participant: id.to_owned(),
         run: run_id.clone(),
         experiment: experiment_id.to_owned(),
@@ -432,7 +432,7 @@ pub async fn recover(state: &AppState) {
         let (_, halted) = watch::channel(None);
         let effects = ServerEffects {
             state: state.clone(),
-            router: (state.api)(state.clone()),
+            router: state.api_router(),
             participant: participant.clone(),
             run: summary.id.clone(),
             experiment: summary.experiment.clone(),
