@@ -5,11 +5,12 @@
 //! BENCHMARKS.md.
 //!
 //! The server is the release binary (`CARGO_BIN_EXE_chaoslab`, which cargo builds for the bench),
-//! started as a child process on a free loopback port, with a temporary data directory and the
-//! embedded backend, so its CPU time and resident memory can be read from `/proc/<pid>`. The
-//! load runs on a current-thread runtime in this process, so it takes at most one core from the
-//! two the server shares with it. Requests are plain HTTP/1.1 over keep-alive loopback connections,
-//! one per simulated browser; each is timed from the first byte written to the last byte read.
+//! started by `support::server` as a child process on a free loopback port, with a temporary data
+//! directory and the embedded backend, so its CPU time and resident memory can be read from
+//! `/proc/<pid>`. The load runs on a current-thread runtime in this process, so it takes at most
+//! one core from the two the server shares with it. Requests are plain HTTP/1.1 over keep-alive
+//! loopback connections (`support::http`), one per simulated browser; each is timed from the first
+//! byte written to the last byte read.
 //!
 //! Setup: every participant joins (`POST /api/v1/participants`) and starts traffic at 2 objects/s
 //! with a subscriber at 2 messages/s (`PUT /api/v1/participants/{id}/traffic`). Then, for the run:
@@ -26,363 +27,18 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::net::SocketAddr;
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use tokio::net::TcpStream;
+use support::argument;
+use support::http::{Connection, Extras, Response, json, setup_request};
+use support::server::{INSTRUCTOR_TOKEN, Server, mib};
 
-const INSTRUCTOR_TOKEN: &str = "load-bench-instructor-token-0001";
+mod support;
+
 const DASHBOARD_EVERY: Duration = Duration::from_secs(5);
 const OVERVIEW_EVERY: Duration = Duration::from_secs(2);
 const WARM_UP: Duration = Duration::from_secs(5);
 const SAMPLE_EVERY: Duration = Duration::from_millis(500);
-
-/// The server process; killed when dropped, also when the bench panics.
-struct Server {
-    child: Child,
-    address: SocketAddr,
-    data_dir: tempfile::TempDir,
-}
-
-impl Server {
-    fn start() -> Self {
-        let data_dir = tempfile::tempdir().unwrap();
-        // A free port: bind port 0, read it, let it go. The server binds it right after.
-        let address = std::net::TcpListener::bind("127.0.0.1:0")
-            .and_then(|listener| listener.local_addr())
-            .unwrap();
-        let log = std::fs::File::create(data_dir.path().join("server.log")).unwrap();
-        let child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
-            .arg("serve")
-            .arg("--listen")
-            .arg(address.to_string())
-            .arg("--data-dir")
-            .arg(data_dir.path().join("data"))
-            .arg("--instructor-token")
-            .arg(INSTRUCTOR_TOKEN)
-            .arg("--log-format")
-            .arg("json")
-            .env("RUST_LOG", "warn")
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(log)
-            .spawn()
-            .unwrap_or_else(|error| {
-                panic!("cannot start {}: {error}", env!("CARGO_BIN_EXE_chaoslab"))
-            });
-        Self {
-            child,
-            address,
-            data_dir,
-        }
-    }
-
-    fn pid(&self) -> u32 {
-        self.child.id()
-    }
-
-    fn log(&self) -> String {
-        std::fs::read_to_string(self.data_dir.path().join("server.log")).unwrap_or_default()
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// CPU time and resident memory of a process, from `/proc`.
-#[derive(Debug, Clone, Copy)]
-struct ProcessSample {
-    cpu_seconds: f64,
-    rss_kib: u64,
-}
-
-fn clock_ticks_per_second() -> f64 {
-    Command::new("getconf")
-        .arg("CLK_TCK")
-        .output()
-        .ok()
-        .and_then(|output| String::from_utf8(output.stdout).ok())
-        .and_then(|text| text.trim().parse().ok())
-        .unwrap_or(100.0)
-}
-
-fn sample_process(pid: u32, ticks_per_second: f64) -> Option<ProcessSample> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
-    // Fields after the command name, which is in parentheses and may hold spaces: the first is
-    // field 3 (state), so utime (14) and stime (15) are at 11 and 12.
-    let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-    let utime: f64 = fields.get(11)?.parse().ok()?;
-    let stime: f64 = fields.get(12)?.parse().ok()?;
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
-    let rss_kib = status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))?
-        .split_whitespace()
-        .next()?
-        .parse()
-        .ok()?;
-    Some(ProcessSample {
-        cpu_seconds: (utime + stime) / ticks_per_second,
-        rss_kib,
-    })
-}
-
-/// One keep-alive HTTP/1.1 connection, reopened after an error.
-struct Connection {
-    address: SocketAddr,
-    stream: Option<Stream>,
-}
-
-/// A TCP stream with a read buffer, over tokio's readiness API (`try_read`, `try_write`), which
-/// needs only tokio's `net` feature.
-struct Stream {
-    socket: TcpStream,
-    /// Bytes read and not consumed yet start at `start`.
-    buffer: Vec<u8>,
-    start: usize,
-}
-
-impl Stream {
-    fn new(socket: TcpStream) -> Self {
-        Self {
-            socket,
-            buffer: Vec::with_capacity(64 * 1024),
-            start: 0,
-        }
-    }
-
-    async fn write_all(&self, mut bytes: &[u8]) -> io::Result<()> {
-        while !bytes.is_empty() {
-            self.socket.writable().await?;
-            match self.socket.try_write(bytes) {
-                Ok(written) => bytes = &bytes[written..],
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(error),
-            }
-        }
-        Ok(())
-    }
-
-    /// Reads more bytes into the buffer; `Ok(false)` at the end of the stream.
-    async fn fill(&mut self) -> io::Result<bool> {
-        if self.start > 0 && self.start == self.buffer.len() {
-            self.buffer.clear();
-            self.start = 0;
-        }
-        let mut chunk = [0u8; 16 * 1024];
-        loop {
-            self.socket.readable().await?;
-            match self.socket.try_read(&mut chunk) {
-                Ok(0) => return Ok(false),
-                Ok(read) => {
-                    self.buffer.extend_from_slice(&chunk[..read]);
-                    return Ok(true);
-                }
-                Err(error) if error.kind() == io::ErrorKind::WouldBlock => {}
-                Err(error) => return Err(error),
-            }
-        }
-    }
-
-    /// The next line, without its CRLF.
-    async fn read_line(&mut self) -> io::Result<String> {
-        loop {
-            if let Some(end) = self.buffer[self.start..]
-                .windows(2)
-                .position(|pair| pair == b"\r\n")
-            {
-                let line = String::from_utf8_lossy(&self.buffer[self.start..self.start + end])
-                    .into_owned();
-                self.start += end + 2;
-                return Ok(line);
-            }
-            if !self.fill().await? {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-    }
-
-    /// The next `length` bytes.
-    async fn read_exact(&mut self, length: usize) -> io::Result<&[u8]> {
-        while self.buffer.len() - self.start < length {
-            if !self.fill().await? {
-                return Err(io::ErrorKind::UnexpectedEof.into());
-            }
-        }
-        let bytes = &self.buffer[self.start..self.start + length];
-        self.start += length;
-        Ok(bytes)
-    }
-
-    /// Everything up to the end of the stream.
-    async fn read_to_end(&mut self) -> io::Result<Vec<u8>> {
-        while self.fill().await? {}
-        let bytes = self.buffer[self.start..].to_vec();
-        self.start = self.buffer.len();
-        Ok(bytes)
-    }
-}
-
-/// A response: status, headers (names in lower case) and body.
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(header, _)| header == name)
-            .map(|(_, value)| value.as_str())
-    }
-}
-
-/// What a request carries besides its method and path.
-#[derive(Debug, Clone, Copy, Default)]
-struct Extras<'a> {
-    /// A bearer token.
-    token: Option<&'a str>,
-    /// Other headers, as `Name: value` lines without the line end.
-    headers: &'a [&'a str],
-    /// A body and its content type.
-    body: Option<(&'a str, &'a str)>,
-}
-
-impl<'a> Extras<'a> {
-    fn token(token: &'a str) -> Self {
-        Self {
-            token: Some(token),
-            ..Self::default()
-        }
-    }
-
-    fn json(token: Option<&'a str>, body: &'a str) -> Self {
-        Self {
-            token,
-            body: Some(("application/json", body)),
-            ..Self::default()
-        }
-    }
-}
-
-impl Connection {
-    fn new(address: SocketAddr) -> Self {
-        Self {
-            address,
-            stream: None,
-        }
-    }
-
-    async fn request(
-        &mut self,
-        method: &str,
-        path: &str,
-        extras: Extras<'_>,
-    ) -> io::Result<Response> {
-        let result = self.exchange(method, path, extras).await;
-        if result.is_err() {
-            self.stream = None;
-        }
-        result
-    }
-
-    async fn exchange(
-        &mut self,
-        method: &str,
-        path: &str,
-        extras: Extras<'_>,
-    ) -> io::Result<Response> {
-        if self.stream.is_none() {
-            let stream = TcpStream::connect(self.address).await?;
-            stream.set_nodelay(true)?;
-            self.stream = Some(Stream::new(stream));
-        }
-        let stream = self
-            .stream
-            .as_mut()
-            .ok_or_else(|| io::Error::other("no stream"))?;
-        let mut head = format!("{method} {path} HTTP/1.1\r\nHost: {}\r\n", self.address);
-        if let Some(token) = extras.token {
-            head.push_str(&format!("Authorization: Bearer {token}\r\n"));
-        }
-        for header in extras.headers {
-            head.push_str(header);
-            head.push_str("\r\n");
-        }
-        if let Some((content_type, body)) = extras.body {
-            head.push_str(&format!(
-                "Content-Type: {content_type}\r\nContent-Length: {}\r\n\r\n{body}",
-                body.len()
-            ));
-        } else {
-            head.push_str("\r\n");
-        }
-        stream.write_all(head.as_bytes()).await?;
-
-        let line = stream.read_line().await?;
-        let status: u16 = line
-            .split_whitespace()
-            .nth(1)
-            .and_then(|code| code.parse().ok())
-            .ok_or_else(|| io::Error::other(format!("bad status line {line:?}")))?;
-        let mut content_length = None;
-        let mut chunked = false;
-        let mut close = false;
-        let mut headers = Vec::new();
-        loop {
-            let line = stream.read_line().await?;
-            let header = line.trim_end();
-            if header.is_empty() {
-                break;
-            }
-            if let Some((name, value)) = header.split_once(':') {
-                let name = name.to_ascii_lowercase();
-                let value = value.trim();
-                match name.as_str() {
-                    "content-length" => content_length = value.parse::<usize>().ok(),
-                    "transfer-encoding" => chunked = value.eq_ignore_ascii_case("chunked"),
-                    "connection" => close = value.eq_ignore_ascii_case("close"),
-                    _ => {}
-                }
-                headers.push((name, value.to_owned()));
-            }
-        }
-        let mut body = Vec::new();
-        if chunked {
-            loop {
-                let line = stream.read_line().await?;
-                let size = usize::from_str_radix(line.trim(), 16)
-                    .map_err(|_| io::Error::other(format!("bad chunk size {line:?}")))?;
-                if size == 0 {
-                    // The last chunk: no trailers are expected, just the final CRLF.
-                    stream.read_line().await?;
-                    break;
-                }
-                body.extend_from_slice(&stream.read_exact(size + 2).await?[..size]);
-            }
-        } else if let Some(length) = content_length {
-            body.extend_from_slice(stream.read_exact(length).await?);
-        } else {
-            body = stream.read_to_end().await?;
-            close = true;
-        }
-        if close {
-            self.stream = None;
-        }
-        Ok(Response {
-            status,
-            headers,
-            body,
-        })
-    }
-}
 
 /// Latencies and failures of one route.
 #[derive(Debug, Default)]
@@ -429,48 +85,6 @@ fn percentile_ms(sorted: &[Duration], p: f64) -> f64 {
     sorted
         .get(index)
         .map_or(0.0, |sample| sample.as_secs_f64() * 1000.0)
-}
-
-fn json(response: &Response) -> serde_json::Value {
-    serde_json::from_slice(&response.body).unwrap_or_else(|error| {
-        panic!(
-            "status {}, body is not JSON ({error}): {}",
-            response.status,
-            String::from_utf8_lossy(&response.body)
-        )
-    })
-}
-
-fn argument<T: std::str::FromStr>(name: &str, default: T) -> T {
-    let args: Vec<String> = std::env::args().collect();
-    args.iter()
-        .position(|arg| arg == name)
-        .and_then(|index| args.get(index + 1))
-        .and_then(|value| value.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A setup request, retried while the API's rate limit answers 429 (setup is not measured).
-async fn setup_request(
-    connection: &mut Connection,
-    method: &str,
-    path: &str,
-    extras: Extras<'_>,
-) -> Response {
-    loop {
-        let response = connection
-            .request(method, path, extras)
-            .await
-            .unwrap_or_else(|error| panic!("{method} {path}: {error}"));
-        if response.status != 429 {
-            return response;
-        }
-        let wait: u64 = response
-            .header("retry-after")
-            .and_then(|seconds| seconds.parse().ok())
-            .unwrap_or(1);
-        tokio::time::sleep(Duration::from_secs(wait)).await;
-    }
 }
 
 /// Logs in to the instructor's web pages with the token; `Err` says why not (for example, the
@@ -536,32 +150,17 @@ fn main() {
     let seconds: u64 = argument("--seconds", 60);
     let participant_count: usize = argument("--participants", 200);
     let run_for = Duration::from_secs(seconds);
-    let ticks_per_second = clock_ticks_per_second();
 
-    let server = Server::start();
+    let server = Server::start(&[]);
     let address = server.address;
-    let pid = server.pid();
+    let meter = server.meter();
     let runtime = tokio::runtime::Builder::new_current_thread()
         .enable_all()
         .build()
         .unwrap();
     runtime.block_on(async move {
-        // Ready within 30 s, or the bench is pointless.
         let mut probe = Connection::new(address);
-        let ready_by = Instant::now() + Duration::from_secs(30);
-        loop {
-            match probe.request("GET", "/readyz", Extras::default()).await {
-                Ok(response) if response.status == 200 => break,
-                _ if Instant::now() > ready_by => {
-                    panic!(
-                        "the server was not ready after 30 s; its log:\n{}",
-                        server.log()
-                    )
-                }
-                _ => tokio::time::sleep(Duration::from_millis(100)).await,
-            }
-        }
-        let idle = sample_process(pid, ticks_per_second).unwrap();
+        let idle = meter.sample().unwrap();
 
         // Setup: join, then start traffic.
         let setup_started = Instant::now();
@@ -607,7 +206,7 @@ fn main() {
             );
         }
         let setup_took = setup_started.elapsed();
-        let after_setup = sample_process(pid, ticks_per_second).unwrap();
+        let after_setup = meter.sample().unwrap();
         tokio::time::sleep(WARM_UP).await;
 
         // The instructor's web overview, if the server has it.
@@ -632,7 +231,7 @@ fn main() {
 
         // The run.
         let started = Instant::now();
-        let before = sample_process(pid, ticks_per_second).unwrap();
+        let before = meter.sample().unwrap();
         let ends = started + run_for;
         let mut tasks = tokio::task::JoinSet::new();
         for (index, (id, token)) in participants.iter().cloned().enumerate() {
@@ -690,7 +289,7 @@ fn main() {
         let sampler = tokio::spawn(async move {
             let mut peak_rss_kib = 0;
             while Instant::now() < ends {
-                if let Some(sample) = sample_process(pid, ticks_per_second) {
+                if let Some(sample) = meter.sample() {
                     peak_rss_kib = peak_rss_kib.max(sample.rss_kib);
                 }
                 tokio::time::sleep(SAMPLE_EVERY).await;
@@ -704,7 +303,7 @@ fn main() {
                 routes.entry(route).or_default().merge(stats);
             }
         }
-        let after = sample_process(pid, ticks_per_second).unwrap();
+        let after = meter.sample().unwrap();
         let wall = started.elapsed().as_secs_f64();
         let peak_rss_kib = sampler.await.unwrap().max(after.rss_kib);
 
@@ -761,10 +360,10 @@ fn main() {
         );
         println!(
             "server RSS: {:.1} MiB idle, {:.1} MiB after setup, peak {:.1} MiB, final {:.1} MiB",
-            idle.rss_kib as f64 / 1024.0,
-            after_setup.rss_kib as f64 / 1024.0,
-            peak_rss_kib as f64 / 1024.0,
-            after.rss_kib as f64 / 1024.0
+            mib(idle.rss_kib),
+            mib(after_setup.rss_kib),
+            mib(peak_rss_kib),
+            mib(after.rss_kib)
         );
         println!(
             "pipeline: {published} objects published in the {flowing:.0} s since traffic started \
