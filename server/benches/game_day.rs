@@ -156,16 +156,31 @@ fn running(row: &Value) -> bool {
     status(row) == "running"
 }
 
+/// The header the server is told carries the client's address (`--client-address-header`).
+const CLIENT_HEADER: &str = "X-Bench-Client";
+
+/// The header line that says participant `index` calls from an address of its own.
+fn client_address(index: usize) -> String {
+    format!("{CLIENT_HEADER}: 10.0.{}.{}", index / 250, index % 250 + 1)
+}
+
 /// Joins `count` participants and starts their traffic; answers their ids and tokens.
 async fn set_up(connection: &mut Connection, count: usize) -> Vec<(String, String)> {
     let mut participants = Vec::with_capacity(count);
     for index in 0..count {
         let body = format!(r#"{{"name":"Participant {index}"}}"#);
+        // Each from its own (made-up) client address, as a room of laptops joins: the server
+        // reads it from CLIENT_HEADER, and its join limit is per address.
+        let client = client_address(index);
+        let headers = [client.as_str()];
         let response = setup_request(
             connection,
             "POST",
             "/api/v1/participants",
-            Extras::json(None, &body),
+            Extras {
+                headers: &headers,
+                ..Extras::json(None, &body)
+            },
         )
         .await;
         assert_eq!(
@@ -180,15 +195,20 @@ async fn set_up(connection: &mut Connection, count: usize) -> Vec<(String, Strin
             created["token"].as_str().unwrap().to_owned(),
         ));
     }
-    for (id, token) in &participants {
+    for (index, (id, token)) in participants.iter().enumerate() {
+        let client = client_address(index);
+        let headers = [client.as_str()];
         let response = setup_request(
             connection,
             "PUT",
             &format!("/api/v1/participants/{id}/traffic"),
-            Extras::json(
-                Some(token),
-                r#"{"publisher":{"rate":2},"subscriber":{"rate":2}}"#,
-            ),
+            Extras {
+                headers: &headers,
+                ..Extras::json(
+                    Some(token),
+                    r#"{"publisher":{"rate":2},"subscriber":{"rate":2}}"#,
+                )
+            },
         )
         .await;
         assert_eq!(
@@ -354,7 +374,12 @@ fn main() {
     let time_scale: f64 = argument("--time-scale", 1.0);
     let without_hypothesis = std::env::args().any(|arg| arg == "--without-hypothesis");
 
-    let server = Server::start(&["--time-scale", &time_scale.to_string()]);
+    let server = Server::start(&[
+        "--time-scale",
+        &time_scale.to_string(),
+        "--client-address-header",
+        CLIENT_HEADER,
+    ]);
     let address = server.address;
     let meter = server.meter();
     let mut experiment = chaoslab::chaos::templates::lab3_latency();
