@@ -1075,3 +1075,41 @@ async fn the_hypothesis_is_checked_during_the_method_when_the_strategy_says_so()
         );
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn removing_a_participant_halts_their_run_and_forgets_their_experiments() {
+    let lab = Lab::open();
+    let (id, token) = lab.join_through_api("Ada").await;
+    let saved = save(&lab, &id, &token, fault_experiment(3_600, "always")).await;
+    let run_id = start(&lab, &id, &token, &saved).await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+    assert_eq!(
+        chaoslab::ops::experiments::active_run(&lab.state, &id).as_deref(),
+        Some(run_id.as_str())
+    );
+    let (status, body) = lab
+        .api(
+            Method::DELETE,
+            &format!("/api/v1/participants/{id}"),
+            Some(support::app::INSTRUCTOR),
+            None,
+        )
+        .await;
+    assert!(status.is_success(), "{status} {body}");
+    // The run's task ends (halted, its rollback meeting a stack that is gone) and saves nothing.
+    for _ in 0..100 {
+        if chaoslab::ops::experiments::active_run(&lab.state, &id).is_none() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+    assert_eq!(
+        chaoslab::ops::experiments::active_run(&lab.state, &id),
+        None
+    );
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    let store = lab.state.experiments.store();
+    assert!(store.list(&id).unwrap().is_empty());
+    assert!(store.runs(&id, 10).unwrap().is_empty());
+    assert!(store.running().unwrap().is_empty());
+}

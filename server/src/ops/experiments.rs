@@ -517,6 +517,10 @@ impl Effects for ServerEffects {
     }
 
     fn save(&self, journal: &Journal) {
+        // A participant removed during the run took their runs with them: nothing to save.
+        if self.state.participants.get(&self.participant).is_err() {
+            return;
+        }
         let ended = journal.end.as_ref().map(|_| self.now());
         if let Err(error) = self.state.experiments.store().save_run(
             &self.participant,

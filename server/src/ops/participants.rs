@@ -97,6 +97,12 @@ pub async fn reset(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
 /// them.
 pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
     app.participants.get(id)?;
+    // A run going on stops now (its rollbacks meet a stack about to go), and the participant's
+    // experiments and runs go with them.
+    if let Some(run) = app.experiments.active_run(id) {
+        app.experiments
+            .halt(id, &run, "the participant was removed");
+    }
     app.traffic.stop(id).await;
     app.traffic.forget(id);
     app.fault_readings.forget(id);
@@ -105,6 +111,9 @@ pub async fn remove(app: &App, id: &str, actor: Actor) -> Result<(), OpError> {
         Err(error) => return Err(error.into()),
     }
     app.participants.remove(id)?;
+    // After the participant: a run's last journal saved before this is deleted with the rest,
+    // and none is saved after it (the run sees the participant gone).
+    app.experiments.store().forget(id)?;
     app.invocations.forget(id);
     let detail = actor.describe("");
     super::record(
