@@ -16,6 +16,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0003_events.sql")),
         M::up(include_str!("../migrations/0004_aws_assignments.sql")),
         M::up(include_str!("../migrations/0005_experiments.sql")),
+        M::up(include_str!("../migrations/0006_game_days.sql")),
     ])
 });
 

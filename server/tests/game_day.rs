@@ -151,4 +151,18 @@ async fn the_instructor_runs_one_experiment_on_everyone_follows_halts_and_downlo
             .len(),
         3
     );
+
+    // After a restart the game day is still there, each run as it ended.
+    let lab = lab.reopen();
+    let (status, view) = lab
+        .api(Method::GET, "/api/v1/gamedays", Some(INSTRUCTOR), None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{view}");
+    let rows = view["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), 3, "{view}");
+    assert!(
+        rows.iter().all(|row| row["verdict"] == "interrupted"),
+        "{view}"
+    );
+    assert_eq!(view["title"], "Everyone's function fails");
 }

@@ -14,12 +14,13 @@ pub struct Experiments {
     store: ExperimentStore,
     /// The run going on for each participant, with its halt switch.
     active: Mutex<HashMap<String, Active>>,
-    /// The instructor's latest game day: which run each participant got.
+    /// The instructor's latest game day: which run each participant got (also in the store, so
+    /// it survives a restart).
     game_day: Mutex<Option<GameDay>>,
 }
 
 /// A game day: one experiment started for many participants at once.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct GameDay {
     /// The experiment's title.
     pub title: String,
@@ -40,10 +41,12 @@ struct Active {
 impl Experiments {
     /// Opens the store in the data directory.
     pub fn open(data_dir: &std::path::Path) -> Result<Self, StoreError> {
+        let store = ExperimentStore::open(data_dir)?;
+        let game_day = store.game_day()?;
         Ok(Self {
-            store: ExperimentStore::open(data_dir)?,
+            store,
             active: Mutex::new(HashMap::new()),
-            game_day: Mutex::new(None),
+            game_day: Mutex::new(game_day),
         })
     }
 
@@ -94,7 +97,7 @@ impl Experiments {
         }
     }
 
-    /// The latest game day, if any (kept in memory: its runs and journals are in the store).
+    /// The latest game day, if any.
     pub fn game_day(&self) -> Option<GameDay> {
         self.game_day
             .lock()
@@ -102,9 +105,11 @@ impl Experiments {
             .clone()
     }
 
-    /// Records a new game day, replacing the last.
-    pub fn set_game_day(&self, game_day: GameDay) {
+    /// Records a new game day, replacing the last, in memory and in the store.
+    pub fn set_game_day(&self, game_day: GameDay) -> Result<(), StoreError> {
+        self.store.save_game_day(&game_day)?;
         *self.game_day.lock().unwrap_or_else(PoisonError::into_inner) = Some(game_day);
+        Ok(())
     }
 
     /// The participant's run going on, if any.

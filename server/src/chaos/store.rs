@@ -206,7 +206,52 @@ impl ExperimentStore {
             .collect()
     }
 
-    /// Forgets a participant's experiments and runs (they left).
+    /// Saves the instructor's latest game day, replacing the one before.
+    pub fn save_game_day(&self, game_day: &super::registry::GameDay) -> Result<(), StoreError> {
+        let connection = self.connection.lock();
+        connection.execute(
+            "INSERT INTO game_day (id, title, started_ms, runs, skipped) VALUES (1, ?1, ?2, ?3, ?4) \
+             ON CONFLICT (id) DO UPDATE SET title = excluded.title, started_ms = excluded.started_ms, \
+             runs = excluded.runs, skipped = excluded.skipped",
+            params![
+                game_day.title,
+                game_day.started,
+                serde_json::to_string(&game_day.runs)?,
+                serde_json::to_string(&game_day.skipped)?
+            ],
+        )?;
+        Ok(())
+    }
+
+    /// The latest game day saved, if any.
+    pub fn game_day(&self) -> Result<Option<super::registry::GameDay>, StoreError> {
+        let connection = self.connection.lock();
+        let row = connection
+            .query_row(
+                "SELECT title, started_ms, runs, skipped FROM game_day WHERE id = 1",
+                [],
+                |row| {
+                    Ok((
+                        row.get::<_, String>(0)?,
+                        row.get::<_, i64>(1)?,
+                        row.get::<_, String>(2)?,
+                        row.get::<_, String>(3)?,
+                    ))
+                },
+            )
+            .optional()?;
+        row.map(|(title, started, runs, skipped)| {
+            Ok(super::registry::GameDay {
+                title,
+                started,
+                runs: serde_json::from_str(&runs)?,
+                skipped: serde_json::from_str(&skipped)?,
+            })
+        })
+        .transpose()
+    }
+
+    /// Forgets a participant's experiments and runs (they were removed).
     pub fn forget(&self, participant: &str) -> Result<(), StoreError> {
         let connection = self.connection.lock();
         connection.execute(

@@ -132,7 +132,7 @@ pub fn start(
         started: state.backend.clock().now(),
         runs,
         skipped,
-    });
+    })?;
     view(state)?.ok_or_else(|| OpError::Internal("the game day vanished".to_owned()))
 }
 
