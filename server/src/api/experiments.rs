@@ -11,7 +11,7 @@ use super::error::{ApiError, Json, Query};
 use crate::chaos::experiment::Problem;
 use crate::chaos::journal::Journal;
 use crate::chaos::store::{RunSummary, SavedExperiment};
-use crate::ops::experiments;
+use crate::ops::experiments::{self, ExportQuery, ExportVariant};
 use crate::state::AppState;
 
 /// A Chaos Toolkit experiment, as `chaos run` reads it. Only the shape is described here; the
@@ -273,28 +273,6 @@ pub async fn halt_run(
         crate::ops::Actor::Participant => "halted by hand",
     };
     Ok(Json(experiments::halt(&state, &id, &item, reason)?))
-}
-
-/// Which file an export writes.
-#[derive(Debug, Clone, Copy, Default, serde::Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum ExportVariant {
-    /// HTTP calls to this server, as saved.
-    #[default]
-    Chaoslab,
-    /// chaostoolkit-aws probes and actions (and the AWS CLI for the two percentages) on the
-    /// participant's stack on AWS.
-    Aws,
-}
-
-/// The export's query.
-#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
-#[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
-pub struct ExportQuery {
-    /// `chaoslab` (the default) or `aws`.
-    #[serde(default)]
-    pub variant: ExportVariant,
 }
 
 /// One of your experiments as a file for `chaos run`.

@@ -39,15 +39,18 @@ const DEAD_LETTER_QUEUE: &str = "dead_letter_queue";
 const SERVER_ONLY: [&str; 2] = ["chaoslab_url", "participant_id"];
 
 /// `plan` (an experiment checked for `participant`) rewritten for the stack `names`; or every
-/// activity that cannot be, each with its path and why.
+/// activity that cannot be, each with its path and why. A probe that names no window reads the
+/// last `default_minutes`, as the built-in probes do.
 pub fn aws_variant(
     plan: &Plan,
     participant: &str,
     names: &StackNames,
+    default_minutes: u64,
 ) -> Result<Value, Vec<Problem>> {
     let mut rewriter = Rewriter {
         plan,
         prefix: api_prefix(participant),
+        default_minutes,
         problems: Vec::new(),
     };
     let probes = plan
@@ -140,6 +143,7 @@ fn secrets(own: Option<&Value>) -> Option<Value> {
 struct Rewriter<'a> {
     plan: &'a Plan,
     prefix: String,
+    default_minutes: u64,
     problems: Vec<Problem>,
 }
 
@@ -184,7 +188,7 @@ impl Rewriter<'_> {
             .map(|(_, value)| value.parse::<u64>())
             .transpose()
             .map_err(|_| "asks for a window that is not a whole number of minutes")?
-            .unwrap_or(u64::from(crate::ops::probes::DEFAULT_MINUTES));
+            .unwrap_or(self.default_minutes);
         Ok(Call {
             method: provider["method"]
                 .as_str()
@@ -528,7 +532,7 @@ mod tests {
             participant: "p-1".to_owned(),
         };
         let plan = check(experiment, "p-1", &environment).expect("the experiment checks");
-        aws_variant(&plan, "p-1", &names())
+        aws_variant(&plan, "p-1", &names(), 5)
     }
 
     #[test]

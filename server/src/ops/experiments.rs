@@ -209,6 +209,28 @@ pub fn export(app: &App, id: &str, experiment_id: &str, base_url: &str) -> Resul
     Ok(experiment)
 }
 
+/// Which file an export writes.
+#[derive(Debug, Clone, Copy, Default, serde::Deserialize, utoipa::ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportVariant {
+    /// HTTP calls to this server, as saved.
+    #[default]
+    Chaoslab,
+    /// chaostoolkit-aws probes and actions (and the AWS CLI for the two percentages) on the
+    /// participant's stack on AWS.
+    Aws,
+}
+
+/// The export's query.
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// `chaoslab` (the default) or `aws`.
+    #[serde(default)]
+    pub variant: ExportVariant,
+}
+
 /// A saved experiment rewritten for the participant's stack on AWS, for `chaos run` with the
 /// chaostoolkit-aws package ([`crate::chaos::export_aws`]): its HTTP calls become chaosaws
 /// probes and actions or the AWS CLI calls the original lab made, stack names default to the
@@ -231,7 +253,8 @@ pub fn aws_variant(app: &App, id: &str, experiment: &Value) -> Result<Value, OpE
         .backend
         .stack_names(id)
         .ok_or_else(|| OpError::NotFound(format!("participant {id:?} has no pipeline stack")))?;
-    crate::chaos::export_aws::aws_variant(&plan, id, &names)
+    let minutes = u64::from(super::probes::DEFAULT_MINUTES);
+    crate::chaos::export_aws::aws_variant(&plan, id, &names, minutes)
         .map_err(|problems| OpError::invalid("not_exportable_to_aws", problems_text(&problems)))
 }
 

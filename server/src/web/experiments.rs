@@ -16,10 +16,9 @@ use super::error::WebError;
 use super::is_htmx;
 use super::layout::Chrome;
 use super::session::Session;
-use crate::api::experiments::{ExportQuery, ExportVariant};
 use crate::chaos::journal::{ActivityRun, Journal, RunStatus};
 use crate::chaos::store::{RunSummary, SavedExperiment};
-use crate::ops::experiments;
+use crate::ops::experiments::{self, ExportQuery, ExportVariant};
 use crate::ops::{Actor, OpError};
 use crate::state::{App, AppState};
 
