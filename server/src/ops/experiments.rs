@@ -228,6 +228,7 @@ pub enum ExportVariant {
 pub struct ExportQuery {
     /// `chaoslab` (the default) or `aws`.
     #[serde(default)]
+    #[param(inline)]
     pub variant: ExportVariant,
 }
 
