@@ -594,7 +594,7 @@ fn the_openapi_document_matches_its_snapshot() {
     }
     // Every reference resolves: a client generator or schemathesis refuses a document that
     // names a schema it does not hold.
-    let value: serde_json::Value = serde_json::from_str(&document).unwrap();
+    let value: Value = serde_json::from_str(&document).unwrap();
     let mut references = Vec::new();
     collect_references(&value, &mut references);
     for reference in &references {
@@ -689,9 +689,9 @@ async fn a_client_that_floods_the_api_is_rate_limited() {
 }
 
 /// Every `$ref` in `value`, depth first.
-fn collect_references(value: &serde_json::Value, references: &mut Vec<String>) {
+fn collect_references(value: &Value, references: &mut Vec<String>) {
     match value {
-        serde_json::Value::Object(members) => {
+        Value::Object(members) => {
             for (key, member) in members {
                 match (key.as_str(), member.as_str()) {
                     ("$ref", Some(reference)) => references.push(reference.to_owned()),
@@ -699,7 +699,7 @@ fn collect_references(value: &serde_json::Value, references: &mut Vec<String>) {
                 }
             }
         }
-        serde_json::Value::Array(items) => {
+        Value::Array(items) => {
             for item in items {
                 collect_references(item, references);
             }
