@@ -44,7 +44,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::argument;
-use support::http::{Connection, Extras, Response, json, setup_request};
+use support::http::{
+    CLIENT_HEADER, Connection, Extras, Response, client_address, json, setup_request,
+};
 use support::server::{INSTRUCTOR_TOKEN, Server, mib};
 
 mod support;
@@ -154,14 +156,6 @@ fn status(row: &Value) -> &str {
 
 fn running(row: &Value) -> bool {
     status(row) == "running"
-}
-
-/// The header the server is told carries the client's address (`--client-address-header`).
-const CLIENT_HEADER: &str = "X-Bench-Client";
-
-/// The header line that says participant `index` calls from an address of its own.
-fn client_address(index: usize) -> String {
-    format!("{CLIENT_HEADER}: 10.0.{}.{}", index / 250, index % 250 + 1)
 }
 
 /// Joins `count` participants and starts their traffic; answers their ids and tokens.

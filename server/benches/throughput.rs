@@ -24,11 +24,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::argument;
-use support::http::{Connection, Extras, json, setup_request};
+use support::http::{CLIENT_HEADER, Connection, Extras, client_address, json, setup_request};
 use support::server::{INSTRUCTOR_TOKEN, Server, mib};
-
-/// The header the server reads the client's address from.
-const CLIENT_HEADER: &str = "X-Bench-Client";
 
 /// Counters summed over every participant's accounting.
 #[derive(Debug, Default, Clone, Copy)]
@@ -92,7 +89,7 @@ fn main() {
             r#"{{"publisher":{{"rate":{rate},"error_rate":0.01,"stop_after_s":3600}},"subscriber":{{"rate":{rate}}}}}"#
         );
         for index in 0..participant_count {
-            let client = format!("{CLIENT_HEADER}: 10.1.{}.{}", index / 250, index % 250 + 1);
+            let client = client_address(index);
             let headers = [client.as_str()];
             let body = format!(r#"{{"name":"Participant {index}"}}"#);
             let response = setup_request(

@@ -305,3 +305,12 @@ pub async fn setup_request(
         tokio::time::sleep(Duration::from_secs(wait)).await;
     }
 }
+
+/// The header a bench's server is started with as `--client-address-header`.
+pub const CLIENT_HEADER: &str = "X-Bench-Client";
+
+/// The header line that makes caller `index` call from an address of its own, as a room of
+/// laptops would: the server's join and request limits are per address.
+pub fn client_address(index: usize) -> String {
+    format!("{CLIENT_HEADER}: 10.0.{}.{}", index / 250, index % 250 + 1)
+}
