@@ -1,17 +1,36 @@
-//! The engine's durable state: every state change is one SQLite transaction.
+//! The engine's durable state: every state change is one SQLite transaction, written by one
+//! writer that commits many changes together.
 //!
-//! A change to a stack is made in memory under the stack's lock and, still under it, written here
-//! as one transaction of [`Op`]s. A committed transaction survives the process being killed, so a
-//! restart rebuilds exactly the state of the last change that committed: an object is either
-//! published with its event queued, or not at all; an event is either still pending, or converted,
-//! or in the dead-letter queue — never two of these.
+//! A change to a stack is made in memory under the stack's lock and, still under it, handed to
+//! the journal as a list of [`Op`]s ([`Journal::enqueue`]). The writer, a blocking task that runs
+//! while there is something to write, takes every change queued since its last commit and commits
+//! them in one transaction (group commit): with many stacks changing at once, one commit carries
+//! hundreds of changes instead of one. Changes are written in the order they were queued, so what
+//! is on disk is always a prefix of what happened: a restart rebuilds exactly the state after the
+//! last change that committed. An object is either published with its event queued, or not at
+//! all; an event is either still pending, or converted, or in the dead-letter queue, never two of
+//! these.
+//!
+//! Nothing is acknowledged before it is on disk: an operation's caller waits for the commit that
+//! carries its change ([`Journal::durable`], or [`Journal::commit`] from synchronous code), so an
+//! answer a client saw survives a crash. On a current-thread runtime (the simulations on paused
+//! time) the caller writes its own change at once, so waiting never yields.
+//!
+//! If a commit fails (a full disk, a damaged file), memory is ahead of the disk and the journal
+//! refuses every change after it, with the reason, until the server restarts from what was saved.
 
-use std::sync::Mutex;
+use std::collections::HashMap;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::Duration;
 
 use bytes::Bytes;
 use rusqlite::{Connection, params};
+use tokio::sync::Notify;
 
 use crate::metrics::EpochMillis;
+
+/// How long a synchronous caller waits for its commit before giving up with an error.
+const COMMIT_WAIT: Duration = Duration::from_secs(30);
 
 /// One row-level change.
 #[derive(Debug)]
@@ -74,6 +93,18 @@ pub enum JournalError {
     /// The connection's lock was poisoned by a panic elsewhere.
     #[error("the pipeline database is unavailable after an internal error; restart the server")]
     Poisoned,
+    /// An earlier commit failed: memory is ahead of the disk, so no change is accepted any more.
+    #[error(
+        "the pipeline database failed ({0}); changes are no longer saved: free disk space or \
+         fix the data directory, then restart the server"
+    )]
+    Failed(String),
+    /// The writer did not commit in time.
+    #[error(
+        "the pipeline database did not save a change within {} s; the disk may be overloaded",
+        COMMIT_WAIT.as_secs()
+    )]
+    TimedOut,
 }
 
 /// Everything loaded back at start-up, row by row.
@@ -113,37 +144,143 @@ pub(super) struct StoredRow {
     pub last_modified: EpochMillis,
 }
 
-/// The SQLite connection the engine writes through.
+/// The engine's journal: the queue of changes waiting to be written, and the connection the
+/// writer writes them through.
 #[derive(Debug)]
 pub struct Journal {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    queue: Mutex<WriteQueue>,
+    /// Signalled after every commit, for synchronous waiters.
+    committed: Condvar,
+    /// Notified after every commit, for asynchronous waiters.
+    committed_async: Notify,
+    /// Used by one writer at a time, and by `load` before any writer starts.
     connection: Mutex<Connection>,
+}
+
+#[derive(Debug, Default)]
+struct WriteQueue {
+    /// Changes queued and not yet taken by the writer, oldest first.
+    changes: Vec<Vec<Op>>,
+    /// The sequence number of the newest change queued (changes are numbered from 1).
+    enqueued: u64,
+    /// The sequence number of the newest change on disk.
+    committed: u64,
+    /// Whether a writer is running (or spawned) and will take what is queued.
+    writing: bool,
+    /// Why a commit failed; set for good.
+    failure: Option<String>,
+    /// Transactions committed so far.
+    transactions: u64,
 }
 
 impl Journal {
     /// Wraps an open, migrated connection.
     pub fn new(connection: Connection) -> Self {
         Self {
-            connection: Mutex::new(connection),
+            shared: Arc::new(Shared {
+                queue: Mutex::new(WriteQueue::default()),
+                committed: Condvar::new(),
+                committed_async: Notify::new(),
+                connection: Mutex::new(connection),
+            }),
         }
     }
 
-    /// Applies `ops` in one transaction.
-    pub(super) fn commit(&self, ops: &[Op]) -> Result<(), JournalError> {
+    /// Queues one change (its ops, written together) and returns its sequence number; the
+    /// writer commits it soon. Call it under the lock of whatever the change is about, so that
+    /// changes to one thing are queued in the order they were made.
+    pub(super) fn enqueue(&self, ops: Vec<Op>) -> Result<u64, JournalError> {
+        let mut queue = self.shared.lock_queue();
+        if let Some(failure) = &queue.failure {
+            return Err(JournalError::Failed(failure.clone()));
+        }
         if ops.is_empty() {
-            return Ok(());
+            return Ok(queue.enqueued);
         }
-        let mut connection = self.connection.lock().map_err(|_| JournalError::Poisoned)?;
-        let transaction = connection.transaction()?;
-        for op in ops {
-            apply(&transaction, op)?;
+        queue.changes.push(ops);
+        queue.enqueued += 1;
+        let sequence = queue.enqueued;
+        if !queue.writing {
+            queue.writing = true;
+            drop(queue);
+            Shared::start_writer(&self.shared);
         }
-        transaction.commit()?;
+        Ok(sequence)
+    }
+
+    /// Queues one change and waits, blocking the thread, until it is on disk.
+    pub(super) fn commit(&self, ops: Vec<Op>) -> Result<(), JournalError> {
+        let sequence = self.enqueue(ops)?;
+        self.wait_blocking(sequence)
+    }
+
+    /// Blocks the thread until change `sequence` (and every one before it) is on disk.
+    pub(super) fn wait_blocking(&self, sequence: u64) -> Result<(), JournalError> {
+        let queue = self.shared.lock_queue();
+        let (queue, timeout) = self
+            .shared
+            .committed
+            .wait_timeout_while(queue, COMMIT_WAIT, |queue| {
+                queue.failure.is_none() && queue.committed < sequence
+            })
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(failure) = &queue.failure {
+            return Err(JournalError::Failed(failure.clone()));
+        }
+        if timeout.timed_out() && queue.committed < sequence {
+            return Err(JournalError::TimedOut);
+        }
         Ok(())
+    }
+
+    /// Waits until every change queued so far is on disk: an operation calls it before it
+    /// answers, so that nothing it answers can be lost in a crash.
+    pub async fn durable(&self) -> Result<(), JournalError> {
+        let target = self.shared.lock_queue().enqueued;
+        self.durable_through(target).await
+    }
+
+    /// Waits until change `target` (and every one before it) is on disk.
+    pub(super) async fn durable_through(&self, target: u64) -> Result<(), JournalError> {
+        let deadline = tokio::time::Instant::now() + COMMIT_WAIT;
+        loop {
+            // Register before looking, so a commit in between still wakes us.
+            let committed = self.shared.committed_async.notified();
+            tokio::pin!(committed);
+            committed.as_mut().enable();
+            {
+                let queue = self.shared.lock_queue();
+                if let Some(failure) = &queue.failure {
+                    return Err(JournalError::Failed(failure.clone()));
+                }
+                if queue.committed >= target {
+                    return Ok(());
+                }
+            }
+            if tokio::time::timeout_at(deadline, committed).await.is_err() {
+                return Err(JournalError::TimedOut);
+            }
+        }
+    }
+
+    /// How many changes were queued, committed, and in how many transactions.
+    pub(super) fn progress(&self) -> (u64, u64, u64) {
+        let queue = self.shared.lock_queue();
+        (queue.enqueued, queue.committed, queue.transactions)
     }
 
     /// Reads every row back.
     pub(super) fn load(&self) -> Result<Snapshot, JournalError> {
-        let connection = self.connection.lock().map_err(|_| JournalError::Poisoned)?;
+        let connection = self
+            .shared
+            .connection
+            .lock()
+            .map_err(|_| JournalError::Poisoned)?;
         let mut snapshot = Snapshot::default();
         let mut statement = connection.prepare("SELECT id, state FROM pipeline_stacks")?;
         snapshot.stacks = statement
@@ -189,6 +326,88 @@ impl Journal {
             )
             .ok();
         Ok(snapshot)
+    }
+}
+
+impl Shared {
+    fn lock_queue(&self) -> MutexGuard<'_, WriteQueue> {
+        // The queue's invariants hold between statements; a panic elsewhere leaves it usable.
+        self.queue.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Starts a writer: a blocking task on a multi-thread tokio runtime (the server's), so the
+    /// workers go on making changes while it commits. On a current-thread runtime, or outside
+    /// any, the calling thread writes at once: nothing else could run meanwhile to add to the
+    /// batch, and the change is on disk before the call returns, as a simulation on paused time
+    /// needs.
+    fn start_writer(shared: &Arc<Self>) {
+        match tokio::runtime::Handle::try_current() {
+            Ok(runtime)
+                if runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread =>
+            {
+                let shared = Arc::clone(shared);
+                runtime.spawn_blocking(move || shared.write_until_idle());
+            }
+            _ => shared.write_until_idle(),
+        }
+    }
+
+    /// Commits what is queued, batch after batch, until the queue is empty.
+    fn write_until_idle(&self) {
+        loop {
+            let (changes, last) = {
+                let mut queue = self.lock_queue();
+                if queue.changes.is_empty() || queue.failure.is_some() {
+                    queue.writing = false;
+                    return;
+                }
+                (std::mem::take(&mut queue.changes), queue.enqueued)
+            };
+            let written = self.write(&changes);
+            {
+                let mut queue = self.lock_queue();
+                match written {
+                    Ok(()) => {
+                        queue.committed = last;
+                        queue.transactions += 1;
+                    }
+                    Err(error) => {
+                        tracing::error!(%error, changes = changes.len(), "could not save pipeline changes; refusing every change from now on");
+                        queue.failure = Some(error.to_string());
+                    }
+                }
+            }
+            self.committed.notify_all();
+            self.committed_async.notify_waiters();
+        }
+    }
+
+    /// Writes `changes` in one transaction. A stack's own row is written once, from its last
+    /// change in the batch: each save replaces the whole row, so the earlier ones would be
+    /// overwritten anyway.
+    fn write(&self, changes: &[Vec<Op>]) -> Result<(), JournalError> {
+        let mut last_save: HashMap<&str, (usize, usize)> = HashMap::new();
+        for (change, ops) in changes.iter().enumerate() {
+            for (index, op) in ops.iter().enumerate() {
+                if let Op::SaveStack { stack, .. } = op {
+                    last_save.insert(stack, (change, index));
+                }
+            }
+        }
+        let mut connection = self.connection.lock().map_err(|_| JournalError::Poisoned)?;
+        let transaction = connection.transaction()?;
+        for (change, ops) in changes.iter().enumerate() {
+            for (index, op) in ops.iter().enumerate() {
+                if let Op::SaveStack { stack, .. } = op
+                    && last_save.get(stack.as_str()) != Some(&(change, index))
+                {
+                    continue;
+                }
+                apply(&transaction, op)?;
+            }
+        }
+        transaction.commit()?;
+        Ok(())
     }
 }
 
@@ -273,4 +492,117 @@ fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<(
             .execute(params![pipeline_millis]),
     }
     .map(|_| ())
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::database;
+
+    fn save_stack(id: &str) -> Op {
+        Op::SaveStack {
+            stack: id.to_owned(),
+            state: format!("{{\"id\": \"{id}\"}}"),
+        }
+    }
+
+    fn stack_rows(dir: &std::path::Path) -> i64 {
+        database::open(dir)
+            .unwrap()
+            .query_row("SELECT COUNT(*) FROM pipeline_stacks", [], |row| row.get(0))
+            .unwrap()
+    }
+
+    #[test]
+    fn concurrent_changes_share_commits_and_all_reach_the_disk() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Arc::new(Journal::new(database::open(dir.path()).unwrap()));
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let mut tasks = tokio::task::JoinSet::new();
+            for task in 0..8 {
+                let journal = Arc::clone(&journal);
+                tasks.spawn(async move {
+                    for change in 0..250 {
+                        journal
+                            .enqueue(vec![save_stack(&format!("s{task}-{change}"))])
+                            .unwrap();
+                        if change % 10 == 0 {
+                            journal.durable().await.unwrap();
+                        }
+                    }
+                    journal.durable().await.unwrap();
+                });
+            }
+            while let Some(done) = tasks.join_next().await {
+                done.unwrap();
+            }
+        });
+        let (enqueued, committed, transactions) = journal.progress();
+        assert_eq!((enqueued, committed), (2000, 2000));
+        assert!(
+            transactions < enqueued / 4,
+            "{transactions} transactions for {enqueued} changes"
+        );
+        assert_eq!(stack_rows(dir.path()), 2000);
+    }
+
+    #[test]
+    fn on_a_current_thread_runtime_a_change_is_on_disk_when_enqueue_returns() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::new(database::open(dir.path()).unwrap());
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let sequence = journal.enqueue(vec![save_stack("a")]).unwrap();
+            assert_eq!(journal.progress(), (sequence, sequence, 1));
+        });
+        assert_eq!(stack_rows(dir.path()), 1);
+    }
+
+    #[test]
+    fn a_failed_commit_refuses_every_later_change_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let journal = Journal::new(database::open(dir.path()).unwrap());
+        // An object of a stack that does not exist breaks the foreign key.
+        let orphan = Op::PutObject {
+            stack: "nobody".to_owned(),
+            key: "input/a.json".to_owned(),
+            body: Bytes::from_static(b"{}"),
+            content_type: "application/json".to_owned(),
+            etag: String::new(),
+            last_modified: 0,
+        };
+        let failed = journal.commit(vec![save_stack("a"), orphan]);
+        assert!(
+            matches!(&failed, Err(JournalError::Failed(why)) if why.contains("FOREIGN KEY")),
+            "{failed:?}"
+        );
+        let later = journal.enqueue(vec![save_stack("b")]);
+        assert!(matches!(later, Err(JournalError::Failed(_))), "{later:?}");
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        let waited = runtime.block_on(journal.durable());
+        assert!(matches!(waited, Err(JournalError::Failed(_))), "{waited:?}");
+        assert!(
+            later
+                .unwrap_err()
+                .to_string()
+                .contains("restart the server")
+        );
+        // Nothing of the failed change was written.
+        assert_eq!(stack_rows(dir.path()), 0);
+    }
 }

@@ -212,7 +212,7 @@ impl Engine {
             self.config.fault_seed,
         ));
         let save = stack.save_record(&stack.lock());
-        self.journal.commit(&[save])?;
+        self.journal.commit(vec![save])?;
         self.start(Arc::clone(&stack));
         Ok(stack)
     }
@@ -238,7 +238,7 @@ impl Engine {
             return Ok(false);
         };
         running.invoker.abort();
-        self.journal.commit(&[Op::DeleteStack {
+        self.journal.commit(vec![Op::DeleteStack {
             stack: id.to_owned(),
         }])?;
         Ok(true)
@@ -271,7 +271,7 @@ impl Engine {
             publish_queue_metrics(&running.stack, minute);
             save_metrics(&running.stack);
         }
-        let _ = self.journal.commit(&[Op::SaveClock {
+        let _ = self.journal.commit(vec![Op::SaveClock {
             pipeline_millis: self.clock.now(),
         }]);
     }

@@ -92,7 +92,7 @@ pub(super) async fn flush_metrics(engine: std::sync::Weak<Engine>) {
         for stack in engine.stacks() {
             save_metrics(&stack);
         }
-        let _ = engine.journal.commit(&[Op::SaveClock {
+        let _ = engine.journal.enqueue(vec![Op::SaveClock {
             pipeline_millis: engine.clock.now(),
         }]);
     }
@@ -121,7 +121,7 @@ pub(super) fn save_metrics(stack: &Stack) {
             }
         }
     }
-    if let Err(error) = stack.journal.commit(&ops) {
+    if let Err(error) = stack.journal.enqueue(ops) {
         tracing::error!(stack = stack.id(), %error, "could not save metrics; will retry");
         state.dirty_minutes.extend(minutes);
     }

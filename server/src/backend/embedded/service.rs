@@ -79,7 +79,9 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn reset_stack(&self, participant: &str) -> Result<(), BackendError> {
-        Ok(self.stack(participant)?.reset()?)
+        let stack = self.stack(participant)?;
+        stack.reset_queued()?;
+        Ok(stack.settled().await?)
     }
 
     async fn remove_stack(&self, participant: &str) -> Result<(), BackendError> {
@@ -96,9 +98,9 @@ impl Backend for EmbeddedBackend {
         key: &str,
         body: Bytes,
     ) -> Result<(), BackendError> {
-        self.stack(participant)?
-            .put_object(key, body, "application/json")?;
-        Ok(())
+        let stack = self.stack(participant)?;
+        stack.put_object_queued(key, body, "application/json")?;
+        Ok(stack.settled().await?)
     }
 
     async fn receive_csv_messages(
@@ -127,9 +129,9 @@ impl Backend for EmbeddedBackend {
         participant: &str,
         receipt_handle: &str,
     ) -> Result<(), BackendError> {
-        Ok(self
-            .stack(participant)?
-            .delete_message(QueueKind::Csv, receipt_handle)?)
+        let stack = self.stack(participant)?;
+        stack.delete_message_queued(QueueKind::Csv, receipt_handle)?;
+        Ok(stack.settled().await?)
     }
 
     async fn function_configuration(
@@ -173,7 +175,8 @@ impl Backend for EmbeddedBackend {
             config.maximum_event_age = Duration::from_secs(seconds);
         }
         config.reserved_concurrency = change.reserved_over(config.reserved_concurrency);
-        stack.update_function_config(config)?;
+        stack.update_function_config_queued(config)?;
+        stack.settled().await?;
         self.function_configuration(participant).await
     }
 
@@ -186,7 +189,11 @@ impl Backend for EmbeddedBackend {
     }
 
     async fn accounting(&self, participant: &str) -> Result<Accounting, BackendError> {
-        Ok(self.stack(participant)?.accounting())
+        let stack = self.stack(participant)?;
+        let accounting = stack.accounting();
+        // Nothing is reported that a crash could still take back.
+        stack.settled().await?;
+        Ok(accounting)
     }
 
     async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError> {
@@ -198,9 +205,9 @@ impl Backend for EmbeddedBackend {
         participant: &str,
         fault_injection: FaultParameter,
     ) -> Result<(), BackendError> {
-        Ok(self
-            .stack(participant)?
-            .set_fault_injection(fault_injection)?)
+        let stack = self.stack(participant)?;
+        stack.set_fault_injection_queued(fault_injection)?;
+        Ok(stack.settled().await?)
     }
 
     async fn put_object_if_absent(
@@ -209,9 +216,10 @@ impl Backend for EmbeddedBackend {
         key: &str,
         body: Bytes,
     ) -> Result<bool, BackendError> {
-        Ok(self
-            .stack(participant)?
-            .put_object_if_absent(key, body, "application/json")?)
+        let stack = self.stack(participant)?;
+        let written = stack.put_object_if_absent_queued(key, body, "application/json")?;
+        stack.settled().await?;
+        Ok(written)
     }
 
     async fn invoke_function(
@@ -259,7 +267,9 @@ impl Backend for EmbeddedBackend {
         participant: &str,
         max: usize,
     ) -> Result<Redrive, BackendError> {
-        let (redriven, remaining) = self.stack(participant)?.redrive_dead_letters(max)?;
+        let stack = self.stack(participant)?;
+        let (redriven, remaining) = stack.redrive_dead_letters_queued(max)?;
+        stack.settled().await?;
         Ok(Redrive {
             redriven,
             remaining,

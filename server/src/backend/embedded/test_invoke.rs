@@ -187,6 +187,8 @@ async fn invoke(stack: &Stack, payload: &str) -> Result<InvocationReport, StackE
         Ok(())
     })?;
     drop(slot);
+    // What the invocation wrote is saved before the caller sees its report.
+    stack.settled().await?;
 
     let mut lines = vec![start_line(&request_id)];
     lines.extend(log.lines());

@@ -25,6 +25,13 @@ impl Stack {
     /// asynchronously, the queue counts a receive and a delete, and the function an
     /// `AsyncEventsReceived`.
     pub fn redrive_dead_letters(&self, max: usize) -> Result<(u64, u64), StackError> {
+        let counts = self.redrive_dead_letters_queued(max)?;
+        self.saved()?;
+        Ok(counts)
+    }
+
+    /// [`Stack::redrive_dead_letters`] without the wait for the journal.
+    pub fn redrive_dead_letters_queued(&self, max: usize) -> Result<(u64, u64), StackError> {
         let mut redriven = 0;
         while redriven < max {
             let moved = self.transact(|state, ops, now| {

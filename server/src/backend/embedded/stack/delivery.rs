@@ -22,6 +22,19 @@ impl Stack {
         body: Bytes,
         content_type: &str,
     ) -> Result<String, StackError> {
+        let etag = self.put_object_queued(key, body, content_type)?;
+        self.saved()?;
+        Ok(etag)
+    }
+
+    /// [`Stack::put_object`] without the wait: the write is queued for the journal, and the
+    /// caller awaits [`Stack::settled`] before it answers.
+    pub fn put_object_queued(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<String, StackError> {
         let request_id = new_id();
         let etag = self.transact(|state, ops, now| {
             let etag = self.put_in_bucket(state, ops, key, body, content_type, now, &request_id)?;
@@ -35,6 +48,18 @@ impl Stack {
     /// `If-None-Match: *`); returns whether it was written. A write is an ordinary upload: its
     /// notification goes out as for any other.
     pub fn put_object_if_absent(
+        &self,
+        key: &str,
+        body: Bytes,
+        content_type: &str,
+    ) -> Result<bool, StackError> {
+        let written = self.put_object_if_absent_queued(key, body, content_type)?;
+        self.saved()?;
+        Ok(written)
+    }
+
+    /// [`Stack::put_object_if_absent`] without the wait for the journal.
+    pub fn put_object_if_absent_queued(
         &self,
         key: &str,
         body: Bytes,

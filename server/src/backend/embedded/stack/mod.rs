@@ -20,6 +20,7 @@ pub(super) use self::metric_ids::StackMetrics;
 pub(super) use self::state::{AsyncEvent, StackRecord, StackState, save_event};
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -79,6 +80,8 @@ pub struct Stack {
     pub(super) faults: StackFaults,
     /// Wakes the invoker when an event is queued or a slot frees up.
     pub(super) invoker_wake: Notify,
+    /// The journal's sequence number of the stack's newest change.
+    last_change: AtomicU64,
     csv_arrivals: Notify,
     dlq_arrivals: Notify,
 }
@@ -131,6 +134,7 @@ impl Stack {
             state: Mutex::new(state),
             faults,
             invoker_wake: Notify::new(),
+            last_change: AtomicU64::new(0),
             csv_arrivals: Notify::new(),
             dlq_arrivals: Notify::new(),
         }
@@ -156,8 +160,10 @@ impl Stack {
         self.state.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    /// Runs one change under the lock and commits it, with the stack's own row, in one
-    /// transaction. If the change fails, nothing is written (it must not have changed memory).
+    /// Runs one change under the lock and queues it, with the stack's own row, for the journal
+    /// to commit as one unit. If the change fails, nothing is written (it must not have changed
+    /// memory). The change is visible in memory at once and on disk after the next commit: an
+    /// operation that answers a caller waits for it first ([`Stack::saved`], [`Stack::settled`]).
     pub(super) fn transact<R>(
         &self,
         change: impl FnOnce(&mut StackState, &mut Vec<Op>, EpochMillis) -> Result<R, StackError>,
@@ -173,11 +179,32 @@ impl Stack {
         }
         state.settings_changed = false;
         ops.push(self.save_record(&state));
-        if let Err(error) = self.journal.commit(&ops) {
-            tracing::error!(stack = %self.id, %error, "could not save a pipeline change");
-            return Err(error.into());
+        match self.journal.enqueue(ops) {
+            Ok(sequence) => {
+                self.last_change.fetch_max(sequence, Ordering::AcqRel);
+                Ok(result)
+            }
+            Err(error) => {
+                tracing::error!(stack = %self.id, %error, "could not save a pipeline change");
+                Err(error.into())
+            }
         }
-        Ok(result)
+    }
+
+    /// Blocks the thread until every change made to the stack so far is on disk.
+    pub fn saved(&self) -> Result<(), StackError> {
+        Ok(self
+            .journal
+            .wait_blocking(self.last_change.load(Ordering::Acquire))?)
+    }
+
+    /// Waits until every change made to the stack so far is on disk: an operation calls it
+    /// before it answers, so that what it answers survives a crash.
+    pub async fn settled(&self) -> Result<(), StackError> {
+        Ok(self
+            .journal
+            .durable_through(self.last_change.load(Ordering::Acquire))
+            .await?)
     }
 
     pub(super) fn save_record(&self, state: &StackState) -> Op {
@@ -248,6 +275,8 @@ impl Stack {
                 Ok((received, next_visible))
             })?;
             if !received.is_empty() || self.clock.now() >= deadline {
+                // The messages are handed out only once their new receipts are saved.
+                self.settled().await?;
                 return Ok(received.into_iter().map(|(message, _)| message).collect());
             }
             let wake_at = next_visible.map_or(deadline, |visible| visible.min(deadline));
@@ -258,8 +287,18 @@ impl Stack {
         }
     }
 
-    /// Deletes a received message, as SQS DeleteMessage does.
+    /// Deletes a received message, as SQS DeleteMessage does; returns once the delete is saved.
     pub fn delete_message(&self, kind: QueueKind, receipt_handle: &str) -> Result<(), StackError> {
+        self.delete_message_queued(kind, receipt_handle)?;
+        self.saved()
+    }
+
+    /// [`Stack::delete_message`] without the wait for the journal.
+    pub fn delete_message_queued(
+        &self,
+        kind: QueueKind,
+        receipt_handle: &str,
+    ) -> Result<(), StackError> {
         self.transact(|state, ops, now| {
             let queue = state.queue(kind);
             let message = queue.delete(receipt_handle, now)?;
@@ -302,8 +341,15 @@ impl Stack {
         self.lock().config.clone()
     }
 
-    /// Changes the function's configuration; applies from the next attempt.
+    /// Changes the function's configuration; applies from the next attempt. Returns once the
+    /// change is saved.
     pub fn update_function_config(&self, config: FunctionConfig) -> Result<(), StackError> {
+        self.update_function_config_queued(config)?;
+        self.saved()
+    }
+
+    /// [`Stack::update_function_config`] without the wait for the journal.
+    pub fn update_function_config_queued(&self, config: FunctionConfig) -> Result<(), StackError> {
         config.validate()?;
         // The stack row, which every change saves, carries the new settings.
         self.transact(|state, _, _| {
@@ -324,8 +370,18 @@ impl Stack {
     }
 
     /// Replaces the fault-injection parameter. As on AWS, the function sees it once its cached
-    /// copy is older than `FAILURE_CACHE_TTL` (5 s of pipeline time).
+    /// copy is older than `FAILURE_CACHE_TTL` (5 s of pipeline time). Returns once the change is
+    /// saved.
     pub fn set_fault_injection(&self, fault_injection: FaultParameter) -> Result<(), StackError> {
+        self.set_fault_injection_queued(fault_injection)?;
+        self.saved()
+    }
+
+    /// [`Stack::set_fault_injection`] without the wait for the journal.
+    pub fn set_fault_injection_queued(
+        &self,
+        fault_injection: FaultParameter,
+    ) -> Result<(), StackError> {
         let text = fault_injection.text().to_owned();
         self.transact(|state, _, _| {
             state.fault_injection = fault_injection;
@@ -363,8 +419,14 @@ impl Stack {
     }
 
     /// Empties the stack: objects, events, messages and metrics go, settings return to their
-    /// defaults, and the accounting starts from zero.
+    /// defaults, and the accounting starts from zero. Returns once the reset is saved.
     pub fn reset(&self) -> Result<(), StackError> {
+        self.reset_queued()?;
+        self.saved()
+    }
+
+    /// [`Stack::reset`] without the wait for the journal.
+    pub fn reset_queued(&self) -> Result<(), StackError> {
         self.transact(|state, ops, now| {
             for id in state.events.keys() {
                 ops.push(Op::DeleteEvent {
