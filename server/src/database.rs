@@ -17,6 +17,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0004_aws_assignments.sql")),
         M::up(include_str!("../migrations/0005_experiments.sql")),
         M::up(include_str!("../migrations/0006_game_days.sql")),
+        M::up(include_str!("../migrations/0007_object_age_index.sql")),
     ])
 });
 

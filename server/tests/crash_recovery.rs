@@ -116,6 +116,7 @@ fn killed_mid_traffic_the_engine_loses_and_duplicates_nothing() {
 
         let inputs: BTreeSet<u64> = stack
             .list_objects("input/", usize::MAX)
+            .unwrap()
             .iter()
             .map(|(key, _)| {
                 key.trim_start_matches("input/obj-")
@@ -137,6 +138,7 @@ fn killed_mid_traffic_the_engine_loses_and_duplicates_nothing() {
 
         let outputs: BTreeSet<u64> = stack
             .list_objects("output/", usize::MAX)
+            .unwrap()
             .iter()
             .map(|(key, _)| {
                 key.trim_start_matches("output/obj-")

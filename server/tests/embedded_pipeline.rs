@@ -403,7 +403,7 @@ async fn only_input_json_objects_invoke_the_function() {
     pipeline.sleep(Duration::from_secs(5)).await;
     assert_eq!(stack.accounting().published, 0);
     assert_eq!(stack.pending_events(), 0);
-    assert_eq!(stack.list_objects("", 10).len(), 3);
+    assert_eq!(stack.list_objects("", 10).unwrap().len(), 3);
 }
 
 #[tokio::test(start_paused = true)]
@@ -426,7 +426,7 @@ async fn reset_empties_the_stack_and_restores_the_defaults() {
     stack.reset().unwrap();
     assert_eq!(stack.accounting(), Default::default());
     assert_eq!(stack.function_config(), FunctionConfig::default());
-    assert!(stack.list_objects("", 10).is_empty());
+    assert!(stack.list_objects("", 10).unwrap().is_empty());
     assert_eq!(stack.queue_depth(QueueKind::Csv), (0, 0));
     pipeline.sleep(Duration::from_secs(300)).await;
     assert_eq!(stack.accounting(), Default::default());

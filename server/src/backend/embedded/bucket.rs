@@ -1,4 +1,9 @@
 //! An S3 bucket: objects, and the event notifications a new object triggers.
+//!
+//! The objects live in the journal's database, not in memory: a bucket holds only the writes it
+//! queued that the journal has not committed yet (the changes since the last commit, a few
+//! milliseconds' worth), so memory does not grow with the objects stored. A read looks there
+//! first, and on disk otherwise ([`Lookup`]).
 
 use std::collections::BTreeMap;
 
@@ -88,23 +93,47 @@ pub struct Notification {
     pub event: S3Event,
 }
 
+/// Where a read of a key must look.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Lookup<'a> {
+    /// The key's newest write is not on disk yet: this is the object.
+    Unsaved(&'a StoredObject),
+    /// The key's object is gone (the bucket was emptied), whatever the disk still holds.
+    Gone,
+    /// Nothing unsaved: the disk has the answer.
+    Saved,
+}
+
+/// A write not yet known to be on disk, with the journal's number for the change that carries
+/// it once queued.
+#[derive(Debug, Clone)]
+struct Unsaved {
+    change: Option<u64>,
+    object: StoredObject,
+}
+
 /// An S3 bucket with the lab's notifications.
 #[derive(Debug, Clone)]
 pub struct Bucket {
     name: String,
     region: String,
-    objects: BTreeMap<String, StoredObject>,
+    /// Writes queued and not yet committed, by key.
+    unsaved: BTreeMap<String, Unsaved>,
+    /// The bucket was emptied by a change not yet committed: what the disk holds is gone.
+    cleared: Option<Option<u64>>,
     sequencer: u64,
 }
 
 impl Bucket {
-    /// An empty bucket.
-    pub fn new(name: impl Into<String>, region: impl Into<String>) -> Self {
+    /// An empty bucket. `sequencer` starts the notifications' sequencers; pass something larger
+    /// than any earlier run's, such as the pipeline time in milliseconds shifted left.
+    pub fn new(name: impl Into<String>, region: impl Into<String>, sequencer: u64) -> Self {
         Self {
             name: name.into(),
             region: region.into(),
-            objects: BTreeMap::new(),
-            sequencer: 0,
+            unsaved: BTreeMap::new(),
+            cleared: None,
+            sequencer,
         }
     }
 
@@ -113,29 +142,49 @@ impl Bucket {
         &self.name
     }
 
-    /// An object, if present.
-    pub fn get(&self, key: &str) -> Result<&StoredObject, BucketError> {
-        self.objects
-            .get(key)
-            .ok_or_else(|| BucketError::NoSuchKey(key.to_owned()))
+    /// Where to read `key`.
+    pub fn lookup(&self, key: &str) -> Lookup<'_> {
+        match (self.unsaved.get(key), self.cleared) {
+            (Some(unsaved), _) => Lookup::Unsaved(&unsaved.object),
+            (None, Some(_)) => Lookup::Gone,
+            (None, None) => Lookup::Saved,
+        }
     }
 
-    /// Keys with the prefix, in order, at most `max`.
-    pub fn list(&self, prefix: &str, max: usize) -> impl Iterator<Item = (&String, &StoredObject)> {
-        self.objects
+    /// Whether the objects on disk are hidden by a change not yet committed.
+    pub fn hides_saved(&self) -> bool {
+        self.cleared.is_some()
+    }
+
+    /// Unsaved objects under a prefix, in key order.
+    pub fn unsaved_under<'a>(
+        &'a self,
+        prefix: &'a str,
+    ) -> impl Iterator<Item = (&'a String, &'a StoredObject)> {
+        self.unsaved
             .range(prefix.to_owned()..)
             .take_while(move |(key, _)| key.starts_with(prefix))
-            .take(max)
+            .map(|(key, unsaved)| (key, &unsaved.object))
     }
 
-    /// Number of objects.
-    pub fn len(&self) -> usize {
-        self.objects.len()
+    /// Marks the writes made since the last call as carried by journal change `change`.
+    pub fn stamp(&mut self, change: u64) {
+        for unsaved in self.unsaved.values_mut() {
+            unsaved.change.get_or_insert(change);
+        }
+        if let Some(cleared) = &mut self.cleared {
+            cleared.get_or_insert(change);
+        }
     }
 
-    /// Whether the bucket holds nothing.
-    pub fn is_empty(&self) -> bool {
-        self.objects.is_empty()
+    /// Forgets the writes the journal has committed (every change up to `committed`): the disk
+    /// answers for them now.
+    pub fn forget_saved(&mut self, committed: u64) {
+        self.unsaved
+            .retain(|_, unsaved| unsaved.change.is_none_or(|change| change > committed));
+        if matches!(self.cleared, Some(Some(change)) if change <= committed) {
+            self.cleared = None;
+        }
     }
 
     /// Stores an object and returns the notification it triggers, if a rule matches.
@@ -168,19 +217,20 @@ impl Bucket {
                 destination: rule.destination,
                 event: S3Event::from_records(vec![self.record(rule, key, &object, request_id)]),
             });
-        self.objects.insert(key.to_owned(), object.clone());
+        self.unsaved.insert(
+            key.to_owned(),
+            Unsaved {
+                change: None,
+                object: object.clone(),
+            },
+        );
         Ok((object, notification))
     }
 
-    /// Restores an object loaded from the journal.
-    pub fn restore(&mut self, key: String, object: StoredObject) {
-        self.sequencer += 1;
-        self.objects.insert(key, object);
-    }
-
-    /// Removes every object.
+    /// Removes every object (the change that does it deletes them on disk).
     pub fn clear(&mut self) {
-        self.objects.clear();
+        self.unsaved.clear();
+        self.cleared = Some(None);
     }
 
     fn record(
@@ -218,7 +268,7 @@ mod tests {
 
     #[test]
     fn input_json_notifies_the_function_with_an_encoded_key() {
-        let mut bucket = Bucket::new("chaos-bucket-0123", "us-east-1");
+        let mut bucket = Bucket::new("chaos-bucket-0123", "us-east-1", 0);
         let (object, notification) = bucket
             .put(
                 "input/my file.json",
@@ -245,7 +295,7 @@ mod tests {
 
     #[test]
     fn filters_need_both_prefix_and_suffix() {
-        let mut bucket = Bucket::new("b", "us-east-1");
+        let mut bucket = Bucket::new("b", "us-east-1", 0);
         for (key, expected) in [
             ("input/a.json", Some(Destination::Function)),
             ("output/a.csv", Some(Destination::Topic)),
@@ -262,7 +312,7 @@ mod tests {
 
     #[test]
     fn sequencers_grow_with_each_put() {
-        let mut bucket = Bucket::new("b", "us-east-1");
+        let mut bucket = Bucket::new("b", "us-east-1", 0);
         let mut sequencers = Vec::new();
         for _ in 0..3 {
             let (_, notification) = bucket
@@ -278,8 +328,45 @@ mod tests {
     }
 
     #[test]
+    fn a_write_is_read_from_memory_until_its_change_is_committed() {
+        let mut bucket = Bucket::new("b", "us-east-1", 0);
+        let (object, _) = bucket
+            .put("input/a.json", Bytes::from_static(b"{}"), "x", 7, "r")
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Unsaved(&object));
+        assert_eq!(bucket.lookup("input/b.json"), Lookup::Saved);
+        // Not stamped yet: no commit can cover it.
+        bucket.forget_saved(u64::MAX);
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Unsaved(&object));
+        bucket.stamp(5);
+        bucket.forget_saved(4);
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Unsaved(&object));
+        bucket.forget_saved(5);
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Saved);
+        assert_eq!(bucket.unsaved_under("").count(), 0);
+    }
+
+    #[test]
+    fn an_emptied_bucket_hides_the_disk_until_the_change_is_committed() {
+        let mut bucket = Bucket::new("b", "us-east-1", 0);
+        bucket.clear();
+        assert!(bucket.hides_saved());
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Gone);
+        let (object, _) = bucket
+            .put("input/a.json", Bytes::new(), "x", 0, "r")
+            .unwrap_or_else(|error| panic!("{error}"));
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Unsaved(&object));
+        bucket.stamp(9);
+        bucket.forget_saved(8);
+        assert!(bucket.hides_saved());
+        bucket.forget_saved(9);
+        assert!(!bucket.hides_saved());
+        assert_eq!(bucket.lookup("input/a.json"), Lookup::Saved);
+    }
+
+    #[test]
     fn empty_and_overlong_keys_are_refused() {
-        let mut bucket = Bucket::new("b", "us-east-1");
+        let mut bucket = Bucket::new("b", "us-east-1", 0);
         assert_eq!(
             bucket.put("", Bytes::new(), "x", 0, "r").err(),
             Some(BucketError::InvalidKey(0))

@@ -33,7 +33,7 @@ use chaoslab_etl::fault::{DenylistStore, Response, run_invocation, s3_virtual_ho
 use super::faults::PipelineTime;
 use super::journal::Op;
 use super::queue::MessageAttribute;
-use super::stack::{AsyncEvent, QueueKind, Stack, StackState, save_event};
+use super::stack::{AsyncEvent, QueueKind, Stack, StackError, StackState, save_event};
 use crate::metrics::EpochMillis;
 
 /// Longest `ErrorMessage` attribute Lambda sends to a dead-letter queue, in bytes.
@@ -404,14 +404,20 @@ impl ObjectStore for AttemptStore<'_> {
                 key: key.to_owned(),
             });
         }
-        state
-            .bucket
-            .get(key)
-            .map(|object| object.body.to_vec())
-            .map_err(|_| StoreError::NotFound {
+        match self.stack.read_object(&state, key) {
+            Ok(object) => Ok(object.body.to_vec()),
+            Err(StackError::Bucket(_)) => Err(StoreError::NotFound {
                 bucket: bucket.to_owned(),
                 key: key.to_owned(),
-            })
+            }),
+            Err(error) => Err(StoreError::Failed {
+                operation: StoreOperation::GetObject,
+                bucket: bucket.to_owned(),
+                key: key.to_owned(),
+                message: error.to_string(),
+                source: None,
+            }),
+        }
     }
 
     async fn put_object(

@@ -27,6 +27,7 @@ use bytes::Bytes;
 use rusqlite::{Connection, params};
 use tokio::sync::Notify;
 
+use super::bucket::StoredObject;
 use crate::metrics::EpochMillis;
 
 /// How long a synchronous caller waits for its commit before giving up with an error.
@@ -111,7 +112,8 @@ pub enum JournalError {
 #[derive(Debug, Default)]
 pub(super) struct Snapshot {
     pub stacks: Vec<(String, String)>,
-    pub objects: Vec<StoredRow>,
+    /// The newest object's write time; the objects themselves stay on disk.
+    pub latest_object: Option<EpochMillis>,
     pub events: Vec<(String, String)>,
     pub messages: Vec<(String, String, String)>,
     pub metric_sets: Vec<(String, String, EpochMillis, String)>,
@@ -122,7 +124,7 @@ impl Snapshot {
     /// The newest time any saved row records as past: an object's write, a message's send, a
     /// metric minute.
     pub fn latest_timestamp(&self) -> EpochMillis {
-        let objects = self.objects.iter().map(|object| object.last_modified);
+        let objects = self.latest_object.into_iter();
         let minutes = self.metric_sets.iter().map(|(_, _, minute, _)| *minute);
         let messages = self.messages.iter().filter_map(|(_, _, state)| {
             serde_json::from_str::<serde_json::Value>(state)
@@ -131,17 +133,6 @@ impl Snapshot {
         });
         objects.chain(minutes).chain(messages).max().unwrap_or(0)
     }
-}
-
-/// An object row.
-#[derive(Debug)]
-pub(super) struct StoredRow {
-    pub stack: String,
-    pub key: String,
-    pub body: Vec<u8>,
-    pub content_type: String,
-    pub etag: String,
-    pub last_modified: EpochMillis,
 }
 
 /// The engine's journal: the queue of changes waiting to be written, and the connection the
@@ -160,6 +151,8 @@ struct Shared {
     committed_async: Notify,
     /// Used by one writer at a time, and by `load` before any writer starts.
     connection: Mutex<Connection>,
+    /// A second connection for reads (objects), which WAL lets run beside the writer.
+    reader: Mutex<Connection>,
 }
 
 #[derive(Debug, Default)]
@@ -179,16 +172,78 @@ struct WriteQueue {
 }
 
 impl Journal {
-    /// Wraps an open, migrated connection.
-    pub fn new(connection: Connection) -> Self {
+    /// Wraps two open, migrated connections to one database: one to write, one to read.
+    pub fn new(connection: Connection, reader: Connection) -> Self {
         Self {
             shared: Arc::new(Shared {
                 queue: Mutex::new(WriteQueue::default()),
                 committed: Condvar::new(),
                 committed_async: Notify::new(),
                 connection: Mutex::new(connection),
+                reader: Mutex::new(reader),
             }),
         }
+    }
+
+    /// The number of the newest change on disk.
+    pub(super) fn committed(&self) -> u64 {
+        self.shared.lock_queue().committed
+    }
+
+    fn reader(&self) -> Result<MutexGuard<'_, Connection>, JournalError> {
+        self.shared
+            .reader
+            .lock()
+            .map_err(|_| JournalError::Poisoned)
+    }
+
+    /// A committed object.
+    pub(super) fn object(
+        &self,
+        stack: &str,
+        key: &str,
+    ) -> Result<Option<StoredObject>, JournalError> {
+        let reader = self.reader()?;
+        let mut statement = reader.prepare_cached(
+            "SELECT body, content_type, etag, last_modified_ms FROM pipeline_objects \
+             WHERE stack = ?1 AND key = ?2",
+        )?;
+        let mut rows = statement.query(params![stack, key])?;
+        let Some(row) = rows.next()? else {
+            return Ok(None);
+        };
+        Ok(Some(StoredObject {
+            body: Bytes::from(row.get::<_, Vec<u8>>(0)?),
+            content_type: row.get(1)?,
+            etag: row.get(2)?,
+            last_modified: row.get(3)?,
+        }))
+    }
+
+    /// Committed objects' keys and sizes under a prefix, in key order, at most `max`.
+    pub(super) fn object_sizes(
+        &self,
+        stack: &str,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<(String, usize)>, JournalError> {
+        let reader = self.reader()?;
+        let mut statement = reader.prepare_cached(
+            "SELECT key, length(body) FROM pipeline_objects \
+             WHERE stack = ?1 AND key >= ?2 ORDER BY key LIMIT ?3",
+        )?;
+        let limit = i64::try_from(max).unwrap_or(i64::MAX);
+        let mut rows = statement.query(params![stack, prefix, limit])?;
+        let mut found = Vec::new();
+        while let Some(row) = rows.next()? {
+            let key: String = row.get(0)?;
+            if !key.starts_with(prefix) {
+                break;
+            }
+            let size: i64 = row.get(1)?;
+            found.push((key, usize::try_from(size).unwrap_or(0)));
+        }
+        Ok(found)
     }
 
     /// Queues one change (its ops, written together) and returns its sequence number; the
@@ -269,7 +324,8 @@ impl Journal {
     }
 
     /// How many changes were queued, committed, and in how many transactions.
-    pub(super) fn progress(&self) -> (u64, u64, u64) {
+    #[cfg(test)]
+    fn progress(&self) -> (u64, u64, u64) {
         let queue = self.shared.lock_queue();
         (queue.enqueued, queue.committed, queue.transactions)
     }
@@ -286,21 +342,13 @@ impl Journal {
         snapshot.stacks = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
             .collect::<Result<_, _>>()?;
-        let mut statement = connection.prepare(
-            "SELECT stack, key, body, content_type, etag, last_modified_ms FROM pipeline_objects",
-        )?;
-        snapshot.objects = statement
-            .query_map([], |row| {
-                Ok(StoredRow {
-                    stack: row.get(0)?,
-                    key: row.get(1)?,
-                    body: row.get(2)?,
-                    content_type: row.get(3)?,
-                    etag: row.get(4)?,
-                    last_modified: row.get(5)?,
-                })
-            })?
-            .collect::<Result<_, _>>()?;
+        // Per stack, so that the index on (stack, last_modified_ms) answers each at once.
+        let mut statement = connection
+            .prepare("SELECT MAX(last_modified_ms) FROM pipeline_objects WHERE stack = ?1")?;
+        for (stack, _) in &snapshot.stacks {
+            let latest: Option<EpochMillis> = statement.query_row([stack], |row| row.get(0))?;
+            snapshot.latest_object = snapshot.latest_object.max(latest);
+        }
         let mut statement = connection.prepare("SELECT stack, state FROM pipeline_async_events")?;
         snapshot.events = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))?
@@ -520,7 +568,10 @@ mod tests {
     #[test]
     fn concurrent_changes_share_commits_and_all_reach_the_disk() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Arc::new(Journal::new(database::open(dir.path()).unwrap()));
+        let journal = Arc::new(Journal::new(
+            database::open(dir.path()).unwrap(),
+            database::open(dir.path()).unwrap(),
+        ));
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(2)
             .enable_all()
@@ -558,7 +609,10 @@ mod tests {
     #[test]
     fn on_a_current_thread_runtime_a_change_is_on_disk_when_enqueue_returns() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::new(database::open(dir.path()).unwrap());
+        let journal = Journal::new(
+            database::open(dir.path()).unwrap(),
+            database::open(dir.path()).unwrap(),
+        );
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .build()
@@ -573,7 +627,10 @@ mod tests {
     #[test]
     fn a_failed_commit_refuses_every_later_change_and_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let journal = Journal::new(database::open(dir.path()).unwrap());
+        let journal = Journal::new(
+            database::open(dir.path()).unwrap(),
+            database::open(dir.path()).unwrap(),
+        );
         // An object of a stack that does not exist breaks the foreign key.
         let orphan = Op::PutObject {
             stack: "nobody".to_owned(),

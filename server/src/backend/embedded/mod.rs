@@ -130,7 +130,10 @@ impl Engine {
     /// Opens the engine on its data directory, loads every saved stack and starts their tasks.
     /// Must run inside a tokio runtime.
     pub fn open(config: EngineConfig) -> Result<Arc<Self>, EngineError> {
-        let journal = Arc::new(Journal::new(database::open(&config.data_dir)?));
+        let journal = Arc::new(Journal::new(
+            database::open(&config.data_dir)?,
+            database::open(&config.data_dir)?,
+        ));
         let snapshot = journal.load()?;
         // Pipeline time never runs backwards: it resumes no earlier than the last saved reading
         // or the newest thing that happened (with a time scale above 1 it runs ahead of the wall

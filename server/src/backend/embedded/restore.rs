@@ -1,15 +1,13 @@
-//! Rebuilding the stacks from the journal at start-up: each stack's record, then its objects,
-//! queued events, messages and metric sets.
+//! Rebuilding the stacks from the journal at start-up: each stack's record, then its queued
+//! events, messages and metric sets. Objects stay on disk: buckets read them there.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use bytes::Bytes;
-
+use super::EngineError;
 use super::journal::{self, Journal};
 use super::queue::Message;
 use super::stack::{AsyncEvent, QueueKind, Stack, StackRecord};
-use super::{EngineError, bucket};
 use crate::backend::PipelineClock;
 use crate::metrics::Metric;
 use crate::metrics::store::StatisticSet;
@@ -35,17 +33,6 @@ pub(super) fn restore_stacks(
             id.clone(),
             Stack::new(id, record, clock, Arc::clone(journal), fault_seed),
         );
-    }
-    for row in snapshot.objects {
-        if let Some(stack) = stacks.get(&row.stack) {
-            let object = bucket::StoredObject {
-                body: Bytes::from(row.body),
-                content_type: row.content_type,
-                etag: row.etag,
-                last_modified: row.last_modified,
-            };
-            stack.lock().bucket.restore(row.key, object);
-        }
     }
     for (id, state) in snapshot.events {
         let event: AsyncEvent =

@@ -67,8 +67,10 @@ impl Stack {
     ) -> Result<bool, StackError> {
         let request_id = new_id();
         let written = self.transact(|state, ops, now| {
-            if state.bucket.get(key).is_ok() {
-                return Ok(false);
+            match self.read_object(state, key) {
+                Ok(_) => return Ok(false),
+                Err(StackError::Bucket(_)) => {}
+                Err(error) => return Err(error),
             }
             self.put_in_bucket(state, ops, key, body, content_type, now, &request_id)?;
             Ok(true)

@@ -27,7 +27,7 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
-use super::bucket::{Bucket, BucketError, StoredObject};
+use super::bucket::{Bucket, BucketError, Lookup, StoredObject};
 use super::faults::{StackFaults, stack_faults};
 use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
@@ -112,7 +112,12 @@ impl Stack {
         let state = StackState {
             config: record.config,
             fault_injection: record.fault_injection,
-            bucket: Bucket::new(names.bucket.clone(), names.region.clone()),
+            // S3's sequencers only grow; this one starts above any earlier run's.
+            bucket: Bucket::new(
+                names.bucket.clone(),
+                names.region.clone(),
+                u64::try_from(clock.now()).unwrap_or(0) << 20,
+            ),
             events: BTreeMap::new(),
             schedule: BTreeSet::new(),
             running: 0,
@@ -169,6 +174,7 @@ impl Stack {
         change: impl FnOnce(&mut StackState, &mut Vec<Op>, EpochMillis) -> Result<R, StackError>,
     ) -> Result<R, StackError> {
         let mut state = self.lock();
+        state.bucket.forget_saved(self.journal.committed());
         let now = self.clock.now();
         let mut ops = Vec::new();
         let result = change(&mut state, &mut ops, now)?;
@@ -181,6 +187,7 @@ impl Stack {
         ops.push(self.save_record(&state));
         match self.journal.enqueue(ops) {
             Ok(sequence) => {
+                state.bucket.stamp(sequence);
                 self.last_change.fetch_max(sequence, Ordering::AcqRel);
                 Ok(result)
             }
@@ -224,16 +231,44 @@ impl Stack {
 
     /// Reads an object, as S3 GetObject does.
     pub fn get_object(&self, key: &str) -> Result<StoredObject, StackError> {
-        Ok(self.lock().bucket.get(key)?.clone())
+        let state = self.lock();
+        self.read_object(&state, key)
+    }
+
+    /// Reads an object under the lock: the bucket's unsaved write if it has one, else the disk.
+    /// The lock keeps the bucket from forgetting a write between the two looks.
+    pub(super) fn read_object(
+        &self,
+        state: &StackState,
+        key: &str,
+    ) -> Result<StoredObject, StackError> {
+        let missing = || StackError::Bucket(BucketError::NoSuchKey(key.to_owned()));
+        match state.bucket.lookup(key) {
+            Lookup::Unsaved(object) => Ok(object.clone()),
+            Lookup::Gone => Err(missing()),
+            Lookup::Saved => self.journal.object(&self.id, key)?.ok_or_else(missing),
+        }
     }
 
     /// Keys under a prefix with their sizes, in key order, at most `max`.
-    pub fn list_objects(&self, prefix: &str, max: usize) -> Vec<(String, usize)> {
-        self.lock()
-            .bucket
-            .list(prefix, max)
-            .map(|(key, object)| (key.clone(), object.body.len()))
-            .collect()
+    pub fn list_objects(
+        &self,
+        prefix: &str,
+        max: usize,
+    ) -> Result<Vec<(String, usize)>, StackError> {
+        let state = self.lock();
+        let mut found: BTreeMap<String, usize> = if state.bucket.hides_saved() {
+            BTreeMap::new()
+        } else {
+            self.journal
+                .object_sizes(&self.id, prefix, max)?
+                .into_iter()
+                .collect()
+        };
+        for (key, object) in state.bucket.unsaved_under(prefix) {
+            found.insert(key.clone(), object.body.len());
+        }
+        Ok(found.into_iter().take(max).collect())
     }
 
     /// Receives up to `max` messages, as SQS ReceiveMessage does: waits up to `wait` for one to
