@@ -10,15 +10,20 @@
 //! participant joins from an address of its own.
 //!
 //! **Preparation.** The server starts on the folder (`--dir`, kept afterwards; without it a
-//! temporary one). On a new folder P participants (default 40) join, and their ids and tokens are
-//! saved beside the data (`participants.json`); on a folder this bench prepared before they are
-//! read back. Every participant's traffic runs at `--rate` objects/s (default: the `--max-rate`),
-//! 1% malformed, with a subscriber at the same rate and an automatic stop 4 hours of pipeline time
-//! away (the embedded server's longest), so that it is still running at every restart. The bench
-//! waits until the buckets hold N objects (default 1,000,000), counted from the accounting as
-//! published + converted: every published object stays in the input bucket, and each converted one
-//! adds its CSV to the output bucket (nothing expires on today's engine). A folder that already
-//! holds N is used as it is, its traffic restarted if it had stopped.
+//! temporary one). On a new folder P participants (default 40) join, each running traffic at
+//! `--rate` objects/s (default: the `--max-rate`), 1% malformed, with a subscriber at the same rate
+//! and an automatic stop 4 hours of pipeline time away (the embedded server's longest), so that it
+//! is still running at every restart. The bench waits until the buckets hold N objects (default
+//! 1,000,000), counted from the accounting as published + converted: every published object stays
+//! in the input bucket (`input/data_object_msg-<id>.json`), and each converted one adds its CSV to
+//! the output bucket; nothing expires on today's engine. The count, read right before the first
+//! kill, and the participants' ids and tokens are saved beside the data (`prepared.json`), and a
+//! folder that holds at least N is used again as it is (its traffic restarted if it had stopped).
+//!
+//! That count is only exact before the first restart: a restarted publisher numbers its messages
+//! from 1 again, so what it writes replaces objects under the same keys rather than adding to
+//! them. The accounting's published + converted ("objects written" in the table) keeps growing;
+//! the folder holds about the prepared count until a publisher passes its old count.
 //!
 //! **Restarts.** With the traffic still running, the server is sent SIGKILL (`kill -9`). Then K
 //! times (default 5): a new process starts on the same folder, timed from its spawn to its first
@@ -36,9 +41,10 @@
 
 mod support;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use serde::{Deserialize, Serialize};
 use support::argument;
 use support::http::{CLIENT_HEADER, Connection, Extras, json, setup_request};
 use support::participants::{
@@ -64,8 +70,8 @@ struct Restart {
     ready_after: Duration,
     /// Resident memory right after that.
     rss_kib: u64,
-    /// Objects in the buckets at the first reading after the restart.
-    objects: u64,
+    /// Objects written (published + converted) at the first reading after the restart.
+    objects_written: u64,
     /// The data folder's size right after ready.
     folder_bytes: u64,
     /// Participants whose publisher and subscriber were both running.
@@ -112,7 +118,7 @@ fn main() {
         .enable_all()
         .build()
         .unwrap();
-    let participants = runtime.block_on(prepare(
+    let (participants, prepared_objects) = runtime.block_on(prepare(
         &server,
         &folder,
         participant_count,
@@ -120,8 +126,14 @@ fn main() {
         target_objects,
     ));
     let mut before_kill = runtime.block_on(read_accountings(server.address, &participants));
+    let objects = prepared_objects.unwrap_or_else(|| {
+        // A new folder: its count is the one right before its first kill.
+        let objects = before_kill.total().objects();
+        Prepared::save(&folder, objects, &participants);
+        objects
+    });
     eprintln!(
-        "data folder: {:.0} MiB; killing the server (SIGKILL) with the traffic running",
+        "the folder holds {objects} objects, {:.0} MiB; killing the server (SIGKILL) with the traffic running",
         mib(server.data_size() / 1024)
     );
     server.kill();
@@ -139,16 +151,16 @@ fn main() {
             (rss_kib, folder_bytes),
         ));
         eprintln!(
-            "restart {number}: ready after {:.2} s, RSS {:.0} MiB, {} objects",
+            "restart {number}: ready after {:.2} s, RSS {:.0} MiB, {} objects written",
             ready_after.as_secs_f64(),
             mib(rss_kib),
-            row.objects
+            row.objects_written
         );
         rows.push(row);
         before_kill = reading;
         server.kill();
     }
-    report(&rows, participants.len(), &server);
+    report(&rows, participants.len(), objects, &server);
     if let Some(dir) = kept {
         eprintln!(
             "the prepared folder stays in {} (pass --dir again to reuse it)",
@@ -157,58 +169,92 @@ fn main() {
     }
 }
 
-/// Joins the participants (or reads back those of a folder prepared before), makes sure their
-/// traffic runs, and waits until the buckets hold `target_objects`.
+/// What `prepared.json` holds: the objects in the folder before its first kill, and who wrote
+/// them.
+#[derive(Debug, Serialize, Deserialize)]
+struct Prepared {
+    objects: u64,
+    participants: Vec<Participant>,
+}
+
+impl Prepared {
+    fn path(folder: &Path) -> PathBuf {
+        folder.join("prepared.json")
+    }
+
+    fn load(folder: &Path) -> Option<Self> {
+        let path = Self::path(folder);
+        let text = std::fs::read(&path).ok()?;
+        Some(
+            serde_json::from_slice(&text)
+                .unwrap_or_else(|error| panic!("{} is not this bench's: {error}", path.display())),
+        )
+    }
+
+    fn save(folder: &Path, objects: u64, participants: &[Participant]) {
+        let prepared = Self {
+            objects,
+            participants: participants.to_vec(),
+        };
+        let path = Self::path(folder);
+        std::fs::write(&path, serde_json::to_vec_pretty(&prepared).unwrap())
+            .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
+    }
+}
+
+/// Reads back the participants of a folder prepared before and makes sure their traffic runs;
+/// or, on a new folder, joins the participants, starts their traffic and waits until the buckets
+/// hold `target_objects`. Answers the participants, and the folder's count if it was prepared
+/// before (else the caller reads it right before the first kill).
 async fn prepare(
     server: &Server,
-    folder: &std::path::Path,
+    folder: &Path,
     participant_count: usize,
     rate: u32,
     target_objects: u64,
-) -> Vec<Participant> {
-    let saved = folder.join("participants.json");
+) -> (Vec<Participant>, Option<u64>) {
     let settings = traffic_settings(f64::from(rate), STOP_AFTER_S);
     let mut connection = Connection::new(server.address);
-    let participants = match participants::load(&saved) {
-        Some(participants) => {
-            eprintln!(
-                "reusing the folder's {} participants ({})",
-                participants.len(),
-                saved.display()
-            );
-            let running = read_traffic_running(server.address, &participants).await;
-            for (participant, running) in participants.iter().zip(running) {
-                if !running {
-                    start_traffic(&mut connection, participant, &settings).await;
-                }
+    if let Some(prepared) = Prepared::load(folder) {
+        let objects = prepared.objects;
+        assert!(
+            objects >= target_objects,
+            "{} holds {objects} objects, fewer than --objects {target_objects} (a restarted publisher replaces objects rather than adding to them): remove it, or ask for at most {objects}",
+            folder.display()
+        );
+        eprintln!(
+            "reusing {}: {objects} objects, {} participants",
+            folder.display(),
+            prepared.participants.len()
+        );
+        let running = read_traffic_running(server.address, &prepared.participants).await;
+        for (participant, running) in prepared.participants.iter().zip(running) {
+            if !running {
+                start_traffic(&mut connection, participant, &settings).await;
             }
-            participants
         }
-        None => {
-            let listed = setup_request(
-                &mut connection,
-                "GET",
-                "/api/v1/participants",
-                Extras::token(INSTRUCTOR_TOKEN),
-            )
-            .await;
-            assert!(
-                json(&listed)["items"]
-                    .as_array()
-                    .is_none_or(|items| items.is_empty()),
-                "{} holds participants but no participants.json: this bench did not prepare it; remove it or pick another --dir",
-                folder.display()
-            );
-            let mut participants = Vec::with_capacity(participant_count);
-            for index in 0..participant_count {
-                let participant = participants::join(&mut connection, index).await;
-                start_traffic(&mut connection, &participant, &settings).await;
-                participants.push(participant);
-            }
-            participants::save(&saved, &participants);
-            participants
-        }
-    };
+        return (prepared.participants, Some(objects));
+    }
+    let listed = setup_request(
+        &mut connection,
+        "GET",
+        "/api/v1/participants",
+        Extras::token(INSTRUCTOR_TOKEN),
+    )
+    .await;
+    assert!(
+        json(&listed)["items"]
+            .as_array()
+            .is_none_or(|items| items.is_empty()),
+        "{} holds participants but no prepared.json: this bench did not prepare it, or stopped before it was ready; remove it or pick another --dir",
+        folder.display()
+    );
+    let mut participants = Vec::with_capacity(participant_count);
+    for index in 0..participant_count {
+        let participant = participants::join(&mut connection, index).await;
+        start_traffic(&mut connection, &participant, &settings).await;
+        participants.push(participant);
+    }
     eprintln!(
         "{} participants at {rate} objects/s each; filling the buckets to {target_objects} objects",
         participants.len()
@@ -234,7 +280,7 @@ async fn prepare(
             last = (now, objects);
         }
         if objects >= target_objects {
-            return participants;
+            return (participants, None);
         }
         tokio::time::sleep(Duration::from_secs(1)).await;
     }
@@ -262,7 +308,7 @@ async fn check_restart(
     let row = Restart {
         ready_after,
         rss_kib,
-        objects: after.total().objects(),
+        objects_written: after.total().objects(),
         folder_bytes,
         traffic_running: running.iter().filter(|running| **running).count(),
         balanced: after.balances() && later.balances(),
@@ -272,14 +318,14 @@ async fn check_restart(
     (row, later)
 }
 
-fn report(rows: &[Restart], participant_count: usize, server: &Server) {
+fn report(rows: &[Restart], participant_count: usize, objects: u64, server: &Server) {
     println!(
-        "Restart on a large data folder: {participant_count} participants' traffic running at each SIGKILL; data folder {:.0} MiB at the end",
+        "Restart on a data folder of {objects} objects: {participant_count} participants' traffic running at each SIGKILL; data folder {:.0} MiB at the end",
         mib(server.data_size() / 1024)
     );
     println!();
     println!(
-        "| restart | s to /readyz | RSS after ready (MiB) | objects | data folder (MiB) | traffic running | balanced | published lower than before the kill | publishing 5 s later |"
+        "| restart | s to /readyz | RSS after ready (MiB) | objects written | data folder (MiB) | traffic running | balanced | published lower than before the kill | publishing 5 s later |"
     );
     println!("|---|---|---|---|---|---|---|---|---|");
     for (number, row) in rows.iter().enumerate() {
@@ -288,7 +334,7 @@ fn report(rows: &[Restart], participant_count: usize, server: &Server) {
             number + 1,
             row.ready_after.as_secs_f64(),
             mib(row.rss_kib),
-            row.objects,
+            row.objects_written,
             mib(row.folder_bytes / 1024),
             row.traffic_running,
             if row.balanced { "yes" } else { "NO" },

@@ -7,7 +7,6 @@
 //! requests/s) would take longer than the interval between two samples.
 
 use std::net::SocketAddr;
-use std::path::Path;
 
 use futures_util::future::join_all;
 use serde::{Deserialize, Serialize};
@@ -89,22 +88,6 @@ pub fn traffic_settings(rate: f64, stop_after_s: u64) -> String {
     )
 }
 
-/// Saves `participants` as JSON, so a bench can reach them again on a kept data folder.
-pub fn save(path: &Path, participants: &[Participant]) {
-    std::fs::write(path, serde_json::to_vec_pretty(participants).unwrap())
-        .unwrap_or_else(|error| panic!("cannot write {}: {error}", path.display()));
-}
-
-/// The participants [`save`] wrote, or None if `path` does not exist.
-pub fn load(path: &Path) -> Option<Vec<Participant>> {
-    let text = std::fs::read(path).ok()?;
-    Some(
-        serde_json::from_slice(&text).unwrap_or_else(|error| {
-            panic!("{} is not a participant list: {error}", path.display())
-        }),
-    )
-}
-
 /// One participant's `GET …/accounting`.
 #[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
 pub struct Accounting {
@@ -140,9 +123,10 @@ impl Accounting {
         self.published == self.converted + self.dead_lettered + self.dropped + self.in_flight
     }
 
-    /// The objects in the participant's buckets, none having expired: every published object
-    /// (malformed, dead-lettered and in-flight ones included) is an input object, and every
-    /// converted one added its CSV.
+    /// The objects written into the participant's buckets: every published object (malformed,
+    /// dead-lettered and in-flight ones included) is an input object, and every converted one
+    /// added its CSV. That is what the buckets hold as long as nothing expired and no key was
+    /// written twice (a publisher started again numbers its messages from 1 again).
     pub fn objects(&self) -> u64 {
         self.published + self.converted
     }
