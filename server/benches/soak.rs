@@ -26,9 +26,11 @@
 //! **Samples.** N participants (default 200) join and start traffic at R objects/s (default 2), 1%
 //! malformed, with a subscriber at the same rate. From the moment the last one started, every S
 //! wall seconds (default 30) for M wall minutes (default 10) the bench reads every participant's
-//! accounting (with their own tokens, 4 connections at once), the server's resident memory
+//! accounting (with their own tokens, 16 connections at once), the server's resident memory
 //! (`/proc`), the data folder's size (every file under `--data-dir`, SQLite's `-wal` included) and
-//! the pipeline time (the `Pipeline-Time` header), and prints a row.
+//! the pipeline time (the `Pipeline-Time` header), and prints a row. Joining and starting 200
+//! participants takes a while with the first ones' traffic already running, so the first sample
+//! already counts objects.
 //!
 //! **Criteria.** Resident memory at the last sample within 20% of the first sample at or after 2
 //! wall minutes. With `--retention`, the data folder at every sample from the retention period on
