@@ -5,6 +5,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
 
 use anyhow::Context as _;
 use axum_extra::extract::cookie::Key;
@@ -14,7 +15,7 @@ use crate::backend::aws::{
     AWS_DEFAULT_STOP_AFTER_S, AWS_MAX_RATE, AWS_MAX_STOP_AFTER_S, AwsBackend,
 };
 use crate::backend::embedded::service::EmbeddedBackend;
-use crate::backend::embedded::{Engine, EngineConfig};
+use crate::backend::embedded::{DEFAULT_RETENTION, Engine, EngineConfig};
 use crate::backend::{Backend, BackendKind};
 use crate::dashboard::DashboardDefinition;
 use crate::participants::Participants;
@@ -50,6 +51,11 @@ pub struct ServeArgs {
     /// Run pipeline time this many times faster than the wall clock (embedded backend only).
     #[arg(long, env = "CHAOSLAB_TIME_SCALE", default_value_t = 1.0)]
     pub time_scale: f64,
+    /// Objects older than this, in pipeline time, expire from the embedded buckets, as an S3
+    /// lifecycle rule expires them (e.g. 30m, 24h, 7days; "off" keeps every object). Bounds the
+    /// data folder under steady traffic.
+    #[arg(long, env = "CHAOSLAB_RETENTION", default_value = "24h", value_parser = parse_retention)]
+    pub retention: Retention,
     /// Highest publisher or subscriber rate a participant may set, per second.
     #[arg(long, env = "CHAOSLAB_MAX_RATE", default_value_t = DEFAULT_MAX_RATE)]
     pub max_rate: f64,
@@ -73,6 +79,27 @@ pub struct ServeArgs {
     /// `terraform/dashboard.json`, with the same `${name}` placeholders; checked at start-up.
     #[arg(long, env = "CHAOSLAB_DASHBOARD")]
     pub dashboard: Option<PathBuf>,
+}
+
+/// How long objects stay in the embedded buckets: `None` keeps them all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Retention(pub Option<Duration>);
+
+/// Reads `--retention`: a duration of at least a minute (the sweep runs once a pipeline
+/// minute), or "off".
+fn parse_retention(text: &str) -> Result<Retention, String> {
+    if text.trim().eq_ignore_ascii_case("off") {
+        return Ok(Retention(None));
+    }
+    let duration = humantime::parse_duration(text.trim()).map_err(|error| {
+        format!("{error}; write a duration such as 30m, 24h or 7days, or off to keep every object")
+    })?;
+    if duration < Duration::from_secs(60) {
+        return Err(format!(
+            "{text} is under a minute; the retention sweep runs once a minute of pipeline time"
+        ));
+    }
+    Ok(Retention(Some(duration)))
 }
 
 /// Sets up logging to stderr. INFO is for start-up, participants' and the instructor's actions,
@@ -165,6 +192,7 @@ fn check_args(args: &ServeArgs) -> anyhow::Result<()> {
 fn open_engine(args: &ServeArgs) -> anyhow::Result<Arc<Engine>> {
     let mut config = EngineConfig::new(&args.data_dir);
     config.time_scale = args.time_scale;
+    config.retention = args.retention.0;
     Engine::open(config).context("cannot open the embedded pipeline")
 }
 
@@ -220,6 +248,7 @@ impl ServeArgs {
             backend: BackendKind::Embedded,
             log_format: LogFormat::Text,
             time_scale: 1.0,
+            retention: Retention(Some(DEFAULT_RETENTION)),
             max_rate: DEFAULT_MAX_RATE,
             instructor_token: None,
             stacks: None,
@@ -295,6 +324,7 @@ pub async fn serve(args: ServeArgs) -> anyhow::Result<()> {
         backend = ?args.backend,
         data_dir = %args.data_dir.display(),
         time_scale = args.time_scale,
+        retention = %args.retention.0.map_or_else(|| "off".to_owned(), |retention| humantime::format_duration(retention).to_string()),
         "chaoslab is ready: open http://{address}/ in your browser"
     );
     let router = app(state.clone());
@@ -341,5 +371,29 @@ async fn shutdown_signal() {
     tokio::select! {
         () = ctrl_c => {}
         () = terminate => {}
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+
+    use super::*;
+
+    #[test]
+    fn retention_reads_durations_and_off_and_refuses_less_than_a_minute() {
+        assert_eq!(
+            parse_retention("30m"),
+            Ok(Retention(Some(Duration::from_secs(1800))))
+        );
+        assert_eq!(
+            parse_retention("7days"),
+            Ok(Retention(Some(Duration::from_secs(7 * 86_400))))
+        );
+        assert_eq!(parse_retention("OFF"), Ok(Retention(None)));
+        let short = parse_retention("10s").unwrap_err();
+        assert!(short.contains("under a minute"), "{short}");
+        let wrong = parse_retention("soon").unwrap_err();
+        assert!(wrong.contains("such as 30m"), "{wrong}");
     }
 }

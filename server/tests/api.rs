@@ -432,7 +432,7 @@ async fn traffic_slo_and_metrics_round_trip_with_validation() {
         .await;
     assert_eq!(
         body,
-        json!({ "published": 0, "converted": 0, "dead_lettered": 0, "dropped": 0, "in_flight": 0, "consumed": 0 })
+        json!({ "published": 0, "converted": 0, "dead_lettered": 0, "dropped": 0, "in_flight": 0, "consumed": 0, "expired": 0 })
     );
     let (_, steps) = lab
         .api(Method::GET, &format!("{base}/steps"), t, None)

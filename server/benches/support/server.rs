@@ -189,7 +189,8 @@ fn launch(folder: &Path, extra_args: &[String]) -> (Child, SocketAddr) {
         .append(true)
         .open(folder.join("server.log"))
         .unwrap();
-    let child = Command::new(env!("CARGO_BIN_EXE_chaoslab"))
+    let binary = binary();
+    let child = Command::new(&binary)
         .arg("serve")
         .arg("--listen")
         .arg(address.to_string())
@@ -207,7 +208,7 @@ fn launch(folder: &Path, extra_args: &[String]) -> (Child, SocketAddr) {
         .stdout(Stdio::null())
         .stderr(log)
         .spawn()
-        .unwrap_or_else(|error| panic!("cannot start {}: {error}", env!("CARGO_BIN_EXE_chaoslab")));
+        .unwrap_or_else(|error| panic!("cannot start {binary}: {error}"));
     (child, address)
 }
 
@@ -293,4 +294,11 @@ fn clock_ticks_per_second() -> f64 {
 /// Kibibytes as mebibytes, for printing.
 pub fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
+}
+
+/// The server binary: the one cargo builds for the bench, or `CHAOSLAB_BENCH_BINARY` (e.g. an
+/// earlier commit's build, to compare two engines back to back on one machine).
+pub fn binary() -> String {
+    std::env::var("CHAOSLAB_BENCH_BINARY")
+        .unwrap_or_else(|_| env!("CARGO_BIN_EXE_chaoslab").to_owned())
 }

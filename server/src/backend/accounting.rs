@@ -22,6 +22,11 @@ pub struct Accounting {
     pub in_flight: u64,
     /// CSV notifications the subscriber received and deleted.
     pub consumed: u64,
+    /// Objects (inputs and CSV outputs) the bucket's retention rule deleted for their age, as an
+    /// S3 lifecycle rule would. Outside the balance: an object's file expiring does not change
+    /// what became of it. Always 0 on the AWS backend, where S3 does not report expirations.
+    #[serde(default)]
+    pub expired: u64,
 }
 
 impl Accounting {

@@ -326,5 +326,6 @@ pub fn accounting_from(response: &GetMetricDataResponse) -> Accounting {
         dropped: 0,
         in_flight: published.saturating_sub(converted + dead_lettered),
         consumed: total(ids::CONSUMED),
+        expired: 0,
     }
 }

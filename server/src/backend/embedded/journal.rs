@@ -51,6 +51,8 @@ pub(super) enum Op {
     },
     /// Deletes every object of a stack.
     DeleteObjects { stack: String },
+    /// Deletes a stack's objects written before a time (the retention rule).
+    ExpireObjects { stack: String, before: EpochMillis },
     /// Inserts or replaces a pending asynchronous event (JSON).
     SaveEvent {
         stack: String,
@@ -81,6 +83,8 @@ pub(super) enum Op {
     },
     /// Deletes every metric set of a stack.
     DeleteMetricSets { stack: String },
+    /// Deletes every stack's metric sets of the minutes before a time.
+    DeleteMetricSetsBefore { before: EpochMillis },
     /// Records how far pipeline time has run.
     SaveClock { pipeline_millis: EpochMillis },
 }
@@ -218,6 +222,21 @@ impl Journal {
             etag: row.get(2)?,
             last_modified: row.get(3)?,
         }))
+    }
+
+    /// How many committed objects of a stack were written before `before`.
+    pub(super) fn count_objects_before(
+        &self,
+        stack: &str,
+        before: EpochMillis,
+    ) -> Result<u64, JournalError> {
+        let reader = self.reader()?;
+        let count: i64 = reader
+            .prepare_cached(
+                "SELECT COUNT(*) FROM pipeline_objects WHERE stack = ?1 AND last_modified_ms < ?2",
+            )?
+            .query_row(params![stack, before], |row| row.get(0))?;
+        Ok(u64::try_from(count).unwrap_or(0))
     }
 
     /// Committed objects' keys and sizes under a prefix, in key order, at most `max`.
@@ -491,6 +510,12 @@ fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<(
                  VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
             )?
             .execute(params![stack, key, body.as_ref(), content_type, etag, last_modified]),
+        Op::ExpireObjects { stack, before } => transaction
+            .prepare_cached("DELETE FROM pipeline_objects WHERE stack = ?1 AND last_modified_ms < ?2")?
+            .execute(params![stack, before]),
+        Op::DeleteMetricSetsBefore { before } => transaction
+            .prepare_cached("DELETE FROM pipeline_metric_sets WHERE minute_ms < ?1")?
+            .execute(params![before]),
         Op::DeleteObjects { stack } => transaction
             .prepare_cached("DELETE FROM pipeline_objects WHERE stack = ?1")?
             .execute(params![stack]),

@@ -11,10 +11,12 @@
 //!   and `/tmp`;
 //! - [`journal`]: the SQLite tables the state is saved in; `restore` rebuilds the stacks from
 //!   them at start-up;
-//! - `reporting`: SQS's per-minute metrics and the periodic save of metric sets.
+//! - `reporting`: SQS's per-minute metrics and the periodic save of metric sets;
+//! - `retention`: the buckets' lifecycle rule, which expires old objects.
 //!
 //! The [`Engine`] owns the stacks and their background tasks: each stack's invoker, a reporter
-//! that publishes SQS's per-minute metrics, and a flusher that saves metric sets.
+//! that publishes SQS's per-minute metrics, a flusher that saves metric sets, and the retention
+//! sweep.
 
 pub mod bucket;
 mod faults;
@@ -24,6 +26,7 @@ pub mod journal;
 pub mod queue;
 mod reporting;
 mod restore;
+mod retention;
 pub mod service;
 pub mod stack;
 mod test_invoke;
@@ -47,8 +50,11 @@ use crate::metrics::EpochMillis;
 /// How often changed metric sets are saved, in wall-clock time: a crash loses at most this much
 /// of the metrics (never any accounting, which is saved with every change).
 const METRIC_FLUSH_INTERVAL: Duration = Duration::from_secs(10);
-/// How long metrics stay in memory, in pipeline time. Older sets stay on disk only.
+/// How long metrics are kept, in pipeline time, in memory and on disk: a day of 1-minute data,
+/// shorter than CloudWatch's 15 days, and longer than any lab looks back.
 const METRIC_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
+/// How long objects stay in the buckets by default, in pipeline time.
+pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// One minute in milliseconds.
 const MINUTE: EpochMillis = 60_000;
 
@@ -68,6 +74,8 @@ pub struct EngineConfig {
     /// same order on every run (each stack's own seed derives from this one and its id); without
     /// one, each stack gets a random seed.
     pub fault_seed: Option<u64>,
+    /// Objects older than this (pipeline time) expire from the buckets; `None` keeps them all.
+    pub retention: Option<Duration>,
 }
 
 impl EngineConfig {
@@ -79,6 +87,7 @@ impl EngineConfig {
             region: "us-east-1".to_owned(),
             start_time: None,
             fault_seed: None,
+            retention: Some(DEFAULT_RETENTION),
         }
     }
 }
@@ -162,11 +171,18 @@ impl Engine {
         let engine = Arc::new(engine);
         let reporter = tokio::spawn(report_queue_metrics(Arc::downgrade(&engine)));
         let flusher = tokio::spawn(flush_metrics(Arc::downgrade(&engine)));
+        let mut background = vec![reporter.abort_handle(), flusher.abort_handle()];
+        if let Some(retention) = engine.config.retention {
+            let sweeper = tokio::spawn(retention::expire_objects(
+                Arc::downgrade(&engine),
+                retention,
+            ));
+            background.push(sweeper.abort_handle());
+        }
         *engine
             .background
             .lock()
-            .unwrap_or_else(PoisonError::into_inner) =
-            vec![reporter.abort_handle(), flusher.abort_handle()];
+            .unwrap_or_else(PoisonError::into_inner) = background;
         Ok(engine)
     }
 
@@ -247,7 +263,13 @@ impl Engine {
         Ok(true)
     }
 
-    /// Aborts the reporter and the flusher.
+    /// Runs the retention sweep now, as the engine does once a minute of pipeline time: objects
+    /// older than `retention` expire. Blocks the thread while it runs.
+    pub fn expire_objects(self: &Arc<Self>, retention: Duration) {
+        retention::sweep(self, retention);
+    }
+
+    /// Aborts the reporter, the flusher and the retention sweep.
     fn abort_background(&self) {
         for handle in self
             .background

@@ -443,6 +443,35 @@ impl Stack {
         Ok(get_metric_data(&state.metrics, request)?)
     }
 
+    /// Deletes the objects written before `before`, as an S3 lifecycle rule expires them, and
+    /// counts them in the accounting. Blocks the thread until the deletion is on disk: the count
+    /// is read from the disk, so the stack's earlier changes must be there first, and the lock is
+    /// held throughout so that nothing is written in between. Returns how many expired.
+    pub fn expire_objects(&self, before: EpochMillis) -> Result<u64, StackError> {
+        let mut state = self.lock();
+        self.journal
+            .wait_blocking(self.last_change.load(Ordering::Acquire))?;
+        state.bucket.forget_saved(self.journal.committed());
+        // Every write of this stack is committed now, so the disk holds all its objects.
+        let expired = self.journal.count_objects_before(&self.id, before)?;
+        if expired == 0 {
+            return Ok(0);
+        }
+        state.accounting.expired += expired;
+        let ops = vec![
+            Op::ExpireObjects {
+                stack: self.id.clone(),
+                before,
+            },
+            self.save_record(&state),
+        ];
+        let sequence = self.journal.enqueue(ops)?;
+        self.last_change.fetch_max(sequence, Ordering::AcqRel);
+        // Until it commits, reads would still find the expired objects on disk.
+        self.journal.wait_blocking(sequence)?;
+        Ok(expired)
+    }
+
     /// Where every published object is now.
     pub fn accounting(&self) -> Accounting {
         self.lock().accounting
