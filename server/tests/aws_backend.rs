@@ -528,6 +528,28 @@ async fn subscriber_long_polls_receives_and_deletes_csv_notifications() {
     }
     assert_eq!(lab.visible_messages(&lab.names.csv_queue_url).await, 0);
 
+    // A DeleteMessageBatch: each entry deleted or refused on its own.
+    lab.send(&lab.names.csv_queue_url, "third").await;
+    lab.send(&lab.names.csv_queue_url, "fourth").await;
+    let received = lab
+        .backend
+        .receive_csv_messages(ALICE, 10, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 2);
+    let mut handles: Vec<String> = received
+        .iter()
+        .map(|message| message.receipt_handle.clone())
+        .collect();
+    handles.push("not-a-receipt-handle".to_owned());
+    let outcomes = lab
+        .backend
+        .delete_csv_messages(ALICE, &handles)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[..2], [None, None], "{outcomes:?}");
+    assert_eq!(lab.visible_messages(&lab.names.csv_queue_url).await, 0);
+
     // SQS's limits are checked before any request is sent.
     assert!(matches!(
         lab.backend

@@ -480,3 +480,53 @@ async fn a_restart_resumes_retries_and_keeps_objects_messages_and_metrics() {
     assert_eq!(stack.accounting().dead_lettered, 1);
     engine.shutdown();
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_delete_batch_deletes_each_message_it_can_and_says_why_not_for_the_others() {
+    use chaoslab::backend::Backend;
+    use chaoslab::backend::embedded::service::EmbeddedBackend;
+
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    let backend = EmbeddedBackend::new(std::sync::Arc::clone(&pipeline.engine));
+    for n in 1..=3 {
+        stack
+            .put_object(
+                &format!("input/{n}.json"),
+                lab_message(n),
+                "application/json",
+            )
+            .unwrap();
+    }
+    pipeline.sleep(Duration::from_secs(5)).await;
+    let received = backend
+        .receive_csv_messages("alice", 10, Duration::ZERO)
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 3);
+    let mut handles: Vec<String> = received
+        .iter()
+        .map(|message| message.receipt_handle.clone())
+        .collect();
+    handles.push("not-a-receipt-handle".to_owned());
+    let outcomes = backend
+        .delete_csv_messages("alice", &handles)
+        .await
+        .unwrap();
+    assert_eq!(outcomes[..3], [None, None, None], "{outcomes:?}");
+    assert!(outcomes[3].is_some(), "{outcomes:?}");
+    assert_eq!(stack.accounting().consumed, 3);
+    assert_eq!(stack.queue_depth(QueueKind::Csv), (0, 0));
+
+    // SQS's limits on a batch: 1 to 10 entries, none empty.
+    for bad in [Vec::new(), vec!["h".to_owned(); 11], vec![String::new()]] {
+        let refused = backend.delete_csv_messages("alice", &bad).await;
+        assert!(
+            matches!(
+                refused,
+                Err(chaoslab::backend::BackendError::InvalidRequest(_))
+            ),
+            "{refused:?}"
+        );
+    }
+}

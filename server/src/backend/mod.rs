@@ -184,6 +184,25 @@ pub enum BackendError {
 
 /// What the control plane needs from a pipeline backend. Both backends implement it, so the
 /// pages, the API and the traffic generators work the same on either.
+/// The most entries one `DeleteMessageBatch` takes.
+pub const MAX_DELETE_BATCH: usize = 10;
+
+/// Refuses a batch SQS would refuse: empty, over ten entries, or with an empty handle.
+pub fn check_delete_batch(receipt_handles: &[String]) -> Result<(), BackendError> {
+    if !(1..=MAX_DELETE_BATCH).contains(&receipt_handles.len()) {
+        return Err(BackendError::InvalidRequest(format!(
+            "a delete batch holds 1 to {MAX_DELETE_BATCH} receipt handles, got {}",
+            receipt_handles.len()
+        )));
+    }
+    if receipt_handles.iter().any(String::is_empty) {
+        return Err(BackendError::InvalidRequest(
+            "a receipt handle is empty".to_owned(),
+        ));
+    }
+    Ok(())
+}
+
 #[async_trait::async_trait]
 pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
     /// Which backend this is.
@@ -223,6 +242,14 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         participant: &str,
         receipt_handle: &str,
     ) -> Result<(), BackendError>;
+    /// Deletes up to [`MAX_DELETE_BATCH`] received CSV notifications in one call, as SQS's
+    /// `DeleteMessageBatch` does: answers, for each receipt handle in order, `None` when it was
+    /// deleted, or why it was not. An error means the call as a whole failed.
+    async fn delete_csv_messages(
+        &self,
+        participant: &str,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, BackendError>;
     /// The function's configuration.
     async fn function_configuration(
         &self,

@@ -169,13 +169,27 @@ async fn consume(
             }
         };
         lock(&state).received += messages.len() as u64;
+        // One DeleteMessageBatch for the whole receive (at most ten messages, as SQS allows).
         let mut failed = false;
-        for message in &messages {
-            match backend
-                .delete_csv_message(&participant, &message.receipt_handle)
-                .await
-            {
-                Ok(()) => lock(&state).deleted += 1,
+        if !messages.is_empty() {
+            let handles: Vec<String> = messages
+                .iter()
+                .map(|message| message.receipt_handle.clone())
+                .collect();
+            match backend.delete_csv_messages(&participant, &handles).await {
+                Ok(outcomes) => {
+                    let mut state = lock(&state);
+                    for outcome in outcomes {
+                        match outcome {
+                            None => state.deleted += 1,
+                            Some(reason) => {
+                                state.failures += 1;
+                                state.last_error = Some(reason);
+                                failed = true;
+                            }
+                        }
+                    }
+                }
                 Err(error) => {
                     record_failure(&state, &error);
                     failed = true;

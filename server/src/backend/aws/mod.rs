@@ -248,6 +248,15 @@ impl Backend for AwsBackend {
         queues::delete_csv_message(clients, names, receipt_handle).await
     }
 
+    async fn delete_csv_messages(
+        &self,
+        participant: &str,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, BackendError> {
+        let (names, clients) = self.stack(participant)?;
+        queues::delete_csv_messages(clients, names, receipt_handles).await
+    }
+
     async fn function_configuration(
         &self,
         participant: &str,

@@ -3,11 +3,11 @@
 
 use std::time::Duration;
 
-use aws_sdk_sqs::types::MessageSystemAttributeName;
+use aws_sdk_sqs::types::{DeleteMessageBatchRequestEntry, MessageSystemAttributeName};
 
 use super::clients::{LONG_POLL_GRACE, RegionClients, timeouts};
 use super::errors::{Call, backend_error};
-use crate::backend::{BackendError, CsvMessage, StackNames};
+use crate::backend::{BackendError, CsvMessage, StackNames, check_delete_batch};
 
 /// The most messages one `ReceiveMessage` returns.
 pub const MAX_RECEIVE_BATCH: usize = 10;
@@ -93,6 +93,64 @@ pub async fn delete_csv_message(
         .await
         .map_err(|error| backend_error(&call, &error))?;
     Ok(())
+}
+
+/// Deletes up to ten received CSV notifications with one `DeleteMessageBatch`; for each handle,
+/// `None` when it was deleted, or SQS's reason.
+pub async fn delete_csv_messages(
+    clients: &RegionClients,
+    names: &StackNames,
+    receipt_handles: &[String],
+) -> Result<Vec<Option<String>>, BackendError> {
+    check_delete_batch(receipt_handles)?;
+    let endpoint = clients.endpoint("sqs");
+    let call = csv_queue_call("sqs:DeleteMessageBatch", names, &endpoint);
+    let entries = receipt_handles
+        .iter()
+        .enumerate()
+        .map(|(index, handle)| {
+            DeleteMessageBatchRequestEntry::builder()
+                .id(index.to_string())
+                .receipt_handle(handle)
+                .build()
+                .map_err(|error| BackendError::InvalidRequest(error.to_string()))
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    let output = clients
+        .sqs
+        .delete_message_batch()
+        .queue_url(&names.csv_queue_url)
+        .set_entries(Some(entries))
+        .send()
+        .await
+        .map_err(|error| backend_error(&call, &error))?;
+    let mut outcomes: Vec<Option<String>> =
+        vec![Some("SQS did not answer for this entry".to_owned()); receipt_handles.len()];
+    for deleted in output.successful() {
+        if let Some(outcome) = deleted
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|index| outcomes.get_mut(index))
+        {
+            *outcome = None;
+        }
+    }
+    for failed in output.failed() {
+        if let Some(outcome) = failed
+            .id()
+            .parse::<usize>()
+            .ok()
+            .and_then(|index| outcomes.get_mut(index))
+        {
+            *outcome = Some(format!(
+                "{}: {}",
+                failed.code(),
+                failed.message().unwrap_or("no message")
+            ));
+        }
+    }
+    Ok(outcomes)
 }
 
 /// Deletes every message of the csv queue and of the dead-letter queue.

@@ -10,7 +10,7 @@ use super::{Engine, EngineError};
 use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, Redrive};
 use crate::backend::{
     Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter, FunctionChange,
-    FunctionConfiguration, InvocationReport, PipelineClock, StackNames,
+    FunctionConfiguration, InvocationReport, PipelineClock, StackNames, check_delete_batch,
 };
 use crate::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 
@@ -132,6 +132,18 @@ impl Backend for EmbeddedBackend {
         let stack = self.stack(participant)?;
         stack.delete_message_queued(QueueKind::Csv, receipt_handle)?;
         Ok(stack.settled().await?)
+    }
+
+    async fn delete_csv_messages(
+        &self,
+        participant: &str,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, BackendError> {
+        check_delete_batch(receipt_handles)?;
+        let stack = self.stack(participant)?;
+        let outcomes = stack.delete_messages_queued(QueueKind::Csv, receipt_handles)?;
+        stack.settled().await?;
+        Ok(outcomes)
     }
 
     async fn function_configuration(

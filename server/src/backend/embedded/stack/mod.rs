@@ -349,6 +349,37 @@ impl Stack {
         })
     }
 
+    /// Deletes several received messages in one change, as SQS DeleteMessageBatch does: for
+    /// each receipt handle, `None` when it was deleted, or why not. The journal is not waited
+    /// for; the caller awaits [`Stack::settled`].
+    pub fn delete_messages_queued(
+        &self,
+        kind: QueueKind,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, StackError> {
+        self.transact(|state, ops, now| {
+            let mut outcomes = Vec::with_capacity(receipt_handles.len());
+            for handle in receipt_handles {
+                let queue = state.queue(kind);
+                match queue.delete(handle, now) {
+                    Ok(message) => {
+                        ops.push(Op::DeleteMessage {
+                            stack: self.id.clone(),
+                            queue: queue.name().to_owned(),
+                            seq: message.seq,
+                        });
+                        if kind == QueueKind::Csv {
+                            state.accounting.consumed += 1;
+                        }
+                        outcomes.push(None);
+                    }
+                    Err(error) => outcomes.push(Some(error.to_string())),
+                }
+            }
+            Ok(outcomes)
+        })
+    }
+
     /// Messages in a queue right now: (visible, not visible).
     pub fn queue_depth(&self, kind: QueueKind) -> (u64, u64) {
         let now = self.clock.now();
