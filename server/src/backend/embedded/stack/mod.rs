@@ -335,18 +335,31 @@ impl Stack {
         receipt_handle: &str,
     ) -> Result<(), StackError> {
         self.transact(|state, ops, now| {
-            let queue = state.queue(kind);
-            let message = queue.delete(receipt_handle, now)?;
-            ops.push(Op::DeleteMessage {
-                stack: self.id.clone(),
-                queue: queue.name().to_owned(),
-                seq: message.seq,
-            });
-            if kind == QueueKind::Csv {
-                state.accounting.consumed += 1;
-            }
-            Ok(())
+            self.delete_in_change(state, ops, kind, receipt_handle, now)
         })
+    }
+
+    /// One delete inside a change: the message leaves the queue, and a CSV notification counts
+    /// as consumed.
+    fn delete_in_change(
+        &self,
+        state: &mut StackState,
+        ops: &mut Vec<Op>,
+        kind: QueueKind,
+        receipt_handle: &str,
+        now: EpochMillis,
+    ) -> Result<(), StackError> {
+        let queue = state.queue(kind);
+        let message = queue.delete(receipt_handle, now)?;
+        ops.push(Op::DeleteMessage {
+            stack: self.id.clone(),
+            queue: queue.name().to_owned(),
+            seq: message.seq,
+        });
+        if kind == QueueKind::Csv {
+            state.accounting.consumed += 1;
+        }
+        Ok(())
     }
 
     /// Deletes several received messages in one change, as SQS DeleteMessageBatch does: for
@@ -358,25 +371,14 @@ impl Stack {
         receipt_handles: &[String],
     ) -> Result<Vec<Option<String>>, StackError> {
         self.transact(|state, ops, now| {
-            let mut outcomes = Vec::with_capacity(receipt_handles.len());
-            for handle in receipt_handles {
-                let queue = state.queue(kind);
-                match queue.delete(handle, now) {
-                    Ok(message) => {
-                        ops.push(Op::DeleteMessage {
-                            stack: self.id.clone(),
-                            queue: queue.name().to_owned(),
-                            seq: message.seq,
-                        });
-                        if kind == QueueKind::Csv {
-                            state.accounting.consumed += 1;
-                        }
-                        outcomes.push(None);
-                    }
-                    Err(error) => outcomes.push(Some(error.to_string())),
-                }
-            }
-            Ok(outcomes)
+            Ok(receipt_handles
+                .iter()
+                .map(|handle| {
+                    self.delete_in_change(state, ops, kind, handle, now)
+                        .err()
+                        .map(|error| error.to_string())
+                })
+                .collect())
         })
     }
 
