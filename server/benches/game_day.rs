@@ -44,9 +44,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::argument;
-use support::http::{
-    CLIENT_HEADER, Connection, Extras, Response, client_address, json, setup_request,
-};
+use support::http::{CLIENT_HEADER, Connection, Extras, Response, json, setup_request};
+use support::participants::{join, start_traffic};
 use support::server::{INSTRUCTOR_TOKEN, Server, mib};
 
 mod support;
@@ -158,61 +157,25 @@ fn running(row: &Value) -> bool {
     status(row) == "running"
 }
 
-/// Joins `count` participants and starts their traffic; answers their ids and tokens.
+/// Joins `count` participants, each from its own (made-up) client address as a room of laptops
+/// joins, then starts their traffic; answers their ids and tokens.
 async fn set_up(connection: &mut Connection, count: usize) -> Vec<(String, String)> {
     let mut participants = Vec::with_capacity(count);
     for index in 0..count {
-        let body = format!(r#"{{"name":"Participant {index}"}}"#);
-        // Each from its own (made-up) client address, as a room of laptops joins: the server
-        // reads it from CLIENT_HEADER, and its join limit is per address.
-        let client = client_address(index);
-        let headers = [client.as_str()];
-        let response = setup_request(
-            connection,
-            "POST",
-            "/api/v1/participants",
-            Extras {
-                headers: &headers,
-                ..Extras::json(None, &body)
-            },
-        )
-        .await;
-        assert_eq!(
-            response.status,
-            201,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
-        let created = json(&response);
-        participants.push((
-            created["id"].as_str().unwrap().to_owned(),
-            created["token"].as_str().unwrap().to_owned(),
-        ));
+        participants.push(join(connection, index).await);
     }
-    for (index, (id, token)) in participants.iter().enumerate() {
-        let client = client_address(index);
-        let headers = [client.as_str()];
-        let response = setup_request(
+    for participant in &participants {
+        start_traffic(
             connection,
-            "PUT",
-            &format!("/api/v1/participants/{id}/traffic"),
-            Extras {
-                headers: &headers,
-                ..Extras::json(
-                    Some(token),
-                    r#"{"publisher":{"rate":2},"subscriber":{"rate":2}}"#,
-                )
-            },
+            participant,
+            r#"{"publisher":{"rate":2},"subscriber":{"rate":2}}"#,
         )
         .await;
-        assert_eq!(
-            response.status,
-            200,
-            "{}",
-            String::from_utf8_lossy(&response.body)
-        );
     }
     participants
+        .into_iter()
+        .map(|participant| (participant.id, participant.token))
+        .collect()
 }
 
 /// Waits until the participant's percent in flight over the last 5 minutes has a value, i.e. a

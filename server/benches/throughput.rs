@@ -24,7 +24,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 use support::argument;
-use support::http::{CLIENT_HEADER, Connection, Extras, client_address, json, setup_request};
+use support::http::{CLIENT_HEADER, Connection, Extras, json, setup_request};
+use support::participants::{join, start_traffic, traffic_settings};
 use support::server::{INSTRUCTOR_TOKEN, Server, mib};
 
 /// Counters summed over every participant's accounting.
@@ -85,41 +86,11 @@ fn main() {
     runtime.block_on(async {
         let mut connection = Connection::new(server.address);
         let mut ids = Vec::with_capacity(participant_count);
-        let traffic = format!(
-            r#"{{"publisher":{{"rate":{rate},"error_rate":0.01,"stop_after_s":3600}},"subscriber":{{"rate":{rate}}}}}"#
-        );
+        let traffic = traffic_settings(f64::from(rate), 3600);
         for index in 0..participant_count {
-            let client = client_address(index);
-            let headers = [client.as_str()];
-            let body = format!(r#"{{"name":"Participant {index}"}}"#);
-            let response = setup_request(
-                &mut connection,
-                "POST",
-                "/api/v1/participants",
-                Extras {
-                    headers: &headers,
-                    ..Extras::json(None, &body)
-                },
-            )
-            .await;
-            assert_eq!(response.status, 201, "{}", String::from_utf8_lossy(&response.body));
-            let joined = json(&response);
-            let (id, token) = (
-                joined["id"].as_str().unwrap().to_owned(),
-                joined["token"].as_str().unwrap().to_owned(),
-            );
-            let response = setup_request(
-                &mut connection,
-                "PUT",
-                &format!("/api/v1/participants/{id}/traffic"),
-                Extras {
-                    headers: &headers,
-                    ..Extras::json(Some(&token), &traffic)
-                },
-            )
-            .await;
-            assert_eq!(response.status, 200, "{}", String::from_utf8_lossy(&response.body));
-            ids.push(id);
+            let participant = join(&mut connection, index).await;
+            start_traffic(&mut connection, &participant, &traffic).await;
+            ids.push(participant.id);
         }
         eprintln!(
             "{participant_count} participants at {rate} objects/s each ({} asked for); warming up {warm_up} s",
