@@ -18,6 +18,7 @@ static MIGRATIONS: LazyLock<Migrations<'static>> = LazyLock::new(|| {
         M::up(include_str!("../migrations/0005_experiments.sql")),
         M::up(include_str!("../migrations/0006_game_days.sql")),
         M::up(include_str!("../migrations/0007_object_age_index.sql")),
+        M::up(include_str!("../migrations/0008_metric_minutes.sql")),
     ])
 });
 
@@ -92,6 +93,52 @@ mod tests {
     #[test]
     fn migrations_are_valid() {
         assert!(MIGRATIONS.validate().is_ok());
+    }
+
+    #[test]
+    fn metric_sets_saved_before_version_8_keep_their_values()
+    -> Result<(), Box<dyn std::error::Error>> {
+        let mut connection = Connection::open_in_memory()?;
+        connection.execute_batch("PRAGMA foreign_keys = ON;")?;
+        MIGRATIONS.to_version(&mut connection, 7)?;
+        connection.execute_batch(
+            "INSERT INTO pipeline_stacks (id, state) VALUES ('a', '{}'), ('b', '{}');
+             INSERT INTO pipeline_metric_sets VALUES
+                 ('a', 'duration', 60000, '{\"Sum\":1}'),
+                 ('a', 'duration', 120000, '{\"Sum\":2}'),
+                 ('b', 'duration', 60000, '{\"Sum\":3}');",
+        )?;
+        MIGRATIONS.to_latest(&mut connection)?;
+        let mut statement = connection.prepare(
+            "SELECT stack, pipeline_metrics.metric, minute_ms, statistics FROM pipeline_metrics \
+             JOIN pipeline_metric_minutes ON pipeline_metric_minutes.metric = pipeline_metrics.id \
+             ORDER BY stack, minute_ms",
+        )?;
+        let rows: Vec<(String, String, i64, String)> = statement
+            .query_map([], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        let expected = [
+            ("a", 60000, "{\"Sum\":1}"),
+            ("a", 120000, "{\"Sum\":2}"),
+            ("b", 60000, "{\"Sum\":3}"),
+        ];
+        assert_eq!(rows.len(), expected.len());
+        for (row, (stack, minute, statistics)) in rows.iter().zip(expected) {
+            assert_eq!(
+                (row.0.as_str(), row.1.as_str(), row.2, row.3.as_str()),
+                (stack, "duration", minute, statistics)
+            );
+        }
+        // Deleting a stack takes its metrics and their minutes with it.
+        connection.execute("DELETE FROM pipeline_stacks WHERE id = 'a'", [])?;
+        let left: i64 =
+            connection.query_row("SELECT COUNT(*) FROM pipeline_metric_minutes", [], |row| {
+                row.get(0)
+            })?;
+        assert_eq!(left, 1);
+        Ok(())
     }
 
     #[test]

@@ -234,8 +234,9 @@ impl MetricStore {
     }
 }
 
-/// `metric` with its dimensions sorted and deduplicated, borrowed when they already are.
-fn canonical(metric: &Metric) -> Cow<'_, Metric> {
+/// `metric` with its dimensions sorted and deduplicated, borrowed when they already are: the form
+/// the store keys metrics by.
+pub fn canonical(metric: &Metric) -> Cow<'_, Metric> {
     if metric.dimensions.is_sorted_by(|a, b| a < b) {
         return Cow::Borrowed(metric);
     }

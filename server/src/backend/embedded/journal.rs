@@ -24,11 +24,12 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
-use rusqlite::{Connection, params};
+use rusqlite::{Connection, OptionalExtension, params};
 use tokio::sync::Notify;
 
 use super::bucket::StoredObject;
 use crate::metrics::EpochMillis;
+use crate::metrics::store::StatisticSet;
 
 /// How long a synchronous caller waits for its commit before giving up with an error.
 const COMMIT_WAIT: Duration = Duration::from_secs(30);
@@ -81,6 +82,15 @@ pub(super) enum Op {
         minute: EpochMillis,
         statistics: String,
     },
+    /// Adds values to one metric's saved set for one minute (both JSON): how values recorded
+    /// for a minute no longer kept in memory reach the disk. Read, merged and written by the
+    /// writer, so that two of them for one minute never lose each other's values.
+    MergeMetricSet {
+        stack: String,
+        metric: String,
+        minute: EpochMillis,
+        statistics: StatisticSet,
+    },
     /// Deletes every metric set of a stack.
     DeleteMetricSets { stack: String },
     /// Deletes every stack's metric sets of the minutes before a time.
@@ -120,7 +130,8 @@ pub(super) struct Snapshot {
     pub latest_object: Option<EpochMillis>,
     pub events: Vec<(String, String)>,
     pub messages: Vec<(String, String, String)>,
-    pub metric_sets: Vec<(String, String, EpochMillis, String)>,
+    /// The newest minute with a saved metric set; the sets are read by [`Journal::metric_sets_since`].
+    pub latest_metric_minute: Option<EpochMillis>,
     pub clock: Option<EpochMillis>,
 }
 
@@ -129,7 +140,7 @@ impl Snapshot {
     /// metric minute.
     pub fn latest_timestamp(&self) -> EpochMillis {
         let objects = self.latest_object.into_iter();
-        let minutes = self.metric_sets.iter().map(|(_, _, minute, _)| *minute);
+        let minutes = self.latest_metric_minute.into_iter();
         let messages = self.messages.iter().filter_map(|(_, _, state)| {
             serde_json::from_str::<serde_json::Value>(state)
                 .ok()
@@ -265,6 +276,52 @@ impl Journal {
         Ok(found)
     }
 
+    /// Every saved metric set of the minutes from `since` on, as (stack, metric, minute,
+    /// statistics), the metric and statistics in JSON: what start-up keeps in memory. (CROSS
+    /// JOIN keeps SQLite going metric by metric, one range of the primary key each, instead of
+    /// scanning every minute ever saved.)
+    pub(super) fn metric_sets_since(
+        &self,
+        since: EpochMillis,
+    ) -> Result<Vec<(String, String, EpochMillis, String)>, JournalError> {
+        let reader = self.reader()?;
+        let mut statement = reader.prepare(
+            "SELECT pipeline_metrics.stack, pipeline_metrics.metric, minutes.minute_ms, \
+             minutes.statistics FROM pipeline_metrics \
+             CROSS JOIN pipeline_metric_minutes AS minutes \
+             ON minutes.metric = pipeline_metrics.id AND minutes.minute_ms >= ?1",
+        )?;
+        let sets = statement
+            .query_map([since], |row| {
+                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(sets)
+    }
+
+    /// One metric's committed sets of the minutes in `[start, end)`, oldest first, the
+    /// statistics in JSON. `metric` is the metric's JSON, with its dimensions in order.
+    pub(super) fn metric_sets(
+        &self,
+        stack: &str,
+        metric: &str,
+        start: EpochMillis,
+        end: EpochMillis,
+    ) -> Result<Vec<(EpochMillis, String)>, JournalError> {
+        let reader = self.reader()?;
+        let mut statement = reader.prepare_cached(
+            "SELECT minute_ms, statistics FROM pipeline_metric_minutes \
+             WHERE metric = (SELECT id FROM pipeline_metrics WHERE stack = ?1 AND metric = ?2) \
+             AND minute_ms >= ?3 AND minute_ms < ?4 ORDER BY minute_ms",
+        )?;
+        let sets = statement
+            .query_map(params![stack, metric, start, end], |row| {
+                Ok((row.get(0)?, row.get(1)?))
+            })?
+            .collect::<Result<_, _>>()?;
+        Ok(sets)
+    }
+
     /// Queues one change (its ops, written together) and returns its sequence number; the
     /// writer commits it soon. Call it under the lock of whatever the change is about, so that
     /// changes to one thing are queued in the order they were made.
@@ -378,13 +435,17 @@ impl Journal {
         snapshot.messages = statement
             .query_map([], |row| Ok((row.get(0)?, row.get(1)?, row.get(2)?)))?
             .collect::<Result<_, _>>()?;
-        let mut statement = connection
-            .prepare("SELECT stack, metric, minute_ms, statistics FROM pipeline_metric_sets")?;
-        snapshot.metric_sets = statement
-            .query_map([], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?, row.get(3)?))
-            })?
-            .collect::<Result<_, _>>()?;
+        // Per metric, so that the primary key answers each at once.
+        let mut statement = connection.prepare(
+            "SELECT (SELECT MAX(minute_ms) FROM pipeline_metric_minutes WHERE metric = id) \
+             FROM pipeline_metrics",
+        )?;
+        snapshot.latest_metric_minute = statement
+            .query_map([], |row| row.get::<_, Option<EpochMillis>>(0))?
+            .filter_map(Result::transpose)
+            .collect::<Result<Vec<_>, _>>()?
+            .into_iter()
+            .max();
         snapshot.clock = connection
             .query_row(
                 "SELECT pipeline_ms FROM pipeline_clock WHERE id = 1",
@@ -483,6 +544,25 @@ fn sql_seq(seq: u64) -> i64 {
     i64::try_from(seq).unwrap_or(i64::MAX)
 }
 
+/// Inserts or replaces one metric's set for one minute, numbering the metric if it is new.
+fn save_metric_set(
+    transaction: &rusqlite::Transaction<'_>,
+    stack: &str,
+    metric: &str,
+    minute: EpochMillis,
+    statistics: &str,
+) -> rusqlite::Result<usize> {
+    transaction
+        .prepare_cached("INSERT OR IGNORE INTO pipeline_metrics (stack, metric) VALUES (?1, ?2)")?
+        .execute(params![stack, metric])?;
+    transaction
+        .prepare_cached(
+            "INSERT OR REPLACE INTO pipeline_metric_minutes (metric, minute_ms, statistics) \
+             VALUES ((SELECT id FROM pipeline_metrics WHERE stack = ?1 AND metric = ?2), ?3, ?4)",
+        )?
+        .execute(params![stack, metric, minute, statistics])
+}
+
 fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<()> {
     match op {
         Op::SaveStack { stack, state } => transaction
@@ -514,7 +594,11 @@ fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<(
             .prepare_cached("DELETE FROM pipeline_objects WHERE stack = ?1 AND last_modified_ms < ?2")?
             .execute(params![stack, before]),
         Op::DeleteMetricSetsBefore { before } => transaction
-            .prepare_cached("DELETE FROM pipeline_metric_sets WHERE minute_ms < ?1")?
+            // One range of the primary key per metric.
+            .prepare_cached(
+                "DELETE FROM pipeline_metric_minutes \
+                 WHERE metric IN (SELECT id FROM pipeline_metrics) AND minute_ms < ?1",
+            )?
             .execute(params![before]),
         Op::DeleteObjects { stack } => transaction
             .prepare_cached("DELETE FROM pipeline_objects WHERE stack = ?1")?
@@ -548,14 +632,32 @@ fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<(
             metric,
             minute,
             statistics,
-        } => transaction
-            .prepare_cached(
-                "INSERT OR REPLACE INTO pipeline_metric_sets (stack, metric, minute_ms, statistics) \
-                 VALUES (?1, ?2, ?3, ?4)",
-            )?
-            .execute(params![stack, metric, minute, statistics]),
+        } => save_metric_set(transaction, stack, metric, *minute, statistics),
+        Op::MergeMetricSet {
+            stack,
+            metric,
+            minute,
+            statistics,
+        } => {
+            let mut merged = statistics.clone();
+            let saved: Option<String> = transaction
+                .prepare_cached(
+                    "SELECT statistics FROM pipeline_metric_minutes WHERE minute_ms = ?3 \
+                     AND metric = (SELECT id FROM pipeline_metrics WHERE stack = ?1 AND metric = ?2)",
+                )?
+                .query_row(params![stack, metric, minute], |row| row.get(0))
+                .optional()?;
+            // A saved set that no longer parses is replaced rather than blocking every commit.
+            if let Some(saved) = saved.and_then(|saved| serde_json::from_str(&saved).ok()) {
+                merged.merge(&saved);
+            }
+            let json = serde_json::to_string(&merged)
+                .map_err(|error| rusqlite::Error::ToSqlConversionFailure(Box::new(error)))?;
+            save_metric_set(transaction, stack, metric, *minute, &json)
+        }
         Op::DeleteMetricSets { stack } => transaction
-            .prepare_cached("DELETE FROM pipeline_metric_sets WHERE stack = ?1")?
+            // The sets go with their metrics, by cascade.
+            .prepare_cached("DELETE FROM pipeline_metrics WHERE stack = ?1")?
             .execute(params![stack]),
         Op::SaveClock { pipeline_millis } => transaction
             .prepare_cached(

@@ -3,7 +3,7 @@
 
 use super::journal::Op;
 use super::stack::{QueueKind, Stack, StackState};
-use super::{Engine, METRIC_FLUSH_INTERVAL, METRIC_RETENTION, MINUTE};
+use super::{Engine, METRIC_FLUSH_INTERVAL, MINUTE};
 use crate::metrics::EpochMillis;
 
 /// Publishes SQS's metrics at every minute boundary of pipeline time, as SQS does: one datapoint
@@ -72,12 +72,6 @@ pub(super) fn publish_queue_minute(
             state.record(metric, minute, value);
         }
     }
-    prune_metrics(state, now);
-}
-
-fn prune_metrics(state: &mut StackState, now: EpochMillis) {
-    let retention = i64::try_from(METRIC_RETENTION.as_millis()).unwrap_or(i64::MAX);
-    state.metrics.prune_before(now - retention);
 }
 
 /// Saves changed metric sets every few seconds of wall time.
@@ -98,32 +92,13 @@ pub(super) async fn flush_metrics(engine: std::sync::Weak<Engine>) {
     }
 }
 
-/// Writes every metric set of the minutes that changed since the last save.
+/// Writes every metric set of the minutes that changed since the last save, and lets the
+/// minutes before the stack's window leave memory once they are on disk.
 pub(super) fn save_metrics(stack: &Stack) {
+    let now = stack.now();
     let mut state = stack.lock();
-    if state.dirty_minutes.is_empty() {
-        return;
-    }
-    let minutes = std::mem::take(&mut state.dirty_minutes);
-    let mut ops = Vec::new();
-    for metric in state.metrics.metrics() {
-        let Ok(metric_json) = serde_json::to_string(metric) else {
-            continue;
-        };
-        for &minute in &minutes {
-            for (at, set) in state.metrics.sets(metric, minute, minute + MINUTE) {
-                ops.push(Op::SaveMetricSet {
-                    stack: stack.id().to_owned(),
-                    metric: metric_json.clone(),
-                    minute: at,
-                    statistics: serde_json::to_string(set).unwrap_or_default(),
-                });
-            }
-        }
-    }
-    if let Err(error) = stack.journal.enqueue(ops) {
+    if let Err(error) = state.metrics.save(stack.id(), &stack.journal, now) {
         tracing::error!(stack = stack.id(), %error, "could not save metrics; will retry");
-        state.dirty_minutes.extend(minutes);
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::Arc;
 use super::EngineError;
 use super::journal::{self, Journal};
 use super::queue::Message;
-use super::stack::{AsyncEvent, QueueKind, Stack, StackRecord};
+use super::stack::{AsyncEvent, QueueKind, Stack, StackRecord, window_start};
 use crate::backend::PipelineClock;
 use crate::metrics::Metric;
 use crate::metrics::store::StatisticSet;
@@ -58,12 +58,14 @@ pub(super) fn restore_stacks(
             stack.lock().queue(kind).restore(message);
         }
     }
-    for (id, metric, minute, statistics) in snapshot.metric_sets {
+    // Only the minutes the stacks keep in memory; reads take older ones from the disk.
+    let sets = journal.metric_sets_since(window_start(clock.now()))?;
+    for (id, metric, minute, statistics) in sets {
         let what = || format!("metric set of stack {id}");
         let metric: Metric = serde_json::from_str(&metric).map_err(corrupt(what()))?;
         let set: StatisticSet = serde_json::from_str(&statistics).map_err(corrupt(what()))?;
         if let Some(stack) = stacks.get(&id) {
-            stack.lock().metrics.merge_set(&metric, minute, &set);
+            stack.lock().metrics.restore(&metric, minute, &set);
         }
     }
     Ok(stacks.into_values().map(Arc::new).collect())

@@ -30,6 +30,7 @@ use super::{
     math::{Context, Series, TimeSeries, Value},
     store::MetricStore,
     store::StatisticSet,
+    store::canonical,
 };
 
 /// Most queries in one request.
@@ -133,6 +134,38 @@ pub fn get_metric_data(
     Ok(GetMetricDataResponse {
         metric_data_results,
         next_token: next.map(|next| page::token(request, next)),
+    })
+}
+
+/// What a request reads: its metrics, each with its dimensions in order, and the minutes
+/// `[start, end)`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MetricsRead {
+    /// Each metric a query names, once.
+    pub metrics: Vec<Metric>,
+    /// `StartTime` rounded down to the minute.
+    pub start: EpochMillis,
+    /// `EndTime`, exclusive.
+    pub end: EpochMillis,
+}
+
+/// Checks `request` as [`get_metric_data`] does and says what it reads, so that a store holding
+/// only some minutes in memory can fetch the rest first.
+pub fn metrics_read(request: &GetMetricDataRequest) -> Result<MetricsRead, QueryError> {
+    let plan = Plan::new(request)?;
+    let mut metrics: Vec<Metric> = Vec::new();
+    for step in &plan.steps {
+        if let StepKind::Metric { stat, .. } = step.kind {
+            let metric = canonical(&stat.metric).into_owned();
+            if !metrics.contains(&metric) {
+                metrics.push(metric);
+            }
+        }
+    }
+    Ok(MetricsRead {
+        metrics,
+        start: plan.start,
+        end: plan.end,
     })
 }
 

@@ -14,9 +14,12 @@
 mod dead_letters;
 mod delivery;
 mod metric_ids;
+mod metric_window;
 mod state;
 
 pub(super) use self::metric_ids::StackMetrics;
+pub(super) use self::metric_window::window_start;
+use self::metric_window::{MetricReadError, MetricWindow};
 pub(super) use self::state::{AsyncEvent, StackRecord, StackState, save_event};
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -33,7 +36,7 @@ use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
 use super::queue::{MAX_RECEIVE_BATCH, MAX_WAIT, Queue, QueueError, ReceivedMessage};
 use crate::backend::{Accounting, FaultParameter, PipelineClock, StackNames};
-use crate::metrics::query::{QueryError, get_metric_data};
+use crate::metrics::query::QueryError;
 use crate::metrics::store::MetricStore;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
 
@@ -123,8 +126,7 @@ impl Stack {
             running: 0,
             csv_queue,
             dlq,
-            metrics: MetricStore::default(),
-            dirty_minutes: BTreeSet::new(),
+            metrics: MetricWindow::new(clock.now()),
             // What was counted before this process started is not in its counts.
             queue_metrics_published: MetricStore::minute_of(clock.now()) - super::MINUTE,
             accounting: record.accounting,
@@ -473,7 +475,19 @@ impl Stack {
         // its queue messages, so it publishes the minute itself first.
         let ended = MetricStore::minute_of(now) - super::MINUTE;
         super::reporting::publish_queue_minute(self, &mut state, ended, now);
-        Ok(get_metric_data(&state.metrics, request)?)
+        state
+            .metrics
+            .metric_data(&self.id, &self.journal, request)
+            .map_err(|error| match error {
+                MetricReadError::Query(error) => StackError::Query(error),
+                MetricReadError::Journal(error) => StackError::Journal(error),
+            })
+    }
+
+    /// How many minutes of metrics the stack holds in memory: the last few, however long it has
+    /// run (older ones are read from disk).
+    pub fn metric_minutes_in_memory(&self) -> usize {
+        self.lock().metrics.minutes_in_memory()
     }
 
     /// Deletes the objects written before `before`, as an S3 lifecycle rule expires them, and
@@ -561,8 +575,7 @@ impl Stack {
             self.faults.disk().clear();
             // Attempts still running find their event gone and leave no trace.
             state.accounting = Accounting::default();
-            state.metrics = MetricStore::default();
-            state.dirty_minutes.clear();
+            state.metrics.clear();
             state.settings_changed = true;
             Ok(())
         })

@@ -6,12 +6,12 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 use super::QueueKind;
+use super::metric_window::MetricWindow;
 use crate::backend::embedded::bucket::Bucket;
 use crate::backend::embedded::function::FunctionConfig;
 use crate::backend::embedded::journal::Op;
 use crate::backend::embedded::queue::Queue;
 use crate::backend::{Accounting, FaultParameter, StackNames};
-use crate::metrics::store::MetricStore;
 use crate::metrics::{EpochMillis, Metric};
 
 /// An event waiting in the function's asynchronous queue.
@@ -58,9 +58,8 @@ pub(in crate::backend::embedded) struct StackState {
     pub running: u32,
     pub csv_queue: Queue,
     pub dlq: Queue,
-    pub metrics: MetricStore,
-    /// Minutes whose metric sets changed since the last flush.
-    pub dirty_minutes: BTreeSet<EpochMillis>,
+    /// The recent minutes of metrics, and what is not saved yet.
+    pub metrics: MetricWindow,
     /// The last minute whose SQS metrics were published (reporting.rs): a minute is published
     /// once, by the reporter's timer or by a metric read that comes first.
     pub queue_metrics_published: EpochMillis,
@@ -70,10 +69,9 @@ pub(in crate::backend::embedded) struct StackState {
 }
 
 impl StackState {
-    /// Records one metric sample and remembers its minute for the next flush.
+    /// Records one metric sample, saved by the next flush.
     pub fn record(&mut self, metric: &Metric, at: EpochMillis, value: f64) {
         self.metrics.record(metric, at, value);
-        self.dirty_minutes.insert(MetricStore::minute_of(at));
     }
 
     pub fn queue(&mut self, kind: QueueKind) -> &mut Queue {
