@@ -423,7 +423,10 @@ mod tests {
             set.add(value);
         }
         let json = serde_json::to_string(&set).unwrap();
-        assert!(json.contains(r#""Histogram":"-500,1750,250x3,500""#), "{json}");
+        assert!(
+            json.contains(r#""Histogram":"-500,1750,250x3,500""#),
+            "{json}"
+        );
         assert_eq!(serde_json::from_str::<StatisticSet>(&json).unwrap(), set);
         let mapped =
             r#"{"Sum":3,"SampleCount":2,"Minimum":1,"Maximum":2,"Histogram":{"1000":1,"2000":1}}"#;

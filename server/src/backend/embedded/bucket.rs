@@ -121,6 +121,9 @@ pub struct Bucket {
     unsaved: BTreeMap<String, Unsaved>,
     /// The bucket was emptied by a change not yet committed: what the disk holds is gone.
     cleared: Option<Option<u64>>,
+    /// Objects written before this have expired (the retention rule), even while the delete is
+    /// on its way to the disk.
+    expired_before: EpochMillis,
     sequencer: u64,
 }
 
@@ -133,6 +136,7 @@ impl Bucket {
             region: region.into(),
             unsaved: BTreeMap::new(),
             cleared: None,
+            expired_before: EpochMillis::MIN,
             sequencer,
         }
     }
@@ -149,6 +153,21 @@ impl Bucket {
             (None, Some(_)) => Lookup::Gone,
             (None, None) => Lookup::Saved,
         }
+    }
+
+    /// Hides every object written before `before`: the retention rule expired them.
+    pub fn expire_before(&mut self, before: EpochMillis) {
+        self.expired_before = self.expired_before.max(before);
+    }
+
+    /// Whether `object` has expired, though the delete may not have reached the disk yet.
+    pub fn is_expired(&self, object: &StoredObject) -> bool {
+        object.last_modified < self.expired_before
+    }
+
+    /// The time before which objects have expired.
+    pub fn expired_before(&self) -> EpochMillis {
+        self.expired_before
     }
 
     /// Whether the objects on disk are hidden by a change not yet committed.

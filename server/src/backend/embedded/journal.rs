@@ -235,35 +235,54 @@ impl Journal {
         }))
     }
 
-    /// How many committed objects of a stack were written before `before`.
+    /// How many committed objects of a stack were written before `before`, less those of them
+    /// under `replaced` (keys with a newer write still on its way to the disk): both read from
+    /// one snapshot, so a commit in between cannot make them disagree.
     pub(super) fn count_objects_before(
         &self,
         stack: &str,
         before: EpochMillis,
+        replaced: &[&str],
     ) -> Result<u64, JournalError> {
         let reader = self.reader()?;
-        let count: i64 = reader
+        let snapshot = reader.unchecked_transaction()?;
+        let count: i64 = snapshot
             .prepare_cached(
                 "SELECT COUNT(*) FROM pipeline_objects WHERE stack = ?1 AND last_modified_ms < ?2",
             )?
             .query_row(params![stack, before], |row| row.get(0))?;
-        Ok(u64::try_from(count).unwrap_or(0))
+        let mut replaced_count = 0;
+        let mut statement = snapshot.prepare_cached(
+            "SELECT 1 FROM pipeline_objects WHERE stack = ?1 AND key = ?2 AND last_modified_ms < ?3",
+        )?;
+        for key in replaced {
+            if statement.exists(params![stack, key, before])? {
+                replaced_count += 1;
+            }
+        }
+        drop(statement);
+        snapshot.commit()?;
+        Ok(u64::try_from(count)
+            .unwrap_or(0)
+            .saturating_sub(replaced_count))
     }
 
-    /// Committed objects' keys and sizes under a prefix, in key order, at most `max`.
+    /// Committed objects' keys and sizes under a prefix, in key order, at most `max`, leaving
+    /// out those written before `expired_before`.
     pub(super) fn object_sizes(
         &self,
         stack: &str,
         prefix: &str,
+        expired_before: EpochMillis,
         max: usize,
     ) -> Result<Vec<(String, usize)>, JournalError> {
         let reader = self.reader()?;
         let mut statement = reader.prepare_cached(
             "SELECT key, length(body) FROM pipeline_objects \
-             WHERE stack = ?1 AND key >= ?2 ORDER BY key LIMIT ?3",
+             WHERE stack = ?1 AND key >= ?2 AND last_modified_ms >= ?4 ORDER BY key LIMIT ?3",
         )?;
         let limit = i64::try_from(max).unwrap_or(i64::MAX);
-        let mut rows = statement.query(params![stack, prefix, limit])?;
+        let mut rows = statement.query(params![stack, prefix, limit, expired_before])?;
         let mut found = Vec::new();
         while let Some(row) = rows.next()? {
             let key: String = row.get(0)?;

@@ -27,7 +27,7 @@ pub(super) async fn expire_objects(engine: Weak<Engine>, retention: Duration) {
         let Some(engine) = engine.upgrade() else {
             return;
         };
-        // Each stack waits for its own commits while it counts: off the async workers.
+        // Each stack counts on disk: off the async workers.
         let sweep = tokio::task::spawn_blocking(move || sweep(&engine, retention));
         if let Err(error) = sweep.await {
             tracing::error!(%error, "the retention sweep stopped unexpectedly");

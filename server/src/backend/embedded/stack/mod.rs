@@ -246,9 +246,13 @@ impl Stack {
     ) -> Result<StoredObject, StackError> {
         let missing = || StackError::Bucket(BucketError::NoSuchKey(key.to_owned()));
         match state.bucket.lookup(key) {
-            Lookup::Unsaved(object) => Ok(object.clone()),
-            Lookup::Gone => Err(missing()),
-            Lookup::Saved => self.journal.object(&self.id, key)?.ok_or_else(missing),
+            Lookup::Unsaved(object) if !state.bucket.is_expired(object) => Ok(object.clone()),
+            Lookup::Unsaved(_) | Lookup::Gone => Err(missing()),
+            Lookup::Saved => self
+                .journal
+                .object(&self.id, key)?
+                .filter(|object| !state.bucket.is_expired(object))
+                .ok_or_else(missing),
         }
     }
 
@@ -263,12 +267,16 @@ impl Stack {
             BTreeMap::new()
         } else {
             self.journal
-                .object_sizes(&self.id, prefix, max)?
+                .object_sizes(&self.id, prefix, state.bucket.expired_before(), max)?
                 .into_iter()
                 .collect()
         };
         for (key, object) in state.bucket.unsaved_under(prefix) {
-            found.insert(key.clone(), object.body.len());
+            if state.bucket.is_expired(object) {
+                found.remove(key);
+            } else {
+                found.insert(key.clone(), object.body.len());
+            }
         }
         Ok(found.into_iter().take(max).collect())
     }
@@ -491,16 +499,33 @@ impl Stack {
     }
 
     /// Deletes the objects written before `before`, as an S3 lifecycle rule expires them, and
-    /// counts them in the accounting. Blocks the thread until the deletion is on disk: the count
-    /// is read from the disk, so the stack's earlier changes must be there first, and the lock is
-    /// held throughout so that nothing is written in between. Returns how many expired.
+    /// counts them in the accounting; they are gone for reads at once. Reads the disk (so call it
+    /// off the async workers) but waits for no commit. Returns how many expired.
     pub fn expire_objects(&self, before: EpochMillis) -> Result<u64, StackError> {
         let mut state = self.lock();
-        self.journal
-            .wait_blocking(self.last_change.load(Ordering::Acquire))?;
+        if state.bucket.hides_saved() {
+            // A reset on its way to the disk deletes everything; the next sweep finds nothing.
+            return Ok(0);
+        }
         state.bucket.forget_saved(self.journal.committed());
-        // Every write of this stack is committed now, so the disk holds all its objects.
-        let expired = self.journal.count_objects_before(&self.id, before)?;
+        // The delete is queued behind every write made so far, so it removes what the disk holds
+        // from before `before` except keys a queued write replaces (S3 keeps only the newest
+        // write of a key), plus any queued write that is itself that old. No wait for the
+        // writer: the stack's traffic goes on while every stack is swept.
+        let replaced: Vec<&str> = state
+            .bucket
+            .unsaved_under("")
+            .map(|(key, _)| key.as_str())
+            .collect();
+        let saved = self
+            .journal
+            .count_objects_before(&self.id, before, &replaced)?;
+        let unsaved = state
+            .bucket
+            .unsaved_under("")
+            .filter(|(_, object)| object.last_modified < before)
+            .count();
+        let expired = saved + u64::try_from(unsaved).unwrap_or(0);
         if expired == 0 {
             return Ok(0);
         }
@@ -513,9 +538,8 @@ impl Stack {
             self.save_record(&state),
         ];
         let sequence = self.journal.enqueue(ops)?;
+        state.bucket.expire_before(before);
         self.last_change.fetch_max(sequence, Ordering::AcqRel);
-        // Until it commits, reads would still find the expired objects on disk.
-        self.journal.wait_blocking(sequence)?;
         Ok(expired)
     }
 
