@@ -8,10 +8,7 @@ use std::sync::Arc;
 
 use chaoslab::backend::embedded::stack::Stack;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
-use chaoslab::metrics::{
-    Dimension, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat, ScanBy,
-};
-use support::{FAULT_SEED, START, lab_message};
+use support::{FAULT_SEED, START, lab_message, metric_request, stack_metric};
 
 const MINUTE: i64 = 60_000;
 
@@ -23,32 +20,8 @@ fn open(dir: &std::path::Path, start: i64) -> Arc<Engine> {
 }
 
 fn invocations(stack: &Stack, stat: &str, period: u32, start: i64, end: i64) -> Vec<(i64, f64)> {
-    let request = GetMetricDataRequest {
-        metric_data_queries: vec![MetricDataQuery {
-            id: "q".into(),
-            metric_stat: Some(MetricStat {
-                metric: Metric {
-                    namespace: "AWS/Lambda".into(),
-                    metric_name: "Invocations".into(),
-                    dimensions: vec![Dimension {
-                        name: "FunctionName".into(),
-                        value: stack.names().function_name.clone(),
-                    }],
-                },
-                period,
-                stat: stat.into(),
-            }),
-            expression: None,
-            label: None,
-            return_data: None,
-            period: None,
-        }],
-        start_time: start,
-        end_time: end,
-        scan_by: Some(ScanBy::TimestampAscending),
-        max_datapoints: None,
-        next_token: None,
-    };
+    let metric = stack_metric(stack, "AWS/Lambda", "Invocations");
+    let request = metric_request(metric, stat, period, start, end);
     let result = stack
         .metric_data(&request)
         .unwrap()

@@ -14,7 +14,7 @@ use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::stack::Stack;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
 use chaoslab::metrics::{
-    Dimension, EpochMillis, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat,
+    Dimension, EpochMillis, GetMetricDataRequest, Metric, MetricDataQuery, MetricStat, ScanBy,
 };
 use chaoslab::traffic::{TrafficController, TrafficLimits};
 
@@ -135,12 +135,27 @@ pub fn statistic(
     stat: &str,
 ) -> Option<f64> {
     let start = from - from.rem_euclid(60_000);
-    let request = GetMetricDataRequest {
+    let metric = stack_metric(stack, namespace, name);
+    let request = metric_request(metric, stat, 86_400, start, start + 86_400_000);
+    let response = stack.metric_data(&request).unwrap();
+    response.metric_data_results[0].values.first().copied()
+}
+
+/// A request for one statistic of one metric over `[start, end)` in periods of `period`
+/// seconds, oldest first.
+pub fn metric_request(
+    metric: Metric,
+    stat: &str,
+    period: u32,
+    start: EpochMillis,
+    end: EpochMillis,
+) -> GetMetricDataRequest {
+    GetMetricDataRequest {
         metric_data_queries: vec![MetricDataQuery {
             id: "m1".into(),
             metric_stat: Some(MetricStat {
-                metric: stack_metric(stack, namespace, name),
-                period: 86_400,
+                metric,
+                period,
                 stat: stat.into(),
             }),
             expression: None,
@@ -149,13 +164,11 @@ pub fn statistic(
             period: None,
         }],
         start_time: start,
-        end_time: start + 86_400_000,
-        scan_by: None,
+        end_time: end,
+        scan_by: Some(ScanBy::TimestampAscending),
         max_datapoints: None,
         next_token: None,
-    };
-    let response = stack.metric_data(&request).unwrap();
-    response.metric_data_results[0].values.first().copied()
+    }
 }
 
 /// Lambda `Invocations` since `from`.
