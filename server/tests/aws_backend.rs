@@ -490,6 +490,28 @@ async fn publisher_puts_json_objects_into_the_stack_bucket() {
 }
 
 #[tokio::test]
+async fn a_received_csv_notification_carries_the_time_sqs_accepted_it() {
+    let Some(lab) = Lab::open().await else { return };
+    // Whole milliseconds on either side: SQS's SentTimestamp is epoch ms, and moto runs on this
+    // machine's clock.
+    let before = chaoslab::backend::system_now_millis();
+    lab.send(&lab.names.csv_queue_url, "sent").await;
+    let after = chaoslab::backend::system_now_millis();
+    let received = lab
+        .backend
+        .receive_csv_messages(ALICE, 10, Duration::from_secs(2))
+        .await
+        .unwrap();
+    assert_eq!(received.len(), 1);
+    let sent = received[0].sent_timestamp.unwrap();
+    assert!(
+        (before - 1_000..=after + 1_000).contains(&sent),
+        "sent {sent}, sent between {before} and {after}"
+    );
+    drop(lab.moto);
+}
+
+#[tokio::test]
 async fn subscriber_long_polls_receives_and_deletes_csv_notifications() {
     let Some(lab) = Lab::open().await else { return };
     // Nothing there: the long poll waits about its WaitTimeSeconds, then answers empty.

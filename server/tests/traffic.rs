@@ -9,11 +9,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use chaoslab::backend::Backend;
+use chaoslab::backend::FaultParameter;
 use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
 use chaoslab::traffic::{
-    PublisherSettings, SubscriberSettings, TrafficController, TrafficLimits, TrafficMessage,
-    TrafficSettings, TrafficSettingsError, lab_message,
+    LatencySummary, PublisherSettings, SubscriberSettings, TrafficController, TrafficLimits,
+    TrafficMessage, TrafficSettings, TrafficSettingsError, lab_message,
 };
 use support::{START, TrafficLab as Lab};
 
@@ -119,6 +120,81 @@ async fn half_the_objects_malformed_end_in_the_dead_letter_queue() {
     assert_eq!(accounting.dead_lettered, status.malformed);
     assert_eq!(accounting.converted, status.published - status.malformed);
     assert!(accounting.balances());
+}
+
+/// Ten objects a second for 30 s, none malformed, with a subscriber as fast; the function held
+/// `function_latency_ms` on every invocation (no fault if 0). The subscriber's latency summary
+/// at the end.
+async fn delivery_latency_with(function_latency_ms: u64) -> LatencySummary {
+    let lab = Lab::open();
+    if function_latency_ms > 0 {
+        let document = format!(
+            r#"{{"isEnabled": true, "failureMode": "latency", "rate": 1, "minLatency": {function_latency_ms}, "maxLatency": {function_latency_ms}}}"#
+        );
+        lab.engine
+            .stack("alice")
+            .unwrap()
+            .set_fault_injection(FaultParameter::checked(&document).unwrap())
+            .unwrap();
+    }
+    let settings = TrafficSettings {
+        subscriber: Some(SubscriberSettings { rate: 10.0 }),
+        ..publisher(10.0, 0.0, 30)
+    };
+    lab.traffic.start("alice", settings).unwrap();
+    lab.sleep(35).await;
+    let subscriber = lab.traffic.status("alice").subscriber.unwrap();
+    assert_eq!(subscriber.failures, 0, "{subscriber:?}");
+    assert_eq!(subscriber.deleted, 300);
+    subscriber.delivery_latency_ms.unwrap()
+}
+
+#[tokio::test(start_paused = true)]
+async fn the_subscriber_measures_each_objects_delivery_latency_from_put_to_queue() {
+    let quick = delivery_latency_with(0).await;
+    eprintln!("without a fault: {quick:?}");
+    // Every notification of the run is within the last minute and matches its put.
+    assert_eq!(quick.samples, 300);
+    assert_eq!(quick.unmatched, 0);
+    assert!(quick.p99 <= 50, "{quick:?}");
+
+    // The function held 1.5 s on every invocation: every object arrives about 1.5 s later.
+    let held = delivery_latency_with(1_500).await;
+    eprintln!("with 1.5 s of function latency: {held:?}");
+    assert_eq!(held.samples, 300);
+    assert_eq!(held.unmatched, 0);
+    for percentile in [held.p50, held.p99, held.max] {
+        assert!(
+            (1_500..=1_500 + 50).contains(&percentile),
+            "{held:?} vs {quick:?}"
+        );
+    }
+    assert!(held.p50 >= quick.p50 + 1_500, "{held:?} vs {quick:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn delivery_latency_covers_the_last_minute_only() {
+    let lab = Lab::open();
+    lab.traffic
+        .start("alice", TrafficSettings::standard())
+        .unwrap();
+    lab.sleep(30).await;
+    let latency = lab.traffic.status("alice").subscriber.unwrap();
+    assert!(
+        latency.delivery_latency_ms.unwrap().samples >= 55,
+        "{latency:?}"
+    );
+
+    // The publisher stops; the subscriber keeps polling an empty queue, and a minute later
+    // nothing it received is recent enough to report.
+    lab.traffic.stop_publisher("alice").await;
+    lab.sleep(30).await;
+    let subscriber = lab.traffic.status("alice").subscriber.unwrap();
+    assert!(subscriber.delivery_latency_ms.is_some(), "{subscriber:?}");
+    lab.sleep(31).await;
+    let subscriber = lab.traffic.status("alice").subscriber.unwrap();
+    assert!(subscriber.running);
+    assert_eq!(subscriber.delivery_latency_ms, None, "{subscriber:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -468,6 +544,7 @@ async fn status_serializes_with_snake_case_fields_and_epoch_milliseconds() {
         "deleted",
         "failures",
         "last_error",
+        "delivery_latency_ms",
     ] {
         assert!(
             json["subscriber"].get(field).is_some(),

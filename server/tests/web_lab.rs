@@ -607,6 +607,26 @@ fn value_shown_for<'a>(page: &'a str, label: &str) -> &'a str {
 }
 
 #[tokio::test(start_paused = true)]
+async fn the_traffic_panel_shows_the_delivery_latency_once_notifications_arrive() {
+    let lab = Lab::open();
+    let ada = lab.join("Ada").await;
+    let (_, before) = lab.htmx("/traffic/live", &ada.cookie).await;
+    assert!(!before.contains("Delivery latency"), "{before}");
+    lab.post_as(&ada, "/traffic", "").await;
+    tokio::time::sleep(Duration::from_secs(30)).await;
+
+    let (status, live) = lab.htmx("/traffic/live", &ada.cookie).await;
+    assert_eq!(status, StatusCode::OK);
+    // The embedded pipeline on paused time delivers at once.
+    assert!(
+        live.contains("<dt>Delivery latency</dt><dd title=\"From the publisher's put to the CSV notification in the csv queue, over the last minute (")
+            && live.contains(" messages)\">p50 0 ms, p99 0 ms</dd>"),
+        "{live}"
+    );
+    lab.state.traffic.stop_all().await;
+}
+
+#[tokio::test(start_paused = true)]
 async fn the_dashboard_page_writes_each_value_with_its_unit() {
     let lab = Lab::open();
     let ada = lab.join("Ada").await;

@@ -212,6 +212,18 @@ pub async fn read_traffic_running(address: SocketAddr, participants: &[Participa
     .collect()
 }
 
+/// Every participant's traffic state (`GET …/traffic`, the JSON body), in the participants'
+/// order.
+pub async fn read_traffic(address: SocketAddr, participants: &[Participant]) -> Vec<Value> {
+    read_all(address, participants, |id| {
+        format!("/api/v1/participants/{id}/traffic")
+    })
+    .await
+    .into_iter()
+    .map(|(traffic, _)| traffic)
+    .collect()
+}
+
 /// GETs `path(id)` for every participant with their token, over [`READERS`] connections at
 /// once; answers each JSON body with the pipeline time of its answer, in the participants'
 /// order.

@@ -166,6 +166,9 @@ pub struct CsvMessage {
     pub body: String,
     /// How many times it has been received.
     pub receive_count: u32,
+    /// When SQS accepted it into the queue (its `SentTimestamp` attribute), epoch ms of pipeline
+    /// time; `None` if SQS did not say.
+    pub sent_timestamp: Option<crate::metrics::EpochMillis>,
 }
 
 /// Why a backend call failed. The API maps these to HTTP statuses.

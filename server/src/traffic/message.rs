@@ -1,6 +1,7 @@
 //! The publisher's objects: the lab's JSON message and its malformed twin.
 
 use bytes::Bytes;
+use chaoslab_etl::handler::{OUTPUT_PREFIX, OUTPUT_SUFFIX};
 use serde::{Deserialize, Serialize};
 
 use crate::metrics::EpochMillis;
@@ -11,6 +12,8 @@ pub const AUTHOR: &str = "chaoslab-publisher";
 pub const VERSION: &str = "1.0";
 /// How `submissionDate` is written, e.g. `26-Nov-2026 19:41:02` (UTC).
 pub const SUBMISSION_DATE_FORMAT: &str = "%d-%b-%Y %H:%M:%S";
+/// What every `objectName` starts with, before the message id.
+pub const OBJECT_NAME_PREFIX: &str = "data_object_msg-";
 
 /// One message as the lab's publisher writes it. The fields serialize in this order, with these
 /// names.
@@ -47,7 +50,7 @@ impl TrafficMessage {
             symbol,
             message_id,
             value,
-            object_name: format!("data_object_msg-{message_id}"),
+            object_name: format!("{OBJECT_NAME_PREFIX}{message_id}"),
             submission_date,
             author: AUTHOR.to_owned(),
             version: VERSION.to_owned(),
@@ -64,6 +67,18 @@ impl TrafficMessage {
         // Serializing a struct of strings and numbers cannot fail; the fallback is never taken.
         serde_json::to_string(self).unwrap_or_default()
     }
+}
+
+/// The message id behind a converted object's key: the ETL function writes message `n`'s CSV
+/// as `output/data_object_msg-<n>.csv` (its input key with `input/` → `output/` and `.json` →
+/// `.csv`). `None` for any other key.
+pub fn message_id_of_csv_key(csv_key: &str) -> Option<u64> {
+    csv_key
+        .strip_prefix(OUTPUT_PREFIX)?
+        .strip_suffix(OUTPUT_SUFFIX)?
+        .strip_prefix(OBJECT_NAME_PREFIX)?
+        .parse()
+        .ok()
 }
 
 /// The lab's malformed message: the same text with its first double quote removed.

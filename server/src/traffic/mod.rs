@@ -4,12 +4,15 @@
 //!   caps and why a request is refused;
 //! - [`message`]: the lab's JSON message and its malformed twin;
 //! - [`publisher`]: writes messages into the participant's bucket at a pace in pipeline time;
-//! - [`subscriber`]: receives and deletes the participant's CSV notifications.
+//! - [`subscriber`]: receives and deletes the participant's CSV notifications;
+//! - [`latency`]: how long an object takes from the publisher's put to its CSV notification in
+//!   the csv queue, which the subscriber measures from the put times the publisher leaves it.
 //!
 //! The [`TrafficController`] owns every participant's generators. Both generators pace
 //! themselves in pipeline time (the backend's clock), so a time scale above 1 speeds them up and
 //! tests on paused tokio time run minutes of traffic in milliseconds.
 
+pub mod latency;
 pub mod message;
 mod pacing;
 pub mod publisher;
@@ -21,6 +24,8 @@ use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 
 use serde::{Deserialize, Serialize};
 
+pub use self::latency::LatencySummary;
+use self::latency::PutTimes;
 pub use self::message::{TrafficMessage, lab_message};
 use self::pacing::GeneratorTask;
 use self::publisher::Publisher;
@@ -74,11 +79,13 @@ impl TrafficStatus {
     }
 }
 
-/// One participant's generators.
+/// One participant's generators, and the put times the publisher leaves for the subscriber to
+/// measure delivery latency with.
 #[derive(Debug, Default)]
 struct ParticipantTraffic {
     publisher: Option<Publisher>,
     subscriber: Option<Subscriber>,
+    put_times: Arc<Mutex<PutTimes>>,
 }
 
 impl ParticipantTraffic {
@@ -156,8 +163,12 @@ impl TrafficController {
             match &mut traffic.publisher {
                 Some(publisher) => publisher.apply(&self.backend, participant, settings, timer),
                 None => {
-                    traffic.publisher =
-                        Some(Publisher::start(&self.backend, participant, settings));
+                    traffic.publisher = Some(Publisher::start(
+                        &self.backend,
+                        participant,
+                        settings,
+                        Arc::clone(&traffic.put_times),
+                    ));
                 }
             }
         }
@@ -165,8 +176,12 @@ impl TrafficController {
             match &mut traffic.subscriber {
                 Some(subscriber) => subscriber.apply(&self.backend, participant, settings),
                 None => {
-                    traffic.subscriber =
-                        Some(Subscriber::start(&self.backend, participant, settings));
+                    traffic.subscriber = Some(Subscriber::start(
+                        &self.backend,
+                        participant,
+                        settings,
+                        Arc::clone(&traffic.put_times),
+                    ));
                 }
             }
         }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
 use super::StopTimer;
+use super::latency::PutTimes;
 use super::message::lab_message;
 use super::pacing::{
     Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
@@ -67,6 +68,8 @@ pub(super) struct PublisherState {
     malformed: u64,
     failures: u64,
     last_error: Option<String>,
+    /// When each recent message was put, for the subscriber's delivery latency.
+    put_times: Arc<Mutex<PutTimes>>,
 }
 
 impl GeneratorState for PublisherState {
@@ -79,11 +82,12 @@ impl GeneratorState for PublisherState {
 pub(super) type Publisher = Generator<PublisherState>;
 
 impl Generator<PublisherState> {
-    /// Starts publishing for `participant`.
+    /// Starts publishing for `participant`, noting each put's time in `put_times`.
     pub(super) fn start(
         backend: &Arc<dyn Backend>,
         participant: &str,
         settings: PublisherSettings,
+        put_times: Arc<Mutex<PutTimes>>,
     ) -> Self {
         let now = backend.clock().now();
         let mut publisher = Self::new(PublisherState {
@@ -95,6 +99,7 @@ impl Generator<PublisherState> {
             malformed: 0,
             failures: 0,
             last_error: None,
+            put_times,
         });
         publisher.apply(backend, participant, settings, StopTimer::Restart);
         publisher
@@ -168,6 +173,7 @@ async fn publish(
     run: u64,
 ) {
     let clock = backend.clock();
+    let put_times = Arc::clone(&lock(&state).put_times);
     let mut rng = fastrand::Rng::new();
     let mut backoff = Backoff::default();
     // When the last object was due: the schedule is kept in pipeline time, so it does not drift.
@@ -205,6 +211,11 @@ async fn publish(
             (id, rng.f64() < settings.error_rate)
         });
         let (key, body) = lab_message(message_id, now, malformed, &mut rng);
+        // Noted before the put: its CSV notification can reach the queue before the put
+        // returns. A malformed object never comes out as CSV, so it has nothing to note.
+        if !malformed {
+            lock(&put_times).record(message_id, now);
+        }
         let result = backend.put_object(&participant, &key, body).await;
         let after = clock.now() as f64;
         let mut state = lock(&state);

@@ -1,5 +1,6 @@
 //! The subscriber: consumes a participant's csv queue, receiving with long polls and deleting
-//! each message, at no more than its rate on average.
+//! each message, at no more than its rate on average, and measures each message's delivery
+//! latency against the put times the participant's publisher noted.
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -7,11 +8,12 @@ use std::time::Duration;
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
+use super::latency::{LatencySummary, LatencyWindow, PutTimes, csv_message_id};
 use super::pacing::{
     Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
 };
 use super::settings::SubscriberSettings;
-use crate::backend::Backend;
+use crate::backend::{Backend, CsvMessage};
 use crate::metrics::EpochMillis;
 
 /// How long one receive waits for a message (SQS long polling), in pipeline time.
@@ -37,6 +39,10 @@ pub struct SubscriberStatus {
     pub failures: u64,
     /// The last failure's message.
     pub last_error: Option<String>,
+    /// How long the publisher's objects took to reach the csv queue as CSV notifications, over
+    /// the messages received in the last minute of pipeline time (at most 10,000); null when
+    /// none of them matched a put of the publisher's.
+    pub delivery_latency_ms: Option<LatencySummary>,
 }
 
 /// A subscriber's state, shared by its task and the controller. The counters carry on across
@@ -49,6 +55,10 @@ pub(super) struct SubscriberState {
     deleted: u64,
     failures: u64,
     last_error: Option<String>,
+    /// When the publisher put each recent message.
+    put_times: Arc<Mutex<PutTimes>>,
+    /// The latencies of the messages received in the last minute.
+    latency: LatencyWindow,
 }
 
 impl GeneratorState for SubscriberState {
@@ -61,11 +71,12 @@ impl GeneratorState for SubscriberState {
 pub(super) type Subscriber = Generator<SubscriberState>;
 
 impl Generator<SubscriberState> {
-    /// Starts consuming for `participant`.
+    /// Starts consuming for `participant`, matching what it receives against `put_times`.
     pub(super) fn start(
         backend: &Arc<dyn Backend>,
         participant: &str,
         settings: SubscriberSettings,
+        put_times: Arc<Mutex<PutTimes>>,
     ) -> Self {
         let mut subscriber = Self::new(SubscriberState {
             settings,
@@ -74,6 +85,8 @@ impl Generator<SubscriberState> {
             deleted: 0,
             failures: 0,
             last_error: None,
+            put_times,
+            latency: LatencyWindow::default(),
         });
         subscriber.apply(backend, participant, settings);
         subscriber
@@ -115,6 +128,7 @@ impl Generator<SubscriberState> {
             deleted: state.deleted,
             failures: state.failures,
             last_error: state.last_error.clone(),
+            delivery_latency_ms: state.latency.summary(),
         }
     }
 }
@@ -129,6 +143,7 @@ async fn consume(
     run: u64,
 ) {
     let clock = backend.clock();
+    let put_times = Arc::clone(&lock(&state).put_times);
     let mut backoff = Backoff::default();
     // When the last receive was due on the schedule, and how many messages it brought.
     let mut last_poll: Option<(f64, usize)> = None;
@@ -168,7 +183,22 @@ async fn consume(
                 continue;
             }
         };
-        lock(&state).received += messages.len() as u64;
+        let received_at = clock.now();
+        let latencies: Vec<Option<u64>> = {
+            let mut put_times = lock(&put_times);
+            messages
+                .iter()
+                .map(|message| delivery_latency(&mut put_times, message))
+                .collect()
+        };
+        {
+            let mut state = lock(&state);
+            state.received += messages.len() as u64;
+            for latency in latencies {
+                state.latency.record(received_at, latency);
+            }
+            state.latency.forget_before(received_at);
+        }
         // One DeleteMessageBatch for the whole receive (at most ten messages, as SQS allows).
         let mut failed = false;
         if !messages.is_empty() {
@@ -210,6 +240,15 @@ async fn consume(
             backoff.succeeded();
         }
     }
+}
+
+/// How long `message` took from its object's put to the csv queue (its `SentTimestamp`), in
+/// pipeline ms; `None` if it matches no put the publisher remembers, or SQS gave no time.
+fn delivery_latency(put_times: &mut PutTimes, message: &CsvMessage) -> Option<u64> {
+    let put_at = put_times.take(csv_message_id(&message.body)?)?;
+    // A time before the put can only come from another run's object with the same id (after a
+    // reset) or, on AWS, from clock skew: neither is a latency.
+    u64::try_from(message.sent_timestamp? - put_at).ok()
 }
 
 fn record_failure(state: &Mutex<SubscriberState>, error: &impl ToString) {

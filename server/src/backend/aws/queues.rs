@@ -42,6 +42,7 @@ pub async fn receive_csv_messages(
         .max_number_of_messages(i32::try_from(max).unwrap_or(10))
         .wait_time_seconds(i32::try_from(wait_seconds).unwrap_or(20))
         .message_system_attribute_names(MessageSystemAttributeName::ApproximateReceiveCount)
+        .message_system_attribute_names(MessageSystemAttributeName::SentTimestamp)
         .customize()
         // A long poll answers after up to WaitTimeSeconds by design: the ordinary operation
         // timeout would cut it off.
@@ -67,6 +68,11 @@ pub async fn receive_csv_messages(
                 })
                 .and_then(|count| count.parse().ok())
                 .unwrap_or(1),
+            // SQS sends the time as a string of epoch milliseconds.
+            sent_timestamp: message
+                .attributes()
+                .and_then(|attributes| attributes.get(&MessageSystemAttributeName::SentTimestamp))
+                .and_then(|sent| sent.parse().ok()),
         })
         .collect())
 }

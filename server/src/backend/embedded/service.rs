@@ -120,6 +120,7 @@ impl Backend for EmbeddedBackend {
                 receipt_handle: message.receipt_handle,
                 body: message.body,
                 receive_count: message.approximate_receive_count,
+                sent_timestamp: Some(message.sent_timestamp),
             })
             .collect())
     }
