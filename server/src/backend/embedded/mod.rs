@@ -135,13 +135,37 @@ struct RunningStack {
     invoker: AbortHandle,
 }
 
+/// SQLite's page cache for the journal's writer, in KiB. A commit touches a few pages of every
+/// busy stack (its objects, their age index, events, messages); SQLite's default 2 MiB holds
+/// those of a few dozen stacks, and every other page was read again through the kernel on each
+/// commit (a quarter of the engine's CPU time at 200 stacks).
+const WRITER_CACHE_KIB: i64 = 32 * 1024;
+/// The reader's page cache, in KiB: the newest objects, which the function reads back.
+const READER_CACHE_KIB: i64 = 16 * 1024;
+/// The write-ahead log is cut back to this many bytes after a checkpoint, so that one large
+/// commit (a retention sweep) does not leave a large file behind.
+const WAL_SIZE_LIMIT: i64 = 64 * 1024 * 1024;
+
+/// Sizes a connection's page cache and limits the log it leaves after checkpoints.
+fn tuned(
+    connection: rusqlite::Connection,
+    cache_kib: i64,
+) -> Result<rusqlite::Connection, EngineError> {
+    connection
+        .execute_batch(&format!(
+            "PRAGMA cache_size = -{cache_kib}; PRAGMA journal_size_limit = {WAL_SIZE_LIMIT};"
+        ))
+        .map_err(JournalError::from)?;
+    Ok(connection)
+}
+
 impl Engine {
     /// Opens the engine on its data directory, loads every saved stack and starts their tasks.
     /// Must run inside a tokio runtime.
     pub fn open(config: EngineConfig) -> Result<Arc<Self>, EngineError> {
         let journal = Arc::new(Journal::new(
-            database::open(&config.data_dir)?,
-            database::open(&config.data_dir)?,
+            tuned(database::open(&config.data_dir)?, WRITER_CACHE_KIB)?,
+            tuned(database::open(&config.data_dir)?, READER_CACHE_KIB)?,
         ));
         let snapshot = journal.load()?;
         // Pipeline time never runs backwards: it resumes no earlier than the last saved reading
