@@ -8,10 +8,13 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
-use chaoslab::backend::Backend;
-use chaoslab::backend::FaultParameter;
 use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
+use chaoslab::backend::{
+    Accounting, Backend, BackendError, BackendKind, CsvMessage, DeadLetterList, FaultParameter,
+    FunctionChange, FunctionConfiguration, InvocationReport, PipelineClock, Redrive, StackNames,
+};
+use chaoslab::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 use chaoslab::traffic::{
     LatencySummary, PublisherSettings, SubscriberSettings, TrafficController, TrafficLimits,
     TrafficMessage, TrafficSettings, TrafficSettingsError, lab_message,
@@ -64,6 +67,168 @@ async fn default_traffic_publishes_two_objects_a_second_and_the_subscriber_consu
     assert_eq!(subscriber.received, subscriber.deleted);
     assert_eq!(accounting.consumed, subscriber.deleted);
     assert_eq!(subscriber.failures, 0);
+}
+
+/// The embedded backend with every object write answered `delay` late, as a busy disk would.
+#[derive(Debug)]
+struct SlowWrites {
+    inner: EmbeddedBackend,
+    delay: Duration,
+}
+
+#[async_trait::async_trait]
+impl Backend for SlowWrites {
+    fn kind(&self) -> BackendKind {
+        self.inner.kind()
+    }
+    fn clock(&self) -> PipelineClock {
+        self.inner.clock()
+    }
+    fn stack_names(&self, participant: &str) -> Option<StackNames> {
+        self.inner.stack_names(participant)
+    }
+    async fn put_object(
+        &self,
+        participant: &str,
+        key: &str,
+        body: bytes::Bytes,
+    ) -> Result<(), BackendError> {
+        let written = self.inner.put_object(participant, key, body).await;
+        tokio::time::sleep(self.delay).await;
+        written
+    }
+    async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError> {
+        self.inner.create_stack(participant).await
+    }
+    async fn reset_stack(&self, participant: &str) -> Result<(), BackendError> {
+        self.inner.reset_stack(participant).await
+    }
+    async fn remove_stack(&self, participant: &str) -> Result<(), BackendError> {
+        self.inner.remove_stack(participant).await
+    }
+    async fn receive_csv_messages(
+        &self,
+        participant: &str,
+        max: usize,
+        wait: Duration,
+    ) -> Result<Vec<CsvMessage>, BackendError> {
+        self.inner
+            .receive_csv_messages(participant, max, wait)
+            .await
+    }
+    async fn delete_csv_message(
+        &self,
+        participant: &str,
+        receipt_handle: &str,
+    ) -> Result<(), BackendError> {
+        self.inner
+            .delete_csv_message(participant, receipt_handle)
+            .await
+    }
+    async fn delete_csv_messages(
+        &self,
+        participant: &str,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, BackendError> {
+        self.inner
+            .delete_csv_messages(participant, receipt_handles)
+            .await
+    }
+    async fn function_configuration(
+        &self,
+        participant: &str,
+    ) -> Result<FunctionConfiguration, BackendError> {
+        self.inner.function_configuration(participant).await
+    }
+    async fn update_function(
+        &self,
+        participant: &str,
+        change: &FunctionChange,
+    ) -> Result<FunctionConfiguration, BackendError> {
+        self.inner.update_function(participant, change).await
+    }
+    async fn get_metric_data(
+        &self,
+        participant: &str,
+        request: GetMetricDataRequest,
+    ) -> Result<GetMetricDataResponse, BackendError> {
+        self.inner.get_metric_data(participant, request).await
+    }
+    async fn accounting(&self, participant: &str) -> Result<Accounting, BackendError> {
+        self.inner.accounting(participant).await
+    }
+    async fn fault_injection(&self, participant: &str) -> Result<FaultParameter, BackendError> {
+        self.inner.fault_injection(participant).await
+    }
+    async fn set_fault_injection(
+        &self,
+        participant: &str,
+        fault_injection: FaultParameter,
+    ) -> Result<(), BackendError> {
+        self.inner
+            .set_fault_injection(participant, fault_injection)
+            .await
+    }
+    async fn put_object_if_absent(
+        &self,
+        participant: &str,
+        key: &str,
+        body: bytes::Bytes,
+    ) -> Result<bool, BackendError> {
+        self.inner
+            .put_object_if_absent(participant, key, body)
+            .await
+    }
+    async fn invoke_function(
+        &self,
+        participant: &str,
+        event: &str,
+    ) -> Result<InvocationReport, BackendError> {
+        self.inner.invoke_function(participant, event).await
+    }
+    async fn list_dead_letters(
+        &self,
+        participant: &str,
+        limit: usize,
+    ) -> Result<DeadLetterList, BackendError> {
+        self.inner.list_dead_letters(participant, limit).await
+    }
+    async fn redrive_dead_letters(
+        &self,
+        participant: &str,
+        max: usize,
+    ) -> Result<Redrive, BackendError> {
+        self.inner.redrive_dead_letters(participant, max).await
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_publisher_keeps_its_rate_when_each_write_takes_longer_than_its_period() {
+    let lab = Lab::open();
+    // 100 objects/s is a write every 10 ms; each takes 50 ms to be answered. One at a time,
+    // that would be 20 objects/s.
+    let backend: Arc<dyn Backend> = Arc::new(SlowWrites {
+        inner: EmbeddedBackend::new(Arc::clone(&lab.engine)),
+        delay: Duration::from_millis(50),
+    });
+    let limits = TrafficLimits {
+        max_rate: 100.0,
+        ..TrafficLimits::default()
+    };
+    let traffic = TrafficController::new(backend, limits);
+    traffic.start("alice", publisher(100.0, 0.0, 600)).unwrap();
+    lab.sleep(10).await;
+    let status = traffic.stop_publisher("alice").await;
+    let publisher = status.publisher.unwrap();
+    assert!(
+        (980..=1_010).contains(&publisher.published),
+        "published {} in 10 s at 100/s",
+        publisher.published
+    );
+    assert_eq!(publisher.failures, 0);
+    // Stopping waits for the writes in flight: the counts match the bucket's.
+    let stack = lab.engine.stack("alice").unwrap();
+    assert_eq!(stack.accounting().published, publisher.published);
 }
 
 #[tokio::test(start_paused = true)]
@@ -423,7 +588,7 @@ async fn a_publisher_started_without_a_stop_gets_the_servers_default_stop() {
     // The AWS backend's limits, as `chaoslab serve --backend aws` sets them.
     let aws = TrafficController::new(
         backend,
-        chaoslab::serve::traffic_limits(chaoslab::backend::BackendKind::Aws, 20.0),
+        chaoslab::serve::traffic_limits(BackendKind::Aws, 20.0),
     );
     assert_eq!(
         aws.limits(),
@@ -457,7 +622,7 @@ async fn a_publisher_started_without_a_stop_gets_the_servers_default_stop() {
     );
 
     // The embedded default stays an hour.
-    let embedded = chaoslab::serve::traffic_limits(chaoslab::backend::BackendKind::Embedded, 20.0);
+    let embedded = chaoslab::serve::traffic_limits(BackendKind::Embedded, 20.0);
     assert_eq!(embedded, TrafficLimits::default());
     assert_eq!(embedded.default_stop_after_s, 3_600);
 }
