@@ -69,11 +69,13 @@ async fn default_traffic_publishes_two_objects_a_second_and_the_subscriber_consu
     assert_eq!(subscriber.failures, 0);
 }
 
-/// The embedded backend with every object write answered `delay` late, as a busy disk would.
+/// The embedded backend with every object write and every delete batch answered late, as a busy
+/// disk would.
 #[derive(Debug)]
 struct SlowWrites {
     inner: EmbeddedBackend,
-    delay: Duration,
+    put_delay: Duration,
+    delete_delay: Duration,
 }
 
 #[async_trait::async_trait]
@@ -94,8 +96,20 @@ impl Backend for SlowWrites {
         body: bytes::Bytes,
     ) -> Result<(), BackendError> {
         let written = self.inner.put_object(participant, key, body).await;
-        tokio::time::sleep(self.delay).await;
+        tokio::time::sleep(self.put_delay).await;
         written
+    }
+    async fn delete_csv_messages(
+        &self,
+        participant: &str,
+        receipt_handles: &[String],
+    ) -> Result<Vec<Option<String>>, BackendError> {
+        let deleted = self
+            .inner
+            .delete_csv_messages(participant, receipt_handles)
+            .await;
+        tokio::time::sleep(self.delete_delay).await;
+        deleted
     }
     async fn create_stack(&self, participant: &str) -> Result<StackNames, BackendError> {
         self.inner.create_stack(participant).await
@@ -123,15 +137,6 @@ impl Backend for SlowWrites {
     ) -> Result<(), BackendError> {
         self.inner
             .delete_csv_message(participant, receipt_handle)
-            .await
-    }
-    async fn delete_csv_messages(
-        &self,
-        participant: &str,
-        receipt_handles: &[String],
-    ) -> Result<Vec<Option<String>>, BackendError> {
-        self.inner
-            .delete_csv_messages(participant, receipt_handles)
             .await
     }
     async fn function_configuration(
@@ -209,7 +214,8 @@ async fn a_publisher_keeps_its_rate_when_each_write_takes_longer_than_its_period
     // that would be 20 objects/s.
     let backend: Arc<dyn Backend> = Arc::new(SlowWrites {
         inner: EmbeddedBackend::new(Arc::clone(&lab.engine)),
-        delay: Duration::from_millis(50),
+        put_delay: Duration::from_millis(50),
+        delete_delay: Duration::ZERO,
     });
     let limits = TrafficLimits {
         max_rate: 100.0,
@@ -229,6 +235,39 @@ async fn a_publisher_keeps_its_rate_when_each_write_takes_longer_than_its_period
     // Stopping waits for the writes in flight: the counts match the bucket's.
     let stack = lab.engine.stack("alice").unwrap();
     assert_eq!(stack.accounting().published, publisher.published);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_subscriber_keeps_its_rate_when_each_delete_takes_longer_than_a_batch_period() {
+    let lab = Lab::open();
+    // Batches of ten at 100 messages/s are 100 ms apart; each delete is answered 200 ms late.
+    // Waiting for each before the next receive, that would be 50 messages/s.
+    let backend: Arc<dyn Backend> = Arc::new(SlowWrites {
+        inner: EmbeddedBackend::new(Arc::clone(&lab.engine)),
+        put_delay: Duration::ZERO,
+        delete_delay: Duration::from_millis(200),
+    });
+    let limits = TrafficLimits {
+        max_rate: 100.0,
+        ..TrafficLimits::default()
+    };
+    let traffic = TrafficController::new(backend, limits);
+    traffic.start("alice", publisher(100.0, 0.0, 600)).unwrap();
+    lab.sleep(10).await;
+    traffic.start("alice", subscriber(100.0)).unwrap();
+    lab.sleep(10).await;
+    let status = traffic.stop("alice").await;
+    let subscriber = status.subscriber.unwrap();
+    assert!(
+        subscriber.deleted >= 950,
+        "deleted {} in 10 s at 100/s with a backlog",
+        subscriber.deleted
+    );
+    assert_eq!(subscriber.failures, 0);
+    // Stopping waits for the deletes sent: the counts match the queue's.
+    let stack = lab.engine.stack("alice").unwrap();
+    assert_eq!(stack.accounting().consumed, subscriber.deleted);
+    assert_eq!(subscriber.received, subscriber.deleted);
 }
 
 #[tokio::test(start_paused = true)]

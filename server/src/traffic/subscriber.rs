@@ -5,6 +5,8 @@
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::stream::FuturesUnordered;
+use futures_util::{FutureExt, StreamExt};
 use serde::{Deserialize, Serialize};
 use tokio::sync::Notify;
 
@@ -13,8 +15,11 @@ use super::pacing::{
     Backoff, Generator, GeneratorState, RunState, lock, millis, sleep_until_or_woken,
 };
 use super::settings::SubscriberSettings;
-use crate::backend::{Backend, CsvMessage};
+use crate::backend::{Backend, BackendError, CsvMessage};
 use crate::metrics::EpochMillis;
+
+/// How many delete batches may wait for their answers while the subscriber receives more.
+const MAX_DELETES_IN_FLIGHT: usize = 4;
 
 /// How long one receive waits for a message (SQS long polling), in pipeline time.
 pub const RECEIVE_WAIT: Duration = Duration::from_secs(1);
@@ -149,12 +154,28 @@ async fn consume(
     let mut last_poll: Option<(f64, usize)> = None;
     // After a failure, when to try again.
     let mut retry_at: Option<f64> = None;
+    // Delete batches sent and not answered yet.
+    let mut deleting = FuturesUnordered::new();
     loop {
+        // Count the deletes answered meanwhile; with too many unanswered, wait for one.
+        while let Some(Some(outcome)) = deleting.next().now_or_never() {
+            if !record_deletes(&state, outcome) {
+                retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
+            }
+        }
+        if deleting.len() >= MAX_DELETES_IN_FLIGHT {
+            if let Some(outcome) = deleting.next().await
+                && !record_deletes(&state, outcome)
+            {
+                retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
+            }
+            continue;
+        }
         let now = clock.now() as f64;
         let settings = {
             let state = lock(&state);
             if !state.run.is_current(run) {
-                return;
+                break;
             }
             state.settings
         };
@@ -199,32 +220,16 @@ async fn consume(
             }
             state.latency.forget_before(received_at);
         }
-        // One DeleteMessageBatch for the whole receive (at most ten messages, as SQS allows).
-        let mut failed = false;
+        // One DeleteMessageBatch for the whole receive (at most ten messages, as SQS allows),
+        // answered while the next receive goes out.
         if !messages.is_empty() {
             let handles: Vec<String> = messages
                 .iter()
                 .map(|message| message.receipt_handle.clone())
                 .collect();
-            match backend.delete_csv_messages(&participant, &handles).await {
-                Ok(outcomes) => {
-                    let mut state = lock(&state);
-                    for outcome in outcomes {
-                        match outcome {
-                            None => state.deleted += 1,
-                            Some(reason) => {
-                                state.failures += 1;
-                                state.last_error = Some(reason);
-                                failed = true;
-                            }
-                        }
-                    }
-                }
-                Err(error) => {
-                    record_failure(&state, &error);
-                    failed = true;
-                }
-            }
+            let backend = Arc::clone(&backend);
+            let participant = participant.clone();
+            deleting.push(async move { backend.delete_csv_messages(&participant, &handles).await });
         }
         // The next receive is due `count` periods after this one was *due*, not after it woke
         // up: a timer fires up to a millisecond late, and at a high time scale that millisecond
@@ -233,11 +238,39 @@ async fn consume(
         // empty queue, a slow backend) is not made up, so the rate holds on average.
         let count = messages.len().max(1) as f64;
         last_poll = Some((due.max(now - count * period), messages.len()));
-        if failed {
-            retry_at = Some(clock.now() as f64 + millis(backoff.failed()));
-        } else {
-            retry_at = None;
-            backoff.succeeded();
+        retry_at = None;
+        backoff.succeeded();
+    }
+    // Stopped: the deletes already sent finish and are counted.
+    while let Some(outcome) = deleting.next().await {
+        record_deletes(&state, outcome);
+    }
+}
+
+/// Counts one delete batch's outcome; whether every message was deleted.
+fn record_deletes(
+    state: &Mutex<SubscriberState>,
+    outcome: Result<Vec<Option<String>>, BackendError>,
+) -> bool {
+    match outcome {
+        Ok(outcomes) => {
+            let mut state = lock(state);
+            let mut all = true;
+            for outcome in outcomes {
+                match outcome {
+                    None => state.deleted += 1,
+                    Some(reason) => {
+                        state.failures += 1;
+                        state.last_error = Some(reason);
+                        all = false;
+                    }
+                }
+            }
+            all
+        }
+        Err(error) => {
+            record_failure(state, &error);
+            false
         }
     }
 }
