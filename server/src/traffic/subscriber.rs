@@ -188,8 +188,11 @@ async fn consume(
             continue;
         }
 
-        let receive =
-            backend.receive_csv_messages(&participant, settings.batch_size(), RECEIVE_WAIT);
+        let receive = backend.receive_csv_messages(
+            &participant,
+            batch_size(settings, now - due, period),
+            RECEIVE_WAIT,
+        );
         // A stop or a new rate cuts the long poll short; a receive is safe to abandon (an SQS
         // message it had taken would only come back after its visibility timeout).
         let received = tokio::select! {
@@ -247,6 +250,20 @@ async fn consume(
     }
 }
 
+/// How many messages to ask for: the rate's batch, plus one for every period the subscriber is
+/// behind its schedule, up to SQS's ten. On a busy backend a receive can take longer than the
+/// periods its batch covers; without this, a subscriber at 2 messages/s asks for two at a time
+/// and falls further behind with every receive. The schedule still holds it to its rate on
+/// average: a batch of n moves the next receive n periods on.
+fn batch_size(settings: SubscriberSettings, late_ms: f64, period_ms: f64) -> usize {
+    let behind = if period_ms > 0.0 {
+        (late_ms / period_ms).floor().clamp(0.0, 10.0) as usize
+    } else {
+        0
+    };
+    (settings.batch_size() + behind).min(10)
+}
+
 /// Counts one delete batch's outcome; whether every message was deleted.
 fn record_deletes(
     state: &Mutex<SubscriberState>,
@@ -288,4 +305,20 @@ fn record_failure(state: &Mutex<SubscriberState>, error: &impl ToString) {
     let mut state = lock(state);
     state.failures += 1;
     state.last_error = Some(error.to_string());
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_subscriber_behind_its_schedule_asks_for_more_up_to_ten() {
+        let two_a_second = SubscriberSettings { rate: 2.0 };
+        let period = 500.0;
+        assert_eq!(batch_size(two_a_second, 0.0, period), 2);
+        assert_eq!(batch_size(two_a_second, 499.0, period), 2);
+        assert_eq!(batch_size(two_a_second, 1_500.0, period), 5);
+        assert_eq!(batch_size(two_a_second, 60_000.0, period), 10);
+        assert_eq!(batch_size(SubscriberSettings { rate: 50.0 }, 0.0, 20.0), 10);
+    }
 }
