@@ -28,9 +28,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::argument;
 use support::http::{CLIENT_HEADER, Connection};
-use support::participants::{
-    join, read_accountings, read_traffic, start_traffic, traffic_settings,
-};
+use support::participants::{join_with_traffic, read_accountings, read_traffic};
 use support::server::{Server, mib};
 
 /// One participant's `delivery_latency_ms`.
@@ -84,13 +82,8 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let mut connection = Connection::new(server.address);
-        let mut participants = Vec::with_capacity(participant_count);
-        let traffic = traffic_settings(f64::from(rate), 3600);
-        for index in 0..participant_count {
-            let participant = join(&mut connection, index).await;
-            start_traffic(&mut connection, &participant, &traffic).await;
-            participants.push(participant);
-        }
+        let participants =
+            join_with_traffic(&mut connection, participant_count, f64::from(rate)).await;
         let asked = participant_count as u64 * u64::from(rate);
         eprintln!(
             "{participant_count} participants at {rate} objects/s each ({asked} asked for); warming up {warm_up} s"

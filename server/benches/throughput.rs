@@ -25,7 +25,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 use support::argument;
 use support::http::{CLIENT_HEADER, Connection, Extras, json, setup_request};
-use support::participants::{join, start_traffic, traffic_settings};
+use support::participants::join_with_traffic;
 use support::server::{INSTRUCTOR_TOKEN, Server, mib};
 
 /// Counters summed over every participant's accounting.
@@ -85,13 +85,12 @@ fn main() {
         .unwrap();
     runtime.block_on(async {
         let mut connection = Connection::new(server.address);
-        let mut ids = Vec::with_capacity(participant_count);
-        let traffic = traffic_settings(f64::from(rate), 3600);
-        for index in 0..participant_count {
-            let participant = join(&mut connection, index).await;
-            start_traffic(&mut connection, &participant, &traffic).await;
-            ids.push(participant.id);
-        }
+        let ids: Vec<String> =
+            join_with_traffic(&mut connection, participant_count, f64::from(rate))
+                .await
+                .into_iter()
+                .map(|participant| participant.id)
+                .collect();
         eprintln!(
             "{participant_count} participants at {rate} objects/s each ({} asked for); warming up {warm_up} s",
             participant_count as u64 * u64::from(rate)

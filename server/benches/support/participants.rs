@@ -59,6 +59,23 @@ pub async fn join(connection: &mut Connection, index: usize) -> Participant {
     }
 }
 
+/// Joins participants `0..count` one after another and starts each one's traffic at `rate`
+/// objects/s ([`traffic_settings`], stopping after an hour).
+pub async fn join_with_traffic(
+    connection: &mut Connection,
+    count: usize,
+    rate: f64,
+) -> Vec<Participant> {
+    let settings = traffic_settings(rate, 3600);
+    let mut participants = Vec::with_capacity(count);
+    for index in 0..count {
+        let participant = join(connection, index).await;
+        start_traffic(connection, &participant, &settings).await;
+        participants.push(participant);
+    }
+    participants
+}
+
 /// `PUT …/traffic` with `settings` (the JSON body), as the participant.
 pub async fn start_traffic(connection: &mut Connection, participant: &Participant, settings: &str) {
     let client = client_address(participant.index);
