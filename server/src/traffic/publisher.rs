@@ -175,8 +175,9 @@ const MAX_IN_FLIGHT: usize = 8;
 
 /// The publisher's task: one object every 1/rate seconds of pipeline time, from the start, until
 /// the run is stopped, replaced or out of time. Each write starts when it is due, with up to
-/// [`MAX_IN_FLIGHT`] still waiting for their answers; a write that fails is tried again, with the
-/// same message id, after a backoff.
+/// [`MAX_IN_FLIGHT`] still waiting for their answers once writes succeed (one at a time before
+/// the first success and after a failure); a write that fails is tried again, with the same
+/// message id, after a backoff.
 async fn publish(
     backend: Arc<dyn Backend>,
     participant: String,
@@ -195,6 +196,10 @@ async fn publish(
     // Messages whose write failed, tried again first with the same ids.
     let mut failed: VecDeque<(u64, bool)> = VecDeque::new();
     let mut in_flight = FuturesUnordered::new();
+    // Whether the last write answered succeeded. Until one has (at the start, and after a
+    // failure), one write at a time probes the backend, so a throttled or failing backend is not
+    // sent a burst of writes that all fail.
+    let mut healthy = false;
     loop {
         let now = clock.now();
         let (settings, stops_at) = {
@@ -212,7 +217,8 @@ async fn publish(
         let due = retry_at
             .or(last_due.map(|due| due + period))
             .unwrap_or(now as f64);
-        let may_start = in_flight.len() < MAX_IN_FLIGHT;
+        let limit = if healthy { MAX_IN_FLIGHT } else { 1 };
+        let may_start = in_flight.len() < limit;
         if may_start && (now as f64) >= due {
             let (message_id, malformed) = failed.pop_front().unwrap_or_else(|| {
                 let mut state = lock(&state);
@@ -242,7 +248,8 @@ async fn publish(
             () = sleep_until_or_woken(&clock, due.min(stops_at as f64), &wake), if may_start => continue,
         };
         let (message_id, malformed, result) = finished;
-        if record_write(&state, malformed, result) {
+        healthy = record_write(&state, malformed, result);
+        if healthy {
             backoff.succeeded();
         } else {
             failed.push_back((message_id, malformed));
