@@ -512,20 +512,16 @@ impl Stack {
         // from before `before` except keys a queued write replaces (S3 keeps only the newest
         // write of a key), plus any queued write that is itself that old. No wait for the
         // writer: the stack's traffic goes on while every stack is swept.
-        let replaced: Vec<&str> = state
-            .bucket
-            .unsaved_under("")
-            .map(|(key, _)| key.as_str())
-            .collect();
+        let mut replaced: Vec<&str> = Vec::new();
+        let mut unsaved_old = 0u64;
+        for (key, object) in state.bucket.unsaved_under("") {
+            replaced.push(key.as_str());
+            unsaved_old += u64::from(object.last_modified < before);
+        }
         let saved = self
             .journal
             .count_objects_before(&self.id, before, &replaced)?;
-        let unsaved = state
-            .bucket
-            .unsaved_under("")
-            .filter(|(_, object)| object.last_modified < before)
-            .count();
-        let expired = saved + u64::try_from(unsaved).unwrap_or(0);
+        let expired = saved + unsaved_old;
         if expired == 0 {
             return Ok(0);
         }
