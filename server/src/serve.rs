@@ -52,8 +52,9 @@ pub struct ServeArgs {
     #[arg(long, env = "CHAOSLAB_TIME_SCALE", default_value_t = 1.0)]
     pub time_scale: f64,
     /// Objects older than this, in pipeline time, expire from the embedded buckets, as an S3
-    /// lifecycle rule expires them (e.g. 30m, 24h, 7days; "off" keeps every object). Bounds the
-    /// data folder under steady traffic.
+    /// lifecycle rule expires them, and queue messages from the queues, as SQS's retention
+    /// period does (e.g. 30m, 24h, 7days; "off" keeps every object and message). Bounds the
+    /// data folder and memory under steady traffic.
     #[arg(long, env = "CHAOSLAB_RETENTION", default_value = "24h", value_parser = parse_retention)]
     pub retention: Retention,
     /// Highest publisher or subscriber rate a participant may set, per second.

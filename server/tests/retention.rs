@@ -8,6 +8,7 @@ mod support;
 use std::sync::Arc;
 use std::time::Duration;
 
+use chaoslab::backend::embedded::stack::{QueueKind, Stack};
 use chaoslab::backend::embedded::{Engine, EngineConfig};
 use support::{FAULT_SEED, START, lab_message, malformed};
 
@@ -164,4 +165,91 @@ fn a_sweep_on_a_busy_multi_thread_engine_counts_exactly_what_it_deletes() {
         );
         engine.shutdown();
     });
+}
+
+/// Messages in either queue: visible and in flight.
+fn depth(stack: &Stack, kind: QueueKind) -> u64 {
+    let (visible, not_visible) = stack.queue_depth(kind);
+    visible + not_visible
+}
+
+#[tokio::test(start_paused = true)]
+async fn queue_messages_older_than_the_retention_period_expire_and_stay_gone_after_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), Some(START));
+    let stack = engine.create_stack("alice").unwrap();
+    for n in 0..10 {
+        let body = if n < 4 { malformed(n) } else { lab_message(n) };
+        stack
+            .put_object(&format!("input/{n}.json"), body, "application/json")
+            .unwrap();
+    }
+    // Nobody consumes: six CSV notifications wait in the csv queue, and after Lambda's two
+    // retries (about three minutes) four events in the dead-letter queue.
+    sleep_until(&engine, START + 10 * 60_000).await;
+    assert_eq!(depth(&stack, QueueKind::Csv), 6);
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 4);
+    let dead_lettered_at = stack.peek_dead_letters(10).0[0].sent_at;
+    assert!(dead_lettered_at > START + 60_000, "{dead_lettered_at}");
+
+    // The sweep at 31 minutes removes the notifications (sent in the first minute), not yet
+    // the dead letters.
+    sleep_until(&engine, START + 31 * 60_000 + 1_000).await;
+    assert_eq!(depth(&stack, QueueKind::Csv), 0);
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 4);
+    let minute = 60_000;
+    let gone_after = dead_lettered_at + 30 * minute;
+    sleep_until(
+        &engine,
+        gone_after - gone_after.rem_euclid(minute) + minute + 1_000,
+    )
+    .await;
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 0);
+    let accounting = stack.accounting();
+    assert_eq!(
+        accounting.dead_lettered, 4,
+        "their objects were still dead-lettered: {accounting:?}"
+    );
+    assert!(accounting.balances(), "{accounting:?}");
+
+    // The deletions are saved: a restart brings none back.
+    drop(stack);
+    engine.shutdown();
+    drop(engine);
+    let engine = open(dir.path(), Some(START + 60 * 60_000));
+    let stack = engine.stack("alice").unwrap();
+    assert_eq!(depth(&stack, QueueKind::Csv), 0);
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 0);
+    assert_eq!(stack.accounting().dead_lettered, 4);
+}
+
+#[tokio::test(start_paused = true)]
+async fn under_a_long_retention_period_each_queue_keeps_messages_as_long_as_sqs_would() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::new(dir.path());
+    config.start_time = Some(START);
+    config.fault_seed = Some(FAULT_SEED);
+    config.retention = None;
+    let engine = Engine::open(config).unwrap();
+    let stack = engine.create_stack("alice").unwrap();
+    stack
+        .put_object("input/good.json", lab_message(1), "application/json")
+        .unwrap();
+    stack
+        .put_object("input/bad.json", malformed(2), "application/json")
+        .unwrap();
+    let day = 24 * 60 * 60_000;
+    let month = Duration::from_secs(30 * 24 * 60 * 60);
+    // SQS's default retention for the csv queue: four days.
+    sleep_until(&engine, START + 4 * day - 60_000).await;
+    engine.expire_objects(month);
+    assert_eq!(depth(&stack, QueueKind::Csv), 1);
+    sleep_until(&engine, START + 4 * day + 60_000).await;
+    engine.expire_objects(month);
+    assert_eq!(depth(&stack, QueueKind::Csv), 0);
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 1);
+    // The dead-letter queue's, as the Terraform sets it: fourteen days.
+    sleep_until(&engine, START + 14 * day + 10 * 60_000).await;
+    engine.expire_objects(month);
+    assert_eq!(depth(&stack, QueueKind::DeadLetter), 0);
 }

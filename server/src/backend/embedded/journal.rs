@@ -75,6 +75,12 @@ pub(super) enum Op {
         queue: String,
         seq: u64,
     },
+    /// Deletes a queue's messages up to and including a position (the retention period).
+    DeleteMessagesThrough {
+        stack: String,
+        queue: String,
+        seq: u64,
+    },
     /// Inserts or replaces one metric's statistic set for one minute (both JSON).
     SaveMetricSet {
         stack: String,
@@ -644,6 +650,11 @@ fn apply(transaction: &rusqlite::Transaction<'_>, op: &Op) -> rusqlite::Result<(
         Op::DeleteMessage { stack, queue, seq } => transaction
             .prepare_cached(
                 "DELETE FROM pipeline_messages WHERE stack = ?1 AND queue = ?2 AND seq = ?3",
+            )?
+            .execute(params![stack, queue, sql_seq(*seq)]),
+        Op::DeleteMessagesThrough { stack, queue, seq } => transaction
+            .prepare_cached(
+                "DELETE FROM pipeline_messages WHERE stack = ?1 AND queue = ?2 AND seq <= ?3",
             )?
             .execute(params![stack, queue, sql_seq(*seq)]),
         Op::SaveMetricSet {

@@ -288,7 +288,8 @@ impl Engine {
     }
 
     /// Runs the retention sweep now, as the engine does once a minute of pipeline time: objects
-    /// older than `retention` expire. Blocks the thread while it runs.
+    /// older than `retention` expire, and queue messages older than their queue's retention
+    /// period or `retention`. Blocks the thread while it runs.
     pub fn expire_objects(self: &Arc<Self>, retention: Duration) {
         retention::sweep(self, retention);
     }

@@ -20,6 +20,8 @@ pub const DEFAULT_VISIBILITY_TIMEOUT: Duration = Duration::from_secs(30);
 pub const ACTIVE_AFTER_LAST_USE: Duration = Duration::from_secs(6 * 60 * 60);
 /// Largest message body SQS accepts, in bytes.
 pub const MAX_MESSAGE_BYTES: usize = 256 * 1024;
+/// SQS's default message retention period: a message older than this is deleted.
+pub const DEFAULT_RETENTION_PERIOD: Duration = Duration::from_secs(4 * 24 * 60 * 60);
 
 /// A message attribute: a typed name/value pair sent alongside the body.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -126,6 +128,7 @@ pub struct Gauges {
 pub struct Queue {
     name: String,
     visibility_timeout: Duration,
+    retention_period: Duration,
     messages: BTreeMap<u64, Message>,
     by_handle: HashMap<String, u64>,
     next_seq: u64,
@@ -139,6 +142,7 @@ impl Queue {
         Self {
             name: name.into(),
             visibility_timeout: DEFAULT_VISIBILITY_TIMEOUT,
+            retention_period: DEFAULT_RETENTION_PERIOD,
             messages: BTreeMap::new(),
             by_handle: HashMap::new(),
             next_seq: 1,
@@ -147,9 +151,22 @@ impl Queue {
         }
     }
 
+    /// The same queue keeping messages for `period` (SQS's `MessageRetentionPeriod`).
+    pub fn with_retention_period(self, period: Duration) -> Self {
+        Self {
+            retention_period: period,
+            ..self
+        }
+    }
+
     /// The queue's name.
     pub fn name(&self) -> &str {
         &self.name
+    }
+
+    /// How long a message stays in the queue before SQS deletes it.
+    pub fn retention_period(&self) -> Duration {
+        self.retention_period
     }
 
     /// Messages in the queue, visible or not.
@@ -307,6 +324,27 @@ impl Queue {
         Some(message)
     }
 
+    /// Deletes the messages sent before `before`, received or not, as SQS deletes a message
+    /// once it is older than the queue's retention period. Messages leave in the order they
+    /// were sent: the sweep stops at the first one that is not that old. Returns how many left
+    /// and the position of the newest of them, or `None` when none did. Not an activity, nor a
+    /// delete in SQS's metrics.
+    pub fn expire_sent_before(&mut self, before: EpochMillis) -> Option<(usize, u64)> {
+        let mut expired = None;
+        while let Some(entry) = self.messages.first_entry() {
+            if entry.get().sent_at >= before {
+                break;
+            }
+            let message = entry.remove();
+            if let Some(handle) = &message.receipt_handle {
+                self.by_handle.remove(handle);
+            }
+            let count = expired.map_or(0, |(count, _)| count);
+            expired = Some((count + 1, message.seq));
+        }
+        expired
+    }
+
     /// Removes every message.
     pub fn purge(&mut self, now: EpochMillis) -> Vec<u64> {
         self.touch(now);
@@ -424,6 +462,38 @@ mod tests {
         );
         let gauges = queue.gauges(100);
         assert_eq!((gauges.visible, gauges.not_visible), (5, 10));
+    }
+
+    #[test]
+    fn messages_older_than_the_cut_off_expire_received_or_not_and_their_handles_with_them() {
+        let mut queue = Queue::new("q");
+        for n in 0..5 {
+            let _ = queue.send(format!("m{n}"), vec![], format!("id-{n}"), n * 1_000);
+        }
+        let mut handle = handles();
+        let received = queue.receive(1, 5_000, &mut handle);
+        let old_handle = received[0].0.receipt_handle.clone();
+        let _ = queue.take_counts();
+        assert_eq!(queue.expire_sent_before(0), None);
+        assert_eq!(queue.expire_sent_before(2_500), Some((3, 3)));
+        let bodies: Vec<&str> = queue.messages().map(|m| m.body.as_str()).collect();
+        assert_eq!(bodies, ["m3", "m4"]);
+        assert_eq!(
+            queue.delete(&old_handle, 6_000),
+            Err(QueueError::ReceiptHandleIsInvalid(old_handle))
+        );
+        assert_eq!(queue.take_counts(), MinuteCounts::default());
+        assert_eq!(queue.expire_sent_before(i64::MAX), Some((2, 5)));
+        assert!(queue.is_empty());
+        assert_eq!(queue.expire_sent_before(i64::MAX), None);
+    }
+
+    #[test]
+    fn a_queue_keeps_messages_four_days_unless_told_otherwise() {
+        let queue = Queue::new("q");
+        assert_eq!(queue.retention_period(), Duration::from_secs(345_600));
+        let queue = queue.with_retention_period(Duration::from_secs(1_209_600));
+        assert_eq!(queue.retention_period(), Duration::from_secs(1_209_600));
     }
 
     #[test]

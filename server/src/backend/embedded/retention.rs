@@ -1,7 +1,9 @@
 //! The buckets' retention rule, like an S3 lifecycle expiration: once a minute of pipeline time,
 //! every object older than the retention period is deleted, and counted as `expired` in its
-//! stack's accounting. The same sweep deletes saved metric sets older than the span the engine
-//! keeps metrics for, so the data folder stops growing once the retention period has passed.
+//! stack's accounting. The same sweep deletes queue messages older than their queue's retention
+//! period (SQS's `MessageRetentionPeriod`) or than the retention period, whichever is shorter,
+//! and saved metric sets older than the span the engine keeps metrics for, so neither the data
+//! folder nor memory grows once the retention period has passed.
 
 use std::sync::{Arc, Weak};
 use std::time::Duration;
@@ -50,6 +52,18 @@ pub(super) fn sweep(engine: &Arc<Engine>, retention: Duration) {
     }
     if expired > 0 {
         tracing::debug!(expired, "objects expired");
+    }
+    let mut messages = 0;
+    for stack in engine.stacks() {
+        match stack.expire_messages(retention) {
+            Ok(count) => messages += count,
+            Err(error) => {
+                tracing::error!(stack = stack.id(), %error, "could not expire old queue messages; will try again in a minute");
+            }
+        }
+    }
+    if messages > 0 {
+        tracing::debug!(messages, "queue messages expired");
     }
     let metrics_before = now.saturating_sub(millis(METRIC_RETENTION));
     if let Err(error) = engine.journal.enqueue(vec![Op::DeleteMetricSetsBefore {

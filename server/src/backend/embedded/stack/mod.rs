@@ -40,6 +40,10 @@ use crate::metrics::query::QueryError;
 use crate::metrics::store::MetricStore;
 use crate::metrics::{EpochMillis, GetMetricDataRequest, GetMetricDataResponse};
 
+/// How long the dead-letter queue keeps a message: SQS's longest, as the project's Terraform
+/// sets it, since the events there wait for a person to look at them.
+pub const DEAD_LETTER_RETENTION_PERIOD: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
 /// Which of the stack's queues.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -110,7 +114,8 @@ impl Stack {
         let faults = stack_faults(&record.fault_injection, clock, seed);
         let mut csv_queue = Queue::new(names.csv_queue_name.clone());
         csv_queue.restore_activity(record.csv_queue_activity);
-        let mut dlq = Queue::new(names.dlq_name.clone());
+        let mut dlq =
+            Queue::new(names.dlq_name.clone()).with_retention_period(DEAD_LETTER_RETENTION_PERIOD);
         dlq.restore_activity(record.dlq_activity);
         let state = StackState {
             config: record.config,
@@ -537,6 +542,31 @@ impl Stack {
         state.bucket.expire_before(before);
         self.last_change.fetch_max(sequence, Ordering::AcqRel);
         Ok(expired)
+    }
+
+    /// Deletes the queues' messages older than their retention period, or than `retention`
+    /// where that is shorter (the engine's own rule, which bounds what it keeps). The objects
+    /// whose events expire from the dead-letter queue stay counted as dead-lettered: that is
+    /// what became of them. Returns how many messages expired.
+    pub fn expire_messages(&self, retention: Duration) -> Result<u64, StackError> {
+        self.transact(|state, ops, now| {
+            let mut expired = 0;
+            for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
+                let queue = state.queue(kind);
+                let kept_for = queue.retention_period().min(retention);
+                let before =
+                    now.saturating_sub(i64::try_from(kept_for.as_millis()).unwrap_or(i64::MAX));
+                if let Some((count, seq)) = queue.expire_sent_before(before) {
+                    ops.push(Op::DeleteMessagesThrough {
+                        stack: self.id.clone(),
+                        queue: queue.name().to_owned(),
+                        seq,
+                    });
+                    expired += count as u64;
+                }
+            }
+            Ok(expired)
+        })
     }
 
     /// Where every published object is now.
