@@ -34,7 +34,9 @@
 //!
 //! **Criteria.** Resident memory at the last sample within 20% of the first sample at or after 2
 //! wall minutes. With `--retention`, the data folder at every sample from the retention period on
-//! (pipeline minutes since the traffic started) no more than 10% above the first of those samples;
+//! (pipeline minutes since the traffic started), once every participant's accounting counts
+//! expired objects (the first sweep after the period has run: until then nothing has been
+//! deleted and the folder is still filling), no more than 10% above the first of those samples;
 //! without it the folder is not judged, only its growth shown. Every participant's accounting
 //! balances (`published = converted + dead_lettered + dropped + in_flight`) at every sample. Then
 //! the server is sent SIGKILL right after the last sample and started again on the same folder:
@@ -271,9 +273,18 @@ fn summarize(samples: &[Sample], retention_minutes: Option<f64>, asked: f64) {
 
     match retention_minutes {
         Some(retention) => {
+            // The folder fills until the first sweep has deleted something of every
+            // participant's; from then on it should hold one retention period of traffic.
             let after: Vec<&Sample> = samples
                 .iter()
-                .filter(|sample| sample.pipeline_minutes >= retention)
+                .skip_while(|sample| {
+                    sample.pipeline_minutes < retention
+                        || sample
+                            .reading
+                            .accountings
+                            .iter()
+                            .any(|accounting| accounting.expired == 0)
+                })
                 .collect();
             let sizes: Vec<String> = after
                 .iter()
@@ -294,7 +305,7 @@ fn summarize(samples: &[Sample], retention_minutes: Option<f64>, asked: f64) {
                         .unwrap_or(0);
                     verdict(
                         &format!(
-                            "data folder flat after the {retention} min retention period (at most {:.0}% above {:.0} MiB): MiB at each sample {}",
+                            "data folder flat once the {retention} min retention period has passed and every participant's oldest objects expired (at most {:.0}% above {:.0} MiB): MiB at each sample {}",
                             FOLDER_TOLERANCE * 100.0,
                             mib(first.folder_bytes / 1024),
                             sizes.join(", ")
@@ -303,7 +314,7 @@ fn summarize(samples: &[Sample], retention_minutes: Option<f64>, asked: f64) {
                     );
                 }
                 _ => not_judged(&format!(
-                    "data folder: fewer than 2 samples after the {retention} min retention period"
+                    "data folder: fewer than 2 samples after the {retention} min retention period and the first expiry"
                 )),
             }
         }

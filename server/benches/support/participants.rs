@@ -122,6 +122,8 @@ pub struct Accounting {
     pub in_flight: u64,
     /// CSV notifications the subscriber received and deleted.
     pub consumed: u64,
+    /// Objects the retention rule deleted for their age.
+    pub expired: u64,
 }
 
 impl Accounting {
@@ -134,6 +136,7 @@ impl Accounting {
             dropped: field("dropped"),
             in_flight: field("in_flight"),
             consumed: field("consumed"),
+            expired: field("expired"),
         }
     }
 
@@ -159,6 +162,7 @@ impl Accounting {
             dropped: self.dropped + other.dropped,
             in_flight: self.in_flight + other.in_flight,
             consumed: self.consumed + other.consumed,
+            expired: self.expired + other.expired,
         }
     }
 }
