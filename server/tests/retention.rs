@@ -253,3 +253,35 @@ async fn under_a_long_retention_period_each_queue_keeps_messages_as_long_as_sqs_
     engine.expire_objects(month);
     assert_eq!(depth(&stack, QueueKind::DeadLetter), 0);
 }
+
+#[tokio::test(start_paused = true)]
+async fn the_sweep_takes_the_stacks_one_after_another_across_half_a_minute() {
+    let dir = tempfile::tempdir().unwrap();
+    let engine = open(dir.path(), Some(START));
+    let ids = ["a", "b", "c", "d"];
+    for id in ids {
+        let stack = engine.create_stack(id).unwrap();
+        stack
+            .put_object("input/old.json", lab_message(1), "application/json")
+            .unwrap();
+    }
+    let expired = || -> Vec<u64> {
+        ids.iter()
+            .map(|id| engine.stack(id).unwrap().accounting().expired)
+            .collect()
+    };
+    // Four stacks in 30 s: one every 7.5 s from the minute's start, in the order of their ids,
+    // each with its own cut-off. At 30 minutes the first one's cut-off is the objects' time, so
+    // they are not older than it yet; the others' cut-offs come 7.5, 15 and 22.5 s later.
+    let sweep = START + 30 * 60_000;
+    sleep_until(&engine, sweep + 1_000).await;
+    assert_eq!(expired(), [0, 0, 0, 0]);
+    sleep_until(&engine, sweep + 8_000).await;
+    assert_eq!(expired(), [0, 2, 0, 0]);
+    sleep_until(&engine, sweep + 16_000).await;
+    assert_eq!(expired(), [0, 2, 2, 0]);
+    sleep_until(&engine, sweep + 23_000).await;
+    assert_eq!(expired(), [0, 2, 2, 2]);
+    sleep_until(&engine, sweep + 61_000).await;
+    assert_eq!(expired(), [2, 2, 2, 2]);
+}

@@ -267,6 +267,11 @@ impl Engine {
             .map(|running| Arc::clone(&running.stack))
     }
 
+    /// Every stack's id.
+    pub fn stack_ids(&self) -> Vec<String> {
+        self.running().keys().cloned().collect()
+    }
+
     /// Every stack, by id.
     pub fn stacks(&self) -> Vec<Arc<Stack>> {
         self.running()
