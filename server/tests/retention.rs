@@ -15,10 +15,18 @@ use support::{FAULT_SEED, START, lab_message, malformed};
 const RETENTION: Duration = Duration::from_secs(30 * 60);
 
 fn open(dir: &std::path::Path, start: Option<i64>) -> Arc<Engine> {
+    open_with(dir, start, Some(RETENTION))
+}
+
+fn open_with(
+    dir: &std::path::Path,
+    start: Option<i64>,
+    retention: Option<Duration>,
+) -> Arc<Engine> {
     let mut config = EngineConfig::new(dir);
     config.start_time = start;
     config.fault_seed = Some(FAULT_SEED);
-    config.retention = Some(RETENTION);
+    config.retention = retention;
     Engine::open(config).unwrap()
 }
 
@@ -88,10 +96,7 @@ async fn objects_older_than_the_retention_period_expire_and_are_counted() {
 #[tokio::test(start_paused = true)]
 async fn without_a_retention_period_nothing_expires() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(dir.path());
-    config.start_time = Some(START);
-    config.retention = None;
-    let engine = Engine::open(config).unwrap();
+    let engine = open_with(dir.path(), Some(START), None);
     let stack = engine.create_stack("alice").unwrap();
     stack
         .put_object("input/a.json", lab_message(1), "application/json")
@@ -226,11 +231,7 @@ async fn queue_messages_older_than_the_retention_period_expire_and_stay_gone_aft
 #[tokio::test(start_paused = true)]
 async fn under_a_long_retention_period_each_queue_keeps_messages_as_long_as_sqs_would() {
     let dir = tempfile::tempdir().unwrap();
-    let mut config = EngineConfig::new(dir.path());
-    config.start_time = Some(START);
-    config.fault_seed = Some(FAULT_SEED);
-    config.retention = None;
-    let engine = Engine::open(config).unwrap();
+    let engine = open_with(dir.path(), Some(START), None);
     let stack = engine.create_stack("alice").unwrap();
     stack
         .put_object("input/good.json", lab_message(1), "application/json")
