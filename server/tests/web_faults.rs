@@ -412,6 +412,12 @@ async fn the_dead_letter_page_lists_why_and_redrives_after_the_fix() {
     let ada = lab.join("Ada").await;
     let (_, _, page) = lab.get("/dead-letters", &ada.cookie).await;
     assert!(page.contains("The queue is empty."), "{page}");
+    // How long a message stays, and that the embedded server's retention can shorten it.
+    assert!(page.contains("14 days here"), "{page}");
+    assert!(
+        page.contains("a shorter <code>--retention</code>"),
+        "{page}"
+    );
     assert!(
         page.contains(" disabled>Redrive to the function</button>"),
         "{page}"
