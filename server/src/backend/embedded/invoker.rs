@@ -32,6 +32,7 @@ use chaoslab_etl::fault::{DenylistStore, Response, run_invocation, s3_virtual_ho
 
 use super::faults::PipelineTime;
 use super::journal::Op;
+use super::millis;
 use super::queue::MessageAttribute;
 use super::stack::{AsyncEvent, QueueKind, Stack, StackError, StackState, save_event};
 use crate::metrics::EpochMillis;
@@ -53,10 +54,6 @@ pub fn retry_delay(failed_attempts: u32) -> Duration {
 fn throttle_backoff(throttles: u32) -> Duration {
     let exponent = throttles.saturating_sub(1).min(16);
     (THROTTLE_BACKOFF_MIN * 2u32.pow(exponent)).min(THROTTLE_BACKOFF_MAX)
-}
-
-fn millis(duration: Duration) -> EpochMillis {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
 }
 
 /// Runs the stack's invoker until the task is aborted: starts due attempts, and sleeps until the

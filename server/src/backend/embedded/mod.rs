@@ -58,6 +58,11 @@ pub const DEFAULT_RETENTION: Duration = Duration::from_secs(24 * 60 * 60);
 /// One minute in milliseconds.
 const MINUTE: EpochMillis = 60_000;
 
+/// A span of pipeline time in milliseconds, saturating at the largest.
+fn millis(duration: Duration) -> EpochMillis {
+    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
+}
+
 /// How to run the engine.
 #[derive(Debug, Clone)]
 pub struct EngineConfig {

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use super::millis;
 use crate::metrics::EpochMillis;
 
 /// Most messages one receive call returns.
@@ -191,7 +192,7 @@ impl Queue {
 
     /// Whether SQS would still report metrics for the queue at `now`.
     pub fn is_active(&self, now: EpochMillis) -> bool {
-        let window = i64::try_from(ACTIVE_AFTER_LAST_USE.as_millis()).unwrap_or(i64::MAX);
+        let window = millis(ACTIVE_AFTER_LAST_USE);
         self.last_activity.is_some_and(|last| now - last <= window)
     }
 
@@ -236,7 +237,7 @@ impl Queue {
         mut new_handle: impl FnMut() -> String,
     ) -> Vec<(ReceivedMessage, Message)> {
         self.touch(now);
-        let visibility = i64::try_from(self.visibility_timeout.as_millis()).unwrap_or(i64::MAX);
+        let visibility = millis(self.visibility_timeout);
         let mut received = Vec::new();
         for message in self.messages.values_mut() {
             if received.len() == max {

@@ -14,15 +14,11 @@ use std::time::Duration;
 
 use super::journal::Op;
 use super::stack::Stack;
-use super::{Engine, METRIC_RETENTION, MINUTE};
+use super::{Engine, METRIC_RETENTION, MINUTE, millis};
 use crate::metrics::EpochMillis;
 
 /// How much of each pipeline minute the sweep spreads the stacks over.
 const SPREAD: EpochMillis = MINUTE / 2;
-
-fn millis(duration: Duration) -> EpochMillis {
-    i64::try_from(duration.as_millis()).unwrap_or(i64::MAX)
-}
 
 /// Runs the sweep at every minute boundary of pipeline time until the engine is gone.
 pub(super) async fn expire_objects(engine: Weak<Engine>, retention: Duration) {

@@ -34,6 +34,7 @@ use super::bucket::{Bucket, BucketError, Lookup, StoredObject};
 use super::faults::{StackFaults, stack_faults};
 use super::function::{ConfigError, FunctionConfig};
 use super::journal::{Journal, JournalError, Op};
+use super::millis;
 use super::queue::{MAX_RECEIVE_BATCH, MAX_WAIT, Queue, QueueError, ReceivedMessage};
 use crate::backend::{Accounting, FaultParameter, PipelineClock, StackNames};
 use crate::metrics::query::QueryError;
@@ -300,7 +301,7 @@ impl Stack {
         if wait > MAX_WAIT {
             return Err(QueueError::InvalidWaitTime(wait.as_secs()).into());
         }
-        let deadline = self.clock.now() + i64::try_from(wait.as_millis()).unwrap_or(i64::MAX);
+        let deadline = self.clock.now() + millis(wait);
         loop {
             // Register for arrivals before looking, so a message sent in between still wakes us.
             let arrival = self.arrivals(kind).notified();
@@ -554,8 +555,7 @@ impl Stack {
             for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
                 let queue = state.queue(kind);
                 let kept_for = queue.retention_period().min(retention);
-                let before =
-                    now.saturating_sub(i64::try_from(kept_for.as_millis()).unwrap_or(i64::MAX));
+                let before = now.saturating_sub(millis(kept_for));
                 if let Some((count, seq)) = queue.expire_sent_before(before) {
                     ops.push(Op::DeleteMessagesThrough {
                         stack: self.id.clone(),
