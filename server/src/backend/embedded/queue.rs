@@ -325,6 +325,13 @@ impl Queue {
         Some(message)
     }
 
+    /// Deletes the messages older than the queue's retention period at `now`, or than `at_most`
+    /// where that is shorter, as [`Queue::expire_sent_before`] does.
+    pub fn expire(&mut self, now: EpochMillis, at_most: Duration) -> Option<(usize, u64)> {
+        let kept_for = self.retention_period.min(at_most);
+        self.expire_sent_before(now.saturating_sub(millis(kept_for)))
+    }
+
     /// Deletes the messages sent before `before`, received or not, as SQS deletes a message
     /// once it is older than the queue's retention period. Messages leave in the order they
     /// were sent: the sweep stops at the first one that is not that old. Returns how many left

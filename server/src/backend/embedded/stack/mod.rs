@@ -554,9 +554,7 @@ impl Stack {
             let mut expired = 0;
             for kind in [QueueKind::Csv, QueueKind::DeadLetter] {
                 let queue = state.queue(kind);
-                let kept_for = queue.retention_period().min(retention);
-                let before = now.saturating_sub(millis(kept_for));
-                if let Some((count, seq)) = queue.expire_sent_before(before) {
+                if let Some((count, seq)) = queue.expire(now, retention) {
                     ops.push(Op::DeleteMessagesThrough {
                         stack: self.id.clone(),
                         queue: queue.name().to_owned(),
