@@ -144,6 +144,13 @@ struct RunningStack {
 /// busy stack (its objects, their age index, events, messages); SQLite's default 2 MiB holds
 /// those of a few dozen stacks, and every other page was read again through the kernel on each
 /// commit (a quarter of the engine's CPU time at 200 stacks).
+///
+/// This is a share, not a cap: the bundled SQLite is built with `SQLITE_ENABLE_MEMORY_MANAGEMENT`,
+/// which puts every connection of the process in one page-cache pool whose limit is the sum of
+/// their `cache_size`, and a busy connection takes the idle ones' share. The writer is the busy
+/// one: measured in the soak, it holds 32–33 MiB until the first retention sweep and 42 MiB from
+/// then on (this, the reader's 4 and the 2 MiB default of the participants', events' and
+/// experiments' connections).
 const WRITER_CACHE_KIB: i64 = 32 * 1024;
 /// The reader's page cache, in KiB: the newest objects, which the function reads back within
 /// milliseconds of their write (at 4,000 objects/s, about a second of them), and the pages the
