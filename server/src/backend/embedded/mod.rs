@@ -184,11 +184,7 @@ fn tuned(
 /// Sets [`SQLITE_MEMORY_LIMIT`] for every connection of the process.
 fn limit_sqlite_memory(connection: &rusqlite::Connection) -> Result<(), EngineError> {
     connection
-        .query_row(
-            &format!("PRAGMA soft_heap_limit = {SQLITE_MEMORY_LIMIT}"),
-            [],
-            |row| row.get::<_, i64>(0),
-        )
+        .pragma_update(None, "soft_heap_limit", SQLITE_MEMORY_LIMIT)
         .map_err(JournalError::from)?;
     Ok(())
 }
