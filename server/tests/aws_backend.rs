@@ -26,7 +26,7 @@ use chaoslab::backend::FaultParameter;
 use chaoslab::backend::aws::AwsBackend;
 use chaoslab::backend::aws::clients::{NO_CREDENTIALS, RegionClients, config_loader};
 use chaoslab::backend::aws::stacks::StackCatalog;
-use chaoslab::backend::{Backend, BackendError, BackendKind, StackNames};
+use chaoslab::backend::{Backend, BackendError, BackendKind, ErrorFilter, StackNames};
 use chaoslab_etl::event::{ObjectCreated, S3Event, S3EventRecord};
 use chaoslab_etl::handler::{SkipReason, handle_event};
 use chaoslab_etl::store::S3Store;
@@ -928,7 +928,7 @@ async fn reset_purges_both_queues_empties_input_and_output_and_disables_faults()
 }
 
 #[tokio::test]
-async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visible() {
+async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_filtered_and_stays_visible() {
     let Some(lab) = Lab::open().await else { return };
     let string = |value: &str, data_type: &str| {
         aws_sdk_sqs::types::MessageAttributeValue::builder()
@@ -936,6 +936,13 @@ async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visib
             .string_value(value)
             .build()
             .unwrap()
+    };
+    let error_of = |n| {
+        if n == 1 {
+            "GetObject failed: Intercepted network connection to the bucket"
+        } else {
+            "cannot convert"
+        }
     };
     for n in 0..3 {
         let event = S3Event::from_records(vec![S3EventRecord::object_created(&ObjectCreated {
@@ -961,13 +968,17 @@ async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visib
             .message_body(serde_json::to_string(&event).unwrap())
             .message_attributes("RequestID", string(&format!("request-{n}"), "String"))
             .message_attributes("ErrorCode", string("200", "Number"))
-            .message_attributes("ErrorMessage", string("cannot convert", "String"))
+            .message_attributes("ErrorMessage", string(error_of(n), "String"))
             .send()
             .await
             .unwrap();
     }
-    let list = lab.backend.list_dead_letters(ALICE, 20).await.unwrap();
-    assert_eq!(list.total, 3);
+    let list = lab
+        .backend
+        .list_dead_letters(ALICE, 20, None)
+        .await
+        .unwrap();
+    assert_eq!((list.total, list.matching), (3, 3));
     let mut keys: Vec<String> = list
         .messages
         .iter()
@@ -980,7 +991,12 @@ async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visib
     );
     for message in &list.messages {
         assert_eq!(message.error_code.as_deref(), Some("200"));
-        assert_eq!(message.error_message.as_deref(), Some("cannot convert"));
+        let n = message.object_keys[0]
+            .trim_start_matches("input/bad ")
+            .trim_end_matches(".json")
+            .parse::<i32>()
+            .unwrap();
+        assert_eq!(message.error_message.as_deref(), Some(error_of(n)));
         assert!(
             message
                 .request_id
@@ -999,8 +1015,27 @@ async fn the_dead_letter_queue_is_listed_with_lambdas_attributes_and_stays_visib
     );
     // VisibilityTimeout=0: nothing was hidden, so listing again finds them all.
     assert_eq!(lab.visible_messages(&lab.names.dlq_url).await, 3);
-    let again = lab.backend.list_dead_letters(ALICE, 2).await.unwrap();
+    let again = lab.backend.list_dead_letters(ALICE, 2, None).await.unwrap();
     assert_eq!((again.total, again.messages.len()), (3, 2));
+    // Filtered on the error, in any case: the one intercepted call, and still nothing hidden.
+    let filter = ErrorFilter::new("INTERCEPTED network").unwrap();
+    let intercepted = lab
+        .backend
+        .list_dead_letters(ALICE, 20, Some(&filter))
+        .await
+        .unwrap();
+    assert_eq!((intercepted.total, intercepted.matching), (3, 1));
+    assert_eq!(intercepted.messages.len(), 1);
+    assert_eq!(intercepted.messages[0].object_keys, ["input/bad 1.json"]);
+    let none = ErrorFilter::new("timed out").unwrap();
+    let nothing = lab
+        .backend
+        .list_dead_letters(ALICE, 20, Some(&none))
+        .await
+        .unwrap();
+    assert_eq!((nothing.total, nothing.matching), (3, 0));
+    assert!(nothing.messages.is_empty());
+    assert_eq!(lab.visible_messages(&lab.names.dlq_url).await, 3);
 }
 
 /// Moto runs no function code without Docker: each `Invoke` answers the next of the results

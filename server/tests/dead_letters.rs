@@ -11,7 +11,7 @@ use std::time::Duration;
 use axum::http::{Method, StatusCode};
 use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::stack::{QueueKind, Stack};
-use chaoslab::backend::{Backend, FaultParameter};
+use chaoslab::backend::{Backend, ErrorFilter, FaultParameter};
 use serde_json::json;
 use support::app::Lab;
 use support::{TestPipeline, lab_message, malformed, open_engine, statistic};
@@ -29,7 +29,7 @@ fn put(stack: &Stack, key: &str, body: bytes::Bytes) {
 
 /// The object keys the dead-letter queue's messages name, sorted.
 async fn dead_lettered_keys(backend: &EmbeddedBackend) -> Vec<String> {
-    let list = backend.list_dead_letters("alice", 100).await.unwrap();
+    let list = backend.list_dead_letters("alice", 100, None).await.unwrap();
     let mut keys: Vec<String> = list
         .messages
         .into_iter()
@@ -53,7 +53,7 @@ async fn malformed_objects_are_listed_with_lambdas_attributes_without_being_cons
     put(&stack, "input/good.json", lab_message(9));
     pipeline.sleep_until(t0 + 2_000 + AFTER_RETRIES).await;
 
-    let list = backend.list_dead_letters("alice", 20).await.unwrap();
+    let list = backend.list_dead_letters("alice", 20, None).await.unwrap();
     assert_eq!(list.total, 3);
     assert_eq!(list.messages.len(), 3);
     // Newest first: the last malformed object is listed first.
@@ -76,10 +76,10 @@ async fn malformed_objects_are_listed_with_lambdas_attributes_without_being_cons
         assert!(message.body.contains("ObjectCreated:Put"), "{message:?}");
     }
     // Listing consumes nothing: the same messages again, all still visible.
-    let again = backend.list_dead_letters("alice", 20).await.unwrap();
+    let again = backend.list_dead_letters("alice", 20, None).await.unwrap();
     assert_eq!(again, list);
     assert_eq!(stack.queue_depth(QueueKind::DeadLetter), (3, 0));
-    let first = backend.list_dead_letters("alice", 1).await.unwrap();
+    let first = backend.list_dead_letters("alice", 1, None).await.unwrap();
     assert_eq!((first.total, first.messages.len()), (3, 1));
     assert_eq!(first.messages[0], list.messages[0], "newest first");
 }
@@ -163,6 +163,74 @@ async fn a_redrive_converts_what_a_fault_failed_and_malformed_objects_come_back_
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_filter_on_the_error_finds_older_messages_behind_newer_ones_and_counts_them_all() {
+    let pipeline = TestPipeline::open();
+    let stack = pipeline.stack();
+    let backend = backend(&pipeline);
+    stack
+        .set_fault_injection(
+            FaultParameter::checked(
+                r#"{"isEnabled": true, "failureMode": "exception", "rate": 1, "exceptionMsg": "Injected by the lab"}"#,
+            )
+            .unwrap(),
+        )
+        .unwrap();
+    let t0 = stack.now();
+    put(&stack, "input/good-1.json", lab_message(1));
+    put(&stack, "input/good-2.json", lab_message(2));
+    pipeline.sleep_until(t0 + AFTER_RETRIES).await;
+    stack
+        .set_fault_injection(FaultParameter::checked(r#"{"isEnabled": false}"#).unwrap())
+        .unwrap();
+    // The function rereads its document within 5 s; then newer failures, of another kind.
+    pipeline.sleep_until(t0 + AFTER_RETRIES + 6_000).await;
+    let t1 = stack.now();
+    for n in 0..4 {
+        put(&stack, &format!("input/bad-{n}.json"), malformed(n));
+    }
+    pipeline.sleep_until(t1 + AFTER_RETRIES).await;
+
+    // The newest two are both malformed: the injected failures are behind them.
+    let newest = backend.list_dead_letters("alice", 2, None).await.unwrap();
+    assert_eq!((newest.total, newest.matching), (6, 6));
+    assert!(
+        newest
+            .messages
+            .iter()
+            .all(|message| message.object_keys[0].starts_with("input/bad-")),
+        "{newest:?}"
+    );
+    let filter = ErrorFilter::new("injected BY").unwrap();
+    let injected = backend
+        .list_dead_letters("alice", 1, Some(&filter))
+        .await
+        .unwrap();
+    assert_eq!((injected.total, injected.matching), (6, 2), "{injected:?}");
+    assert_eq!(injected.messages.len(), 1, "at most the limit");
+    assert!(
+        injected.messages[0]
+            .error_message
+            .as_deref()
+            .unwrap()
+            .contains("Injected by the lab"),
+        "{injected:?}"
+    );
+    let all_injected = backend
+        .list_dead_letters("alice", 20, Some(&filter))
+        .await
+        .unwrap();
+    let mut keys: Vec<&str> = all_injected
+        .messages
+        .iter()
+        .map(|message| message.object_keys[0].as_str())
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, ["input/good-1.json", "input/good-2.json"]);
+    // Listing moved nothing.
+    assert_eq!(stack.queue_depth(QueueKind::DeadLetter), (6, 0));
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_completed_redrive_is_neither_lost_nor_doubled_by_a_crash() {
     let pipeline = TestPipeline::open();
     let stack = pipeline.stack();
@@ -218,7 +286,7 @@ async fn the_api_lists_and_redrives_your_own_dead_letters_and_refuses_bad_counts
 
     let (status, body) = lab.api(Method::GET, &list, Some(&token), None).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    assert_eq!(body, json!({ "total": 0, "messages": [] }));
+    assert_eq!(body, json!({ "total": 0, "matching": 0, "messages": [] }));
     let (status, body) = lab
         .api(Method::POST, &redrive, Some(&token), Some(json!({})))
         .await;
@@ -250,6 +318,27 @@ async fn the_api_lists_and_redrives_your_own_dead_letters_and_refuses_bad_counts
         message["sent_at"].as_str().unwrap().ends_with('Z'),
         "{message}"
     );
+    // Filtered on the error message, in any case; a blank filter lists everything.
+    for (query, matching) in [
+        ("error_contains=CANNOT%20convert", 1),
+        ("error_contains=Intercepted", 0),
+        ("error_contains=%20%20&limit=5", 1),
+    ] {
+        let (status, body) = lab
+            .api(Method::GET, &format!("{list}?{query}"), Some(&token), None)
+            .await;
+        assert_eq!(status, StatusCode::OK, "{query}: {body}");
+        assert_eq!(
+            (&body["total"], &body["matching"]),
+            (&json!(1), &json!(matching)),
+            "{query}: {body}"
+        );
+        assert_eq!(
+            body["messages"].as_array().unwrap().len(),
+            matching,
+            "{query}: {body}"
+        );
+    }
 
     let (status, body) = lab
         .api(
@@ -278,6 +367,10 @@ async fn the_api_lists_and_redrives_your_own_dead_letters_and_refuses_bad_counts
         ("limit=-1", "limit"),
         ("limit=ten", "limit"),
         ("lmit=5", "lmit"),
+        (
+            &*format!("error_contains={}", "x".repeat(201)),
+            "error_contains",
+        ),
     ] {
         let (status, answer) = lab
             .api(Method::GET, &format!("{list}?{query}"), Some(&token), None)

@@ -194,7 +194,7 @@ async fn queue_messages_older_than_the_retention_period_expire_and_stay_gone_aft
     sleep_until(&engine, START + 10 * 60_000).await;
     assert_eq!(depth(&stack, QueueKind::Csv), 6);
     assert_eq!(depth(&stack, QueueKind::DeadLetter), 4);
-    let dead_lettered_at = stack.peek_dead_letters(10).0[0].sent_at;
+    let dead_lettered_at = stack.peek_dead_letters(10, None).0[0].sent_at;
     assert!(dead_lettered_at > START + 60_000, "{dead_lettered_at}");
 
     // The sweep at 31 minutes removes the notifications (sent in the first minute), not yet

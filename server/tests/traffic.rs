@@ -11,8 +11,9 @@ use std::time::Duration;
 use chaoslab::backend::embedded::service::EmbeddedBackend;
 use chaoslab::backend::embedded::{Engine, EngineConfig};
 use chaoslab::backend::{
-    Accounting, Backend, BackendError, BackendKind, CsvMessage, DeadLetterList, FaultParameter,
-    FunctionChange, FunctionConfiguration, InvocationReport, PipelineClock, Redrive, StackNames,
+    Accounting, Backend, BackendError, BackendKind, CsvMessage, DeadLetterList, ErrorFilter,
+    FaultParameter, FunctionChange, FunctionConfiguration, InvocationReport, PipelineClock,
+    Redrive, StackNames,
 };
 use chaoslab::metrics::{GetMetricDataRequest, GetMetricDataResponse};
 use chaoslab::traffic::{
@@ -195,8 +196,11 @@ impl Backend for SlowWrites {
         &self,
         participant: &str,
         limit: usize,
+        filter: Option<&ErrorFilter>,
     ) -> Result<DeadLetterList, BackendError> {
-        self.inner.list_dead_letters(participant, limit).await
+        self.inner
+            .list_dead_letters(participant, limit, filter)
+            .await
     }
     async fn redrive_dead_letters(
         &self,

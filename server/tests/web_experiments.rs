@@ -7,7 +7,11 @@ mod support;
 use std::time::Duration;
 
 use axum::http::StatusCode;
+use chaoslab::ops::dead_letters::MAX_LIST;
 use support::app::{Lab, location};
+
+/// What an intercepted call's error says.
+const INTERCEPTED: &str = "Intercepted network connection to chaos-bucket-";
 
 fn form_encode(text: &str) -> String {
     form_urlencoded::byte_serialize(text.as_bytes()).collect()
@@ -317,23 +321,84 @@ async fn lab_4_end_to_end_through_the_pages() {
 
     // The last objects blocked on all three attempts arrive about 3 minutes after the fault.
     tokio::time::sleep(Duration::from_secs(4 * 60)).await;
+    // Then more malformed objects than the page lists fail after them, so that the newest
+    // messages hide the intercepted calls.
+    for n in 0..(MAX_LIST as u64 + 1) {
+        lab.state
+            .backend
+            .put_object(
+                &ada.id,
+                &format!("input/bad-{n}.json"),
+                support::malformed(n),
+            )
+            .await
+            .unwrap();
+    }
+    tokio::time::sleep(Duration::from_secs(4 * 60)).await;
     let (done, _) = step_done(&lab, &ada, "read-the-dead-letters").await;
     assert!(!done);
     let (_, _, page) = lab.get("/dead-letters", &ada.cookie).await;
+    assert!(!page.contains(INTERCEPTED), "{page}");
+    let (done, _) = step_done(&lab, &ada, "read-the-dead-letters").await;
+    assert!(!done, "not seen yet");
+    // The checks count the whole queue, not the newest messages.
+    let (done, page) = step_done(&lab, &ada, "redrive").await;
     assert!(
-        page.contains("Intercepted network connection to chaos-bucket-"),
+        !done
+            && page.contains("intercepted calls to S3; the fault is off")
+            && !page.contains(", 0 of them intercepted"),
+        "{page}"
+    );
+    // Filtered on the error, the page finds them.
+    let (status, _, page) = lab
+        .get("/dead-letters?error_contains=+intercepted+", &ada.cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(INTERCEPTED), "{page}");
+    assert!(
+        page.contains("whose ErrorMessage contains “intercepted”"),
+        "{page}"
+    );
+    assert!(
+        page.contains(r#"name="return_to" value="/dead-letters?error_contains=intercepted""#),
         "{page}"
     );
     let (done, page) = step_done(&lab, &ada, "read-the-dead-letters").await;
     assert!(done, "{page}");
-
-    let (done, page) = step_done(&lab, &ada, "redrive").await;
+    let (status, _, page) = lab
+        .get("/dead-letters?error_contains=timed+out", &ada.cookie)
+        .await;
+    assert_eq!(status, StatusCode::OK);
     assert!(
-        !done && page.contains("intercepted calls to S3; the fault is off"),
+        page.contains("No message&#39;s ErrorMessage contains “timed out”")
+            || page.contains("No message's ErrorMessage contains “timed out”"),
         "{page}"
     );
-    let (status, _, _) = lab.post_as(&ada, "/dead-letters/redrive", "").await;
+    let (status, _, page) = lab
+        .get(
+            &format!("/dead-letters?error_contains={}", "x".repeat(201)),
+            &ada.cookie,
+        )
+        .await;
+    assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        page.contains("error_contains must be at most 200 characters, got 201"),
+        "{page}"
+    );
+
+    // A redrive from the filtered page goes back to it.
+    let (status, headers, _) = lab
+        .post_as(
+            &ada,
+            "/dead-letters/redrive",
+            "return_to=%2Fdead-letters%3Ferror_contains%3Dintercepted",
+        )
+        .await;
     assert_eq!(status, StatusCode::SEE_OTHER);
+    assert!(
+        location(&headers).starts_with("/dead-letters?error_contains=intercepted&redriven="),
+        "{headers:?}"
+    );
     tokio::time::sleep(Duration::from_secs(5)).await;
     let (done, page) = step_done(&lab, &ada, "redrive").await;
     assert!(done, "{page}");

@@ -10,27 +10,32 @@ use super::error::{ApiError, Json, Query};
 use crate::ops::dead_letters::{self, DeadLetterList, Redrive};
 use crate::state::AppState;
 
-/// How many messages to list.
+/// How many messages to list, and which.
 #[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct DeadLetterRange {
     /// At most this many messages, 1–100 (default 20).
     #[param(minimum = 1, maximum = 100)]
     pub limit: Option<i64>,
+    /// Only the messages whose `ErrorMessage` contains this text, in any case (at most 200
+    /// characters; blank: all).
+    #[param(max_length = 200)]
+    pub error_contains: Option<String>,
 }
 
 /// The messages of the dead-letter queue, newest first, with the attributes Lambda sent them with
 /// (`RequestID`, `ErrorCode`, `ErrorMessage`) and the object keys their S3 event names, read
 /// without consuming them. On the embedded backend the listing is exact and changes nothing; on
 /// AWS it is a sample (SQS `ReceiveMessage` with `VisibilityTimeout=0`) that may repeat or miss a
-/// message under load, and `total` is SQS's approximate count.
+/// message under load, and `total` is SQS's approximate count. With `error_contains`, only the
+/// messages whose error contains it, and `matching` counts them (on AWS, among up to 300 sampled).
 #[utoipa::path(get, path = "/participants/{id}/dead-letters", tag = "pipeline",
     params(("id" = String, Path, description = "Participant id"), DeadLetterRange), security(("bearer" = [])),
     responses(
         (status = 200, description = "The messages and how many the queue holds", body = DeadLetterList),
         (status = 401, description = "No or invalid token", body = ApiError),
         (status = 404, description = "No such participant visible to you", body = ApiError),
-        (status = 422, description = "An unknown parameter, or `limit` not a whole number from 1 to 100", body = ApiError),
+        (status = 422, description = "An unknown parameter, `limit` not a whole number from 1 to 100, or `error_contains` longer than 200 characters", body = ApiError),
         (status = 503, description = "The pipeline backend is unavailable", body = ApiError),
     ))]
 pub async fn list_dead_letters(
@@ -38,7 +43,9 @@ pub async fn list_dead_letters(
     Reach { id, .. }: Reach,
     Query(range): Query<DeadLetterRange>,
 ) -> Result<Json<DeadLetterList>, ApiError> {
-    Ok(Json(dead_letters::list(&state, &id, range.limit).await?))
+    Ok(Json(
+        dead_letters::list(&state, &id, range.limit, range.error_contains.as_deref()).await?,
+    ))
 }
 
 /// A redrive.

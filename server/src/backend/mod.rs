@@ -14,7 +14,7 @@ pub mod invocation;
 
 pub use self::accounting::Accounting;
 pub use self::clock::{PipelineClock, system_now_millis};
-pub use self::dead_letters::{DeadLetter, DeadLetterList, Redrive};
+pub use self::dead_letters::{DeadLetter, DeadLetterList, ErrorFilter, Redrive};
 pub use self::fault::FaultParameter;
 pub use self::function::FunctionChange;
 pub use self::invocation::InvocationReport;
@@ -298,12 +298,14 @@ pub trait Backend: Send + Sync + std::fmt::Debug + 'static {
         participant: &str,
         event: &str,
     ) -> Result<InvocationReport, BackendError>;
-    /// Up to `limit` messages of the dead-letter queue, read without consuming them (newest
-    /// first where the backend can tell; SQS answers a sample), and how many it holds.
+    /// Up to `limit` messages of the dead-letter queue that pass `filter`, read without
+    /// consuming them (newest first where the backend can tell; SQS answers a sample), how many
+    /// it holds and how many pass.
     async fn list_dead_letters(
         &self,
         participant: &str,
         limit: usize,
+        filter: Option<&ErrorFilter>,
     ) -> Result<DeadLetterList, BackendError>;
     /// Hands up to `max` dead-letter messages back to the function: each message's event is
     /// invoked asynchronously again, then the message is deleted.

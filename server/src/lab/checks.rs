@@ -69,7 +69,7 @@ pub enum Facts {
         /// Whether the participant has seen an intercepted dead letter on the page.
         seen_intercepted: bool,
         /// Intercepted dead letters in the queue now.
-        intercepted_now: usize,
+        intercepted_now: u64,
         /// Messages in the queue now.
         total: u64,
         /// Whether a fault is switched on now.

@@ -7,7 +7,8 @@
 //! and a redrive moves each message at least once (see `backend::aws::dead_letters`).
 
 pub use crate::backend::dead_letters::{
-    DEFAULT_LIST, DeadLetter, DeadLetterList, MAX_LIST, MAX_REDRIVE, Redrive,
+    DEFAULT_LIST, DeadLetter, DeadLetterList, ErrorFilter, MAX_FILTER_CHARS, MAX_LIST, MAX_REDRIVE,
+    Redrive,
 };
 use crate::events::EventKind;
 use crate::ops::{Actor, OpError};
@@ -35,12 +36,39 @@ fn count(
         })
 }
 
+/// The filter on `error_contains`: none when absent or blank, an error past
+/// [`MAX_FILTER_CHARS`].
+pub fn error_filter(error_contains: Option<&str>) -> Result<Option<ErrorFilter>, OpError> {
+    let Some(text) = error_contains else {
+        return Ok(None);
+    };
+    let chars = text.trim().chars().count();
+    if chars > MAX_FILTER_CHARS {
+        return Err(OpError::invalid(
+            "invalid_error_contains",
+            format!("error_contains must be at most {MAX_FILTER_CHARS} characters, got {chars}"),
+        ));
+    }
+    Ok(ErrorFilter::new(text))
+}
+
 /// Up to `limit` (1–100, default 20) messages of participant `id`'s dead-letter queue, newest
-/// first, with the attributes Lambda sent them with, and how many the queue holds.
-pub async fn list(app: &App, id: &str, limit: Option<i64>) -> Result<DeadLetterList, OpError> {
+/// first, with the attributes Lambda sent them with, and how many the queue holds. With
+/// `error_contains`, only the messages whose `ErrorMessage` contains that text (in any case),
+/// and how many those are.
+pub async fn list(
+    app: &App,
+    id: &str,
+    limit: Option<i64>,
+    error_contains: Option<&str>,
+) -> Result<DeadLetterList, OpError> {
     let limit = count("invalid_limit", "limit", limit, DEFAULT_LIST, MAX_LIST)?;
+    let filter = error_filter(error_contains)?;
     app.participants.get(id)?;
-    Ok(app.backend.list_dead_letters(id, limit).await?)
+    Ok(app
+        .backend
+        .list_dead_letters(id, limit, filter.as_ref())
+        .await?)
 }
 
 /// Hands up to `max` (1–1000, default 1000) of participant `id`'s dead-letter messages back to

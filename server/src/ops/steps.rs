@@ -321,17 +321,11 @@ async fn dead_letters(
     want_gone: bool,
 ) -> Result<Facts, OpError> {
     let id = &participant.id;
-    let list = crate::ops::dead_letters::list(app, id, Some(100)).await?;
-    let intercepted_now = list
-        .messages
-        .iter()
-        .filter(|message| {
-            message
-                .error_message
-                .as_deref()
-                .is_some_and(|error| error.contains(crate::lab::checks::INTERCEPTED))
-        })
-        .count();
+    // The whole queue is counted: intercepted calls may be older than the newest messages.
+    let list =
+        crate::ops::dead_letters::list(app, id, Some(1), Some(crate::lab::checks::INTERCEPTED))
+            .await?;
+    let intercepted_now = list.matching;
     Ok(Facts::DeadLetters {
         seen_intercepted: participant
             .progress

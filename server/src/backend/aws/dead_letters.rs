@@ -5,7 +5,8 @@
 //! `VisibilityTimeout=0`, so every message stays visible, and deduplicates by message id: it is a
 //! sample, which under load may repeat a message (once) or miss some, and each listing counts in
 //! the queue's `NumberOfMessagesReceived` and raises the messages' receive counts. The total is
-//! SQS's `ApproximateNumberOfMessages`.
+//! SQS's `ApproximateNumberOfMessages`. A listing filtered on the error message samples up to 300
+//! messages and keeps those that pass; the count of matches is the count in that sample.
 //!
 //! The redrive receives a batch of up to 10 (hidden for the queue's visibility timeout), invokes
 //! the function asynchronously with each message's body (the S3 event) and deletes the message
@@ -19,7 +20,7 @@ use aws_sdk_sqs::types::{MessageSystemAttributeName, QueueAttributeName};
 use super::clients::RegionClients;
 use super::errors::{Call, backend_error};
 use super::invoke::invoke_event;
-use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, Redrive};
+use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, ErrorFilter, Redrive};
 use crate::backend::{BackendError, StackNames};
 
 /// The most messages one `ReceiveMessage` returns.
@@ -64,23 +65,36 @@ fn dead_letter(message: &aws_sdk_sqs::types::Message) -> DeadLetter {
     }
 }
 
-/// Lists up to `limit` messages of the dead-letter queue, leaving them visible.
+/// How many `ReceiveMessage` calls a filtered listing makes at most: it samples up to 300
+/// messages to find the ones that pass.
+const FILTERED_RECEIVES: usize = 30;
+
+/// Lists up to `limit` messages of the dead-letter queue that pass `filter`, leaving them
+/// visible. Without a filter it receives until it has `limit` messages (a few calls more, since a
+/// receive may return fewer than asked or repeat a message); with one, it samples up to
+/// [`FILTERED_RECEIVES`] batches and counts the matches among them.
 pub async fn list_dead_letters(
     clients: &RegionClients,
     names: &StackNames,
     limit: usize,
+    filter: Option<&ErrorFilter>,
 ) -> Result<DeadLetterList, BackendError> {
     let endpoint = clients.endpoint("sqs");
     let call = dlq_call("sqs:ReceiveMessage", names, &endpoint);
     let mut seen = BTreeSet::new();
     let mut messages = Vec::new();
-    // A few calls more than the limit needs, since a receive may return fewer than asked or
-    // repeat a message.
-    for _ in 0..limit.div_ceil(RECEIVE_BATCH) + 2 {
-        if messages.len() >= limit {
+    let receives = match filter {
+        None => limit.div_ceil(RECEIVE_BATCH) + 2,
+        Some(_) => FILTERED_RECEIVES,
+    };
+    for _ in 0..receives {
+        if filter.is_none() && messages.len() >= limit {
             break;
         }
-        let batch = (limit - messages.len()).min(RECEIVE_BATCH);
+        let batch = match filter {
+            None => (limit - messages.len()).min(RECEIVE_BATCH),
+            Some(_) => RECEIVE_BATCH,
+        };
         let output = clients
             .sqs
             .receive_message()
@@ -98,15 +112,27 @@ pub async fn list_dead_letters(
         }
         for message in output.messages() {
             if seen.insert(message.message_id().unwrap_or_default().to_owned()) {
-                messages.push(dead_letter(message));
+                let message = dead_letter(message);
+                if ErrorFilter::passes(filter, message.error_message.as_deref()) {
+                    messages.push(message);
+                }
             }
         }
     }
-    messages.truncate(limit);
     // Newest first, as the embedded backend lists them.
     messages.sort_by_key(|message| std::cmp::Reverse(message.sent_at));
+    let sampled_matches = messages.len() as u64;
+    messages.truncate(limit);
     let total = approximate_count(clients, names).await?;
-    Ok(DeadLetterList { total, messages })
+    Ok(DeadLetterList {
+        total,
+        matching: if filter.is_some() {
+            sampled_matches
+        } else {
+            total
+        },
+        messages,
+    })
 }
 
 /// Redrives up to `max` messages; see the module's header. When an invocation or a delete fails

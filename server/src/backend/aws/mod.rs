@@ -39,8 +39,8 @@ use self::clients::{CredentialsProblem, RegionClients};
 use self::errors::Call;
 use self::stacks::{StackCatalog, StacksFileError};
 use super::{
-    Accounting, DeadLetterList, FaultParameter, FunctionChange, InvocationReport, PipelineClock,
-    Redrive,
+    Accounting, DeadLetterList, ErrorFilter, FaultParameter, FunctionChange, InvocationReport,
+    PipelineClock, Redrive,
 };
 use super::{Backend, BackendError, BackendKind, CsvMessage, FunctionConfiguration, StackNames};
 use crate::database::DatabaseError;
@@ -336,9 +336,10 @@ impl Backend for AwsBackend {
         &self,
         participant: &str,
         limit: usize,
+        filter: Option<&ErrorFilter>,
     ) -> Result<DeadLetterList, BackendError> {
         let (names, clients) = self.stack(participant)?;
-        dead_letters::list_dead_letters(clients, names, limit).await
+        dead_letters::list_dead_letters(clients, names, limit, filter).await
     }
 
     async fn redrive_dead_letters(

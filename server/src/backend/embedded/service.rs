@@ -7,7 +7,7 @@ use bytes::Bytes;
 
 use super::stack::{QueueKind, Stack, StackError};
 use super::{Engine, EngineError};
-use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, Redrive};
+use crate::backend::dead_letters::{self, DeadLetter, DeadLetterList, ErrorFilter, Redrive};
 use crate::backend::{
     Accounting, Backend, BackendError, BackendKind, CsvMessage, FaultParameter, FunctionChange,
     FunctionConfiguration, InvocationReport, PipelineClock, StackNames, check_delete_batch,
@@ -247,8 +247,9 @@ impl Backend for EmbeddedBackend {
         &self,
         participant: &str,
         limit: usize,
+        filter: Option<&ErrorFilter>,
     ) -> Result<DeadLetterList, BackendError> {
-        let (messages, total) = self.stack(participant)?.peek_dead_letters(limit);
+        let (messages, total, matching) = self.stack(participant)?.peek_dead_letters(limit, filter);
         let messages = messages
             .into_iter()
             .map(|message| {
@@ -272,7 +273,11 @@ impl Backend for EmbeddedBackend {
                 }
             })
             .collect();
-        Ok(DeadLetterList { total, messages })
+        Ok(DeadLetterList {
+            total,
+            matching,
+            messages,
+        })
     }
 
     async fn redrive_dead_letters(

@@ -2,17 +2,42 @@
 //! to the function.
 
 use super::{AsyncEvent, QueueKind, Stack, StackError, new_id};
+use crate::backend::dead_letters::ErrorFilter;
 use crate::backend::embedded::journal::Op;
 use crate::backend::embedded::queue::Message;
 
 impl Stack {
-    /// Up to `max` messages of the dead-letter queue, newest first (what the latest fault did
-    /// comes before what older ones left), and how many it holds. They are read, not received:
-    /// visibility, receive counts and SQS's metrics stay as they were.
-    pub fn peek_dead_letters(&self, max: usize) -> (Vec<Message>, u64) {
+    /// Up to `max` messages of the dead-letter queue that pass `filter`, newest first (what the
+    /// latest fault did comes before what older ones left), how many it holds and how many of
+    /// them pass. They are read, not received: visibility, receive counts and SQS's metrics stay
+    /// as they were.
+    pub fn peek_dead_letters(
+        &self,
+        max: usize,
+        filter: Option<&ErrorFilter>,
+    ) -> (Vec<Message>, u64, u64) {
         let state = self.lock();
-        let messages = state.dlq.messages().rev().take(max).cloned().collect();
-        (messages, state.dlq.len() as u64)
+        let total = state.dlq.len() as u64;
+        let Some(filter) = filter else {
+            let messages = state.dlq.messages().rev().take(max).cloned().collect();
+            return (messages, total, total);
+        };
+        let mut messages = Vec::new();
+        let mut matching = 0;
+        for message in state.dlq.messages().rev() {
+            let error = message
+                .attributes
+                .iter()
+                .find(|attribute| attribute.name == "ErrorMessage")
+                .map(|attribute| attribute.string_value.as_str());
+            if filter.matches(error) {
+                matching += 1;
+                if messages.len() < max {
+                    messages.push(message.clone());
+                }
+            }
+        }
+        (messages, total, matching)
     }
 
     /// Moves up to `max` visible messages of the dead-letter queue, oldest first, back to the
