@@ -106,6 +106,54 @@ async fn without_a_retention_period_nothing_expires() {
     assert_eq!(stack.list_objects("", 10).unwrap().len(), 2);
 }
 
+/// The writer commits on a blocking thread of a multi-thread runtime, so that the sweeps below
+/// queue their deletes without waiting for them.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sweep_does_not_count_again_what_an_earlier_sweep_expired_while_its_delete_is_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut config = EngineConfig::new(dir.path());
+    config.time_scale = 600.0;
+    config.retention = None;
+    let engine = Engine::open(config).unwrap();
+    let stack = engine.create_stack("alice").unwrap();
+    for n in 0..5 {
+        stack
+            .put_object(
+                &format!("input/{n}.json"),
+                lab_message(n),
+                "application/json",
+            )
+            .unwrap();
+    }
+    for _ in 0..100 {
+        if stack.accounting().converted == 5 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    stack.settled().await.unwrap();
+    assert_eq!(stack.list_objects("", 100).unwrap().len(), 10);
+    // Two pipeline minutes (0.2 s): every object is more than a minute old.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Another connection holds the database's write lock: the sweeps' deletes wait in the
+    // writer's queue, as they do behind a busy writer.
+    let blocker = chaoslab::database::open(dir.path()).unwrap();
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    let now = stack.now();
+    let first = stack.expire_objects(now - 60_000).unwrap();
+    let second = stack.expire_objects(now).unwrap();
+    let again = stack.expire_objects(now).unwrap();
+    blocker.execute_batch("ROLLBACK").unwrap();
+    stack.settled().await.unwrap();
+
+    assert_eq!((first, second, again), (10, 0, 0));
+    let accounting = stack.accounting();
+    assert_eq!(accounting.expired, 10, "{accounting:?}");
+    assert!(stack.list_objects("", 100).unwrap().is_empty());
+    engine.shutdown();
+}
+
 #[test]
 fn a_sweep_on_a_busy_multi_thread_engine_counts_exactly_what_it_deletes() {
     let dir = tempfile::tempdir().unwrap();

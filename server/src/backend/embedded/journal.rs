@@ -241,12 +241,13 @@ impl Journal {
         }))
     }
 
-    /// How many committed objects of a stack were written before `before`, less those of them
-    /// under `replaced` (keys with a newer write still on its way to the disk): both read from
-    /// one snapshot, so a commit in between cannot make them disagree.
-    pub(super) fn count_objects_before(
+    /// How many committed objects of a stack were written from `since` up to `before`, less
+    /// those of them under `replaced` (keys with a newer write still on its way to the disk):
+    /// both read from one snapshot, so a commit in between cannot make them disagree.
+    pub(super) fn count_objects_between(
         &self,
         stack: &str,
+        since: EpochMillis,
         before: EpochMillis,
         replaced: &[&str],
     ) -> Result<u64, JournalError> {
@@ -254,15 +255,17 @@ impl Journal {
         let snapshot = reader.unchecked_transaction()?;
         let count: i64 = snapshot
             .prepare_cached(
-                "SELECT COUNT(*) FROM pipeline_objects WHERE stack = ?1 AND last_modified_ms < ?2",
+                "SELECT COUNT(*) FROM pipeline_objects \
+                 WHERE stack = ?1 AND last_modified_ms >= ?2 AND last_modified_ms < ?3",
             )?
-            .query_row(params![stack, before], |row| row.get(0))?;
+            .query_row(params![stack, since, before], |row| row.get(0))?;
         let mut replaced_count = 0;
         let mut statement = snapshot.prepare_cached(
-            "SELECT 1 FROM pipeline_objects WHERE stack = ?1 AND key = ?2 AND last_modified_ms < ?3",
+            "SELECT 1 FROM pipeline_objects \
+             WHERE stack = ?1 AND key = ?2 AND last_modified_ms >= ?3 AND last_modified_ms < ?4",
         )?;
         for key in replaced {
-            if statement.exists(params![stack, key, before])? {
+            if statement.exists(params![stack, key, since, before])? {
                 replaced_count += 1;
             }
         }

@@ -513,20 +513,27 @@ impl Stack {
             // A reset on its way to the disk deletes everything; the next sweep finds nothing.
             return Ok(0);
         }
+        // What earlier sweeps expired was counted then, though their deletes may still be on
+        // their way to the disk: this one counts only what was written since.
+        let since = state.bucket.expired_before();
+        if before <= since {
+            return Ok(0);
+        }
         state.bucket.forget_saved(self.journal.committed());
         // The delete is queued behind every write made so far, so it removes what the disk holds
         // from before `before` except keys a queued write replaces (S3 keeps only the newest
         // write of a key), plus any queued write that is itself that old. No wait for the
         // writer: the stack's traffic goes on while every stack is swept.
+        let expiring = |object: &StoredObject| (since..before).contains(&object.last_modified);
         let mut replaced: Vec<&str> = Vec::new();
         let mut unsaved_old = 0u64;
         for (key, object) in state.bucket.unsaved_under("") {
             replaced.push(key.as_str());
-            unsaved_old += u64::from(object.last_modified < before);
+            unsaved_old += u64::from(expiring(object));
         }
         let saved = self
             .journal
-            .count_objects_before(&self.id, before, &replaced)?;
+            .count_objects_between(&self.id, since, before, &replaced)?;
         let expired = saved + unsaved_old;
         if expired == 0 {
             return Ok(0);
