@@ -450,6 +450,10 @@ async fn a_restart_resumes_retries_and_keeps_objects_messages_and_metrics() {
             ..FunctionConfig::default()
         })
         .unwrap();
+    // Disabled, so the retries below run as they would without it.
+    let fault =
+        FaultParameter::checked(r#"{"isEnabled": false, "failureMode": "diskspace"}"#).unwrap();
+    stack.set_fault_injection(fault.clone()).unwrap();
     pipeline.sleep(Duration::from_secs(30)).await;
     assert_eq!(invocations(&stack, t0), 2);
     pipeline.engine.shutdown();
@@ -458,6 +462,7 @@ async fn a_restart_resumes_retries_and_keeps_objects_messages_and_metrics() {
     let engine = support::open_engine(pipeline.dir.path(), Some(t0 + 30_000));
     let stack = engine.stack("alice").unwrap();
     assert_eq!(stack.function_config().timeout, Duration::from_secs(7));
+    assert_eq!(stack.fault_injection(), fault);
     assert!(stack.get_object("output/good.csv").is_ok());
     assert_eq!(stack.queue_depth(QueueKind::Csv), (1, 0));
     assert_eq!(invocations(&stack, t0), 2, "metrics survive the restart");
